@@ -1,0 +1,21 @@
+"""Seed data: the zone's reference data, and the deterministic demo data set (DESIGN.md §7).
+
+Loading is idempotent: rows are matched by their natural keys (codes, usernames, credit codes) and
+only missing ones are inserted, so loading twice changes nothing.
+"""
+
+from __future__ import annotations
+
+
+def load(kind: str) -> dict[str, int]:
+    """Load `reference`, or `demo` (reference + demo accounts, enterprises and links); 'none' loads nothing."""
+    from seeds import demo, reference
+
+    if kind == "none":
+        return {}
+    counts = reference.load()
+    if kind == "demo":
+        counts.update(demo.load())
+    elif kind != "reference":
+        raise ValueError(f"unknown seed set {kind!r}: use demo, reference or none")
+    return counts

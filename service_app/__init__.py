@@ -1,0 +1,128 @@
+"""联企 service backend: the application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, send_from_directory
+
+from service_app import config as config_module
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, error handlers, CLI."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(config_module.from_environment())
+    if config:
+        app.config.update(config)
+    if app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    _refuse_unsafe_production(app)
+
+    from service_app.common import http, logs
+
+    logs.configure(app)
+    _init_extensions(app)
+    http.init_app(app)
+    _register_blueprints(app)
+
+    from service_app import errors
+
+    errors.init_app(app)
+
+    from service_app import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _refuse_unsafe_production(app: Flask) -> None:
+    if app.config["APP_ENV"] != "production":
+        return
+    secret = app.config.get("JWT_SECRET_KEY")
+    if not secret or secret == config_module.DEV_JWT_SECRET or len(secret) < 32:
+        raise RuntimeError("JWT_SECRET_KEY must be set (32+ characters) when APP_ENV=production")
+
+
+def _init_extensions(app: Flask) -> None:
+    from service_app import models  # noqa: F401  (registers every table)
+    from service_app.auth import tokens
+    from service_app.extensions import api, db, limiter, migrate
+
+    _prepare_sqlite(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
+    tokens.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app, spec_kwargs={"info": {"description": "四联行动联企服务 API: problems, visits, enterprises, statistics."}})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _prepare_sqlite(app: Flask) -> None:
+    """SQLite: make the instance folder, and wait for locks instead of failing at once."""
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not uri.startswith("sqlite"):
+        return
+    from pathlib import Path
+
+    path = uri.split("///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    options.setdefault("connect_args", {}).setdefault("timeout", 30)
+    _enable_sqlite_pragmas()
+
+
+_pragmas_enabled = False
+
+
+def _enable_sqlite_pragmas() -> None:
+    """Enforce foreign keys and use WAL, so workers and the scheduler can read while one writes."""
+    global _pragmas_enabled
+    if _pragmas_enabled:
+        return
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; let
+            # SQLAlchemy emit BEGIN itself (the SQLAlchemy documentation's pysqlite recipe).
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+    @event.listens_for(Engine, "begin")
+    def _on_begin(connection):
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN")
+
+    _pragmas_enabled = True
+
+
+def _register_blueprints(app: Flask) -> None:
+    from swagger_ui_bundle import swagger_ui_path
+
+    from service_app.auth.routes import blp as auth_blp
+    from service_app.extensions import api
+    from service_app.health.routes import blp as health_blp
+    from service_app.org.routes import blp as org_blp
+
+    for blueprint in (health_blp, auth_blp, org_blp):
+        api.register_blueprint(blueprint)
+
+    @app.route("/api/docs/assets/<path:filename>")
+    def swagger_assets(filename: str):
+        return send_from_directory(swagger_ui_path, filename, max_age=86400)

@@ -1,0 +1,1 @@
+"""Accounts, login, tokens and role checks."""

@@ -1,0 +1,88 @@
+"""Users and their login sessions."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service_app.common.time import utcnow
+from service_app.common.types import UTCDateTime
+from service_app.extensions import db
+
+
+class Role(str, enum.Enum):
+    ENTERPRISE = "enterprise"
+    CADRE = "cadre"
+    DEPARTMENT = "department"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.ENTERPRISE: "企业",
+    Role.CADRE: "联企干部",
+    Role.DEPARTMENT: "职能部门",
+    Role.MANAGER: "领导/督办",
+    Role.ADMIN: "管理员",
+}
+ROLE_VALUES = tuple(role.value for role in Role)
+
+
+class User(db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('enterprise', 'cadre', 'department', 'manager', 'admin')", name="role_valid"
+        ),
+        CheckConstraint("role != 'enterprise' OR enterprise_id IS NOT NULL", name="enterprise_user_has_enterprise"),
+        CheckConstraint("role != 'department' OR department_id IS NOT NULL", name="department_user_has_department"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    title: Mapped[str | None] = mapped_column(String(64))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    enterprise = relationship("Enterprise", foreign_keys=[enterprise_id], lazy="raise")
+    department = relationship("Department", foreign_keys=[department_id], lazy="raise")
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class AuthSession(db.Model):
+    """One login: the family of an access/refresh token pair and all its rotations.
+
+    Access and refresh tokens carry the session id (`sid`). Logout revokes the session, which
+    invalidates both at once; refresh rotates `refresh_jti`, so a used refresh token stops working,
+    and presenting one again revokes the whole session (refresh-token reuse detection).
+    """
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    refresh_jti: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))

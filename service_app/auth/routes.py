@@ -1,0 +1,133 @@
+"""Login, token refresh and logout, the caller's account, and account administration."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
+from sqlalchemy import or_, select
+
+from service_app.auth import service
+from service_app.auth.models import Role, User
+from service_app.auth.permissions import login_required, roles_required
+from service_app.auth.schemas import (
+    AdminUserSchema,
+    LoginSchema,
+    TokenSchema,
+    UserCreateSchema,
+    UserQuerySchema,
+    UserSchema,
+    UserUpdateSchema,
+)
+from service_app.common.api import Blueprint, error_responses
+from service_app.common.net import client_address
+from service_app.common.pagination import keyset_page, page_schema
+from service_app.errors import NotFound
+from service_app.extensions import db, limiter
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="登录、令牌与账号 / Login, tokens and accounts")
+
+
+def _login_username() -> str:
+    body = request.get_json(silent=True)
+    username = body.get("username") if isinstance(body, dict) else None
+    return f"user:{str(username).strip().lower()[:64]}" if username else "user:-"
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+@blp.route("/auth/login", methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_USERNAME"], key_func=_login_username, deduct_when=_failed, scope="login-username")
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=client_address, deduct_when=_failed, scope="login-address")
+@blp.arguments(LoginSchema)
+@blp.response(200, TokenSchema)
+@blp.doc(responses=error_responses(401, 429))
+def login(data):
+    """Log in with username and password."""
+    return service.login(
+        username=data["username"],
+        password=data["password"],
+        client_address=client_address(),
+        user_agent=request.headers.get("User-Agent"),
+    )
+
+
+@blp.route("/auth/refresh", methods=["POST"])
+@blp.response(200, TokenSchema)
+@blp.doc(security=[{"bearerAuth": []}], responses=error_responses(401), description="Send the refresh token as the Bearer token. The refresh token is rotated: the one sent stops working.")
+def refresh():
+    """Exchange a refresh token for a new token pair."""
+    verify_jwt_in_request(refresh=True)
+    return service.refresh(user=current_user, jwt_payload=get_jwt())
+
+
+@blp.route("/auth/logout", methods=["POST"])
+@login_required
+@blp.response(204)
+def logout():
+    """Log out: revoke this session's access and refresh tokens."""
+    service.logout(jwt_payload=get_jwt())
+
+
+@blp.route("/me", methods=["GET"])
+@login_required
+@blp.response(200, UserSchema)
+def me():
+    """The caller's account."""
+    return current_user
+
+
+UserPageSchema = page_schema(AdminUserSchema, "UserPage")
+
+
+@blp.route("/users")
+class Users(MethodView):
+    @roles_required(Role.ADMIN)
+    @blp.arguments(UserQuerySchema, location="query")
+    @blp.response(200, UserPageSchema)
+    def get(self, args):
+        """List accounts."""
+        query = select(User)
+        if "role" in args:
+            query = query.where(User.role == args["role"])
+        if "is_active" in args:
+            query = query.where(User.is_active == args["is_active"])
+        if "q" in args:
+            pattern = f"%{args['q']}%"
+            query = query.where(or_(User.username.like(pattern), User.name.like(pattern)))
+        return keyset_page(query, columns=[User.id], kinds=[int], limit=args["limit"], cursor=args["cursor"], descending=False, session=db.session)
+
+    @roles_required(Role.ADMIN)
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, AdminUserSchema)
+    @blp.doc(responses=error_responses(409, 422))
+    def post(self, data):
+        """Create an account."""
+        return service.create_user(**data)
+
+
+def _get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+@blp.route("/users/<int:user_id>")
+class UserById(MethodView):
+    @roles_required(Role.ADMIN)
+    @blp.response(200, AdminUserSchema)
+    @blp.doc(responses=error_responses(404))
+    def get(self, user_id):
+        """One account."""
+        return _get_user(user_id)
+
+    @roles_required(Role.ADMIN)
+    @blp.arguments(UserUpdateSchema)
+    @blp.response(200, AdminUserSchema)
+    @blp.doc(responses=error_responses(404, 422))
+    def patch(self, data, user_id):
+        """Change an account; disabling it ends its sessions at once."""
+        return service.update_user(_get_user(user_id), **data)

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from service_app.auth.models import ROLE_LABELS, ROLE_VALUES, Role
+from service_app.common.pagination import PageArgsSchema
+from service_app.common.schemas import AwareDateTime, Schema, Text
+
+
+class LoginSchema(Schema):
+    username = Text(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256), load_only=True)
+
+
+class UserSchema(Schema):
+    """What any client may see of an account (never the password hash)."""
+
+    id = fields.Integer(dump_only=True)
+    username = fields.String(dump_only=True)
+    name = fields.String(dump_only=True)
+    role = fields.String(dump_only=True)
+    role_label = fields.Method("get_role_label", dump_only=True)
+    enterprise_id = fields.Integer(dump_only=True, allow_none=True)
+    department_id = fields.Integer(dump_only=True, allow_none=True)
+    phone = fields.String(dump_only=True, allow_none=True)
+    title = fields.String(dump_only=True, allow_none=True)
+
+    def get_role_label(self, user) -> str:
+        return ROLE_LABELS[Role(user.role)]
+
+
+class AdminUserSchema(UserSchema):
+    is_active = fields.Boolean(dump_only=True)
+    created_at = AwareDateTime(dump_only=True)
+    last_login_at = AwareDateTime(dump_only=True, allow_none=True)
+
+
+class TokenSchema(Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    token_type = fields.String(required=True)
+    expires_in = fields.Integer(required=True, metadata={"description": "Access token lifetime in seconds"})
+    user = fields.Nested(UserSchema, required=True)
+
+
+class UserCreateSchema(Schema):
+    username = Text(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$"))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=128))
+    name = Text(required=True, validate=validate.Length(min=1, max=64))
+    role = fields.String(required=True, validate=validate.OneOf(ROLE_VALUES))
+    enterprise_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    department_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    phone = Text(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    title = Text(load_default=None, allow_none=True, validate=validate.Length(max=64))
+
+
+class UserUpdateSchema(Schema):
+    password = fields.String(load_only=True, validate=validate.Length(min=8, max=128))
+    name = Text(validate=validate.Length(min=1, max=64))
+    role = fields.String(validate=validate.OneOf(ROLE_VALUES))
+    enterprise_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    department_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    phone = Text(allow_none=True, validate=validate.Length(max=32))
+    title = Text(allow_none=True, validate=validate.Length(max=64))
+    is_active = fields.Boolean()
+
+
+class UserQuerySchema(PageArgsSchema):
+    role = fields.String(validate=validate.OneOf(ROLE_VALUES))
+    q = Text(validate=validate.Length(min=1, max=64))
+    is_active = fields.Boolean()

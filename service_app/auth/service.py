@@ -1,0 +1,219 @@
+"""Accounts and tokens: every public function is one unit of work and commits once."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, g
+from flask_jwt_extended import create_access_token, create_refresh_token
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from service_app.auth.models import AuthSession, Role, User
+from service_app.auth.passwords import burn_verification, hash_password, needs_rehash, verify_password
+from service_app.common.time import utcnow
+from service_app.errors import Conflict, Unauthorized, ValidationFailed
+from service_app.common.i18n import bilingual
+from service_app.extensions import db
+
+
+@dataclass
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: User
+    token_type: str = "Bearer"
+
+
+def _issue(user: User, session: AuthSession) -> TokenPair:
+    access = create_access_token(
+        identity=str(user.id), additional_claims={"role": user.role, "sid": session.id}
+    )
+    refresh = create_refresh_token(
+        identity=str(user.id), additional_claims={"sid": session.id, "jti": session.refresh_jti}
+    )
+    expires = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    return TokenPair(access, refresh, int(expires.total_seconds()), user)
+
+
+def login(*, username: str, password: str, client_address: str | None, user_agent: str | None) -> TokenPair:
+    """Check the credentials and open a session; 401 for any failure, without saying which part."""
+    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        burn_verification(password)
+        raise Unauthorized("bad_credentials")
+    if not verify_password(user.password_hash, password) or not user.is_active:
+        raise Unauthorized("bad_credentials")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    now = utcnow()
+    session = AuthSession(
+        id=str(uuid.uuid4()),
+        user_id=user.id,
+        refresh_jti=str(uuid.uuid4()),
+        created_at=now,
+        expires_at=now + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"],
+        client_address=(client_address or "")[:64] or None,
+        user_agent=(user_agent or "")[:255] or None,
+    )
+    user.last_login_at = now
+    db.session.add(session)
+    pair = _issue(user, session)
+    db.session.commit()
+    return pair
+
+
+def refresh(*, user: User, jwt_payload: dict[str, Any]) -> TokenPair:
+    """Rotate: the presented refresh token was checked by `check_token`; issue a new pair."""
+    session = db.session.get(AuthSession, jwt_payload["sid"], with_for_update=True)
+    if session is None or session.revoked_at is not None or session.refresh_jti != jwt_payload["jti"]:
+        raise Unauthorized("token_revoked")
+    session.refresh_jti = str(uuid.uuid4())
+    session.refreshed_at = utcnow()
+    session.expires_at = session.refreshed_at + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    pair = _issue(user, session)
+    db.session.commit()
+    return pair
+
+
+def logout(*, jwt_payload: dict[str, Any]) -> None:
+    """Revoke the session the token belongs to: its access and refresh tokens stop working."""
+    _revoke_sessions(AuthSession.id == jwt_payload["sid"], reason="logout")
+    db.session.commit()
+
+
+def _revoke_sessions(condition, *, reason: str) -> None:
+    db.session.execute(
+        update(AuthSession)
+        .where(condition, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def check_token(jwt_payload: dict[str, Any]) -> bool:
+    """True when the token must be refused: unknown or revoked session, disabled user, used refresh.
+
+    One statement per request: the user and its session are read together and the user is kept
+    for `current_user`. A refresh token presented after it was rotated revokes its whole session.
+    """
+    try:
+        user_id, session_id = int(jwt_payload["sub"]), str(jwt_payload["sid"])
+    except (KeyError, TypeError, ValueError):
+        return True
+    row = db.session.execute(
+        select(User, AuthSession.revoked_at, AuthSession.refresh_jti)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(User.id == user_id, AuthSession.id == session_id)
+    ).first()
+    if row is None:
+        return True
+    user, revoked_at, refresh_jti = row
+    if revoked_at is not None or not user.is_active:
+        return True
+    if jwt_payload.get("type") == "refresh" and jwt_payload.get("jti") != refresh_jti:
+        _revoke_sessions(AuthSession.id == session_id, reason="refresh_reuse")
+        db.session.commit()
+        return True
+    g._auth_user = user
+    return False
+
+
+def loaded_user() -> User | None:
+    return g.get("_auth_user")
+
+
+# --- administration of accounts ---------------------------------------------------------------
+
+PASSWORD_MIN_LENGTH = 8
+
+
+def check_password_policy(password: str) -> None:
+    if len(password) < PASSWORD_MIN_LENGTH or password.isdigit() or password.isalpha():
+        raise ValidationFailed(
+            errors={"password": [bilingual("密码至少 8 位，且须同时包含字母和数字或符号", "At least 8 characters, not only letters or only digits")]}
+        )
+
+
+def _check_role_binding(role: str, enterprise_id: int | None, department_id: int | None) -> None:
+    errors: dict[str, list[str]] = {}
+    if role == Role.ENTERPRISE.value and enterprise_id is None:
+        errors["enterprise_id"] = [bilingual("企业账号须关联企业", "Required for enterprise accounts")]
+    if role == Role.DEPARTMENT.value and department_id is None:
+        errors["department_id"] = [bilingual("部门账号须关联职能部门", "Required for department accounts")]
+    if role != Role.ENTERPRISE.value and enterprise_id is not None:
+        errors["enterprise_id"] = [bilingual("仅企业账号可关联企业", "Only enterprise accounts belong to an enterprise")]
+    if role != Role.DEPARTMENT.value and department_id is not None:
+        errors["department_id"] = [bilingual("仅部门账号可关联部门", "Only department accounts belong to a department")]
+    if errors:
+        raise ValidationFailed(errors=errors)
+
+
+def _check_references(enterprise_id: int | None, department_id: int | None) -> None:
+    from service_app.org.models import Department, Enterprise
+
+    errors = {}
+    if enterprise_id is not None and db.session.get(Enterprise, enterprise_id) is None:
+        errors["enterprise_id"] = [bilingual("企业不存在", "No such enterprise")]
+    if department_id is not None and db.session.get(Department, department_id) is None:
+        errors["department_id"] = [bilingual("部门不存在", "No such department")]
+    if errors:
+        raise ValidationFailed(errors=errors)
+
+
+def build_user(*, username: str, password: str, name: str, role: str, **fields: Any) -> User:
+    """A new, validated user added to the session (not committed): seeds and services share it."""
+    check_password_policy(password)
+    _check_role_binding(role, fields.get("enterprise_id"), fields.get("department_id"))
+    _check_references(fields.get("enterprise_id"), fields.get("department_id"))
+    user = User(username=username.strip().lower(), name=name, role=role, password_hash=hash_password(password), **fields)
+    db.session.add(user)
+    return user
+
+
+def create_user(**data: Any) -> User:
+    if db.session.scalar(select(User.id).where(User.username == data["username"].strip().lower())):
+        raise Conflict("username_taken", errors={"username": [bilingual("用户名已存在", "Already taken")]})
+    user = build_user(**data)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("username_taken", errors={"username": [bilingual("用户名已存在", "Already taken")]}) from None
+    return user
+
+
+def update_user(user: User, **changes: Any) -> User:
+    """Change an account; disabling it or changing its password or role ends its sessions now."""
+    password = changes.pop("password", None)
+    role = changes.get("role", user.role)
+    enterprise_id = changes.get("enterprise_id", user.enterprise_id)
+    department_id = changes.get("department_id", user.department_id)
+    _check_role_binding(role, enterprise_id, department_id)
+    _check_references(changes.get("enterprise_id"), changes.get("department_id"))
+    end_sessions = False
+    if password is not None:
+        check_password_policy(password)
+        user.password_hash = hash_password(password)
+        end_sessions = True
+    if changes.get("is_active") is False or ("role" in changes and changes["role"] != user.role):
+        end_sessions = True
+    for key, value in changes.items():
+        setattr(user, key, value)
+    if end_sessions:
+        _revoke_sessions(AuthSession.user_id == user.id, reason="account_changed")
+    db.session.commit()
+    return user
+
+
+def purge_expired_sessions(*, now: datetime | None = None) -> int:
+    """Delete sessions whose refresh token has expired (revoked or not): nothing can use them."""
+    from sqlalchemy import delete
+
+    result = db.session.execute(delete(AuthSession).where(AuthSession.expires_at < (now or utcnow())))
+    db.session.commit()
+    return result.rowcount or 0

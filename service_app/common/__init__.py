@@ -1,0 +1,1 @@
+"""Helpers several domains share: pagination, idempotency, time, HTTP plumbing. Imports no domain."""

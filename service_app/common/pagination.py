@@ -1,0 +1,107 @@
+"""Keyset (cursor) pagination: `?limit=&cursor=` → `{items, next_cursor}`.
+
+The cursor is an opaque, URL-safe encoding of the sort key of the last row served. Paging by key
+rather than by offset means rows inserted meanwhile neither repeat nor push rows past a page
+boundary, and page N costs the same as page 1 with an index on the key.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Sequence
+
+from flask import current_app
+from marshmallow import fields, validate
+from sqlalchemy import Select, and_, or_
+
+from service_app.common.schemas import Schema
+from service_app.errors import ValidationFailed
+from service_app.common.i18n import bilingual
+
+
+class PageArgsSchema(Schema):
+    """`limit` (capped) and `cursor`; domain query schemas inherit these."""
+
+    limit = fields.Integer(load_default=None, validate=validate.Range(min=1, max=1000))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=512))
+
+
+def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
+    """`{items: [...], next_cursor}` around an item schema, named for the OpenAPI document."""
+    return type(
+        name,
+        (Schema,),
+        {
+            "items": fields.List(fields.Nested(item_schema), required=True),
+            "next_cursor": fields.String(allow_none=True, metadata={"description": "Pass as ?cursor= for the next page; null at the end"}),
+        },
+    )
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+
+
+def effective_limit(limit: int | None) -> int:
+    cap = current_app.config["PAGE_SIZE_MAX"]
+    return min(limit or current_app.config["PAGE_SIZE_DEFAULT"], cap)
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        if not isinstance(values, list) or len(values) != len(kinds):
+            raise ValueError
+        return [datetime.fromisoformat(v) if kind is datetime else kind(v) for v, kind in zip(values, kinds)]
+    except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+        raise ValidationFailed(errors={"cursor": [bilingual("游标无效", "Invalid cursor")]}) from None
+
+
+def keyset_page(
+    query: Select,
+    *,
+    columns: Sequence[Any],
+    kinds: Sequence[type],
+    limit: int | None,
+    cursor: str | None,
+    descending: bool = True,
+    session,
+) -> Page:
+    """Run `query` ordered by `columns` (last one unique, e.g. id) from after `cursor`."""
+    size = effective_limit(limit)
+    if cursor:
+        values = decode_cursor(cursor, kinds)
+        query = query.where(_after(columns, values, descending))
+    order = [c.desc() if descending else c.asc() for c in columns]
+    rows = list(session.scalars(query.order_by(*order).limit(size + 1)).unique())
+    next_cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        next_cursor = encode_cursor([_value_of(last, c) for c in columns])
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+def _after(columns: Sequence[Any], values: Sequence[Any], descending: bool):
+    """Row-value comparison `(a, b) < (x, y)` spelled out so it works on every backend."""
+    clauses = []
+    for i, column in enumerate(columns):
+        equal_prefix = [columns[j] == values[j] for j in range(i)]
+        step = column < values[i] if descending else column > values[i]
+        clauses.append(and_(*equal_prefix, step))
+    return or_(*clauses)
+
+
+def _value_of(row: Any, column: Any) -> Any:
+    return getattr(row, column.key)

@@ -1,0 +1,102 @@
+"""Settings from the environment (12-factor).
+
+Every setting has a safe development default except the JWT secret in production:
+`create_app` refuses to start when `APP_ENV=production` and `JWT_SECRET_KEY` is unset.
+The README lists every variable.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parent.parent
+DEV_JWT_SECRET = "dev-only-insecure-secret-change-me-0123456789abcdef"
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalise_database_url(url: str) -> str:
+    """Let operators write the usual `postgres://` URL; we drive PostgreSQL with psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def default_database_url() -> str:
+    instance = _ROOT / "instance"
+    return f"sqlite:///{instance / 'service_app.db'}"
+
+
+def from_environment() -> dict:
+    """Build the Flask config mapping from the process environment."""
+    env = os.environ.get("APP_ENV", "development")
+    return {
+        "APP_ENV": env,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(
+            os.environ.get("DATABASE_URL") or default_database_url()
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_RECORD_QUERIES": False,
+        "JWT_SECRET_KEY": os.environ.get("JWT_SECRET_KEY")
+        or (None if env == "production" else DEV_JWT_SECRET),
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=_int("ACCESS_TOKEN_MINUTES", 15)),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=_int("REFRESH_TOKEN_DAYS", 30)),
+        "JWT_ALGORITHM": "HS256",
+        "JWT_DECODE_ALGORITHMS": ["HS256"],
+        "JWT_TOKEN_LOCATION": ["headers"],
+        "JWT_ERROR_MESSAGE_KEY": "message",
+        # Rate limits (Flask-Limiter notation). Failed logins only count against these.
+        "LOGIN_LIMIT_PER_USERNAME": os.environ.get("LOGIN_LIMIT_PER_USERNAME", "5 per minute;20 per hour"),
+        "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per minute;100 per hour"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # Number of trusted reverse proxies in front of gunicorn (for the client address).
+        "PROXY_COUNT": _int("PROXY_COUNT", 0),
+        # argon2id cost; the defaults are argon2-cffi's RFC 9106 low-memory profile.
+        "ARGON2_TIME_COST": _int("ARGON2_TIME_COST", 3),
+        "ARGON2_MEMORY_COST": _int("ARGON2_MEMORY_COST", 65536),
+        "ARGON2_PARALLELISM": _int("ARGON2_PARALLELISM", 4),
+        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
+        "MAX_JSON_BYTES": _int("MAX_JSON_BYTES", 256 * 1024),
+        "PAGE_SIZE_DEFAULT": _int("PAGE_SIZE_DEFAULT", 20),
+        "PAGE_SIZE_MAX": _int("PAGE_SIZE_MAX", 100),
+        "RESPONSE_SLA_HOURS": _int("RESPONSE_SLA_HOURS", 24),
+        "UNRATED_CLOSE_DAYS": _int("UNRATED_CLOSE_DAYS", 7),
+        "IDEMPOTENCY_TTL_HOURS": _int("IDEMPOTENCY_TTL_HOURS", 24),
+        "GEOFENCE_RADIUS_M": _int("GEOFENCE_RADIUS_M", 500),
+        "VISIT_AUTO_CLOSE_HOURS": _int("VISIT_AUTO_CLOSE_HOURS", 8),
+        "ATTACHMENT_STORAGE": os.environ.get("ATTACHMENT_STORAGE", "local"),
+        "ATTACHMENT_DIR": os.environ.get("ATTACHMENT_DIR", str(_ROOT / "instance" / "attachments")),
+        "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL"),
+        "S3_BUCKET": os.environ.get("S3_BUCKET"),
+        "S3_REGION": os.environ.get("S3_REGION", "us-east-1"),
+        "S3_ACCESS_KEY_ID": os.environ.get("S3_ACCESS_KEY_ID"),
+        "S3_SECRET_ACCESS_KEY": os.environ.get("S3_SECRET_ACCESS_KEY"),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "LOG_JSON": _bool("LOG_JSON", True),
+        "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Shanghai"),
+        # flask-smorest / OpenAPI
+        "API_TITLE": "联企服务 API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "v1/openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        # Swagger UI's assets are served by the app itself (swagger-ui-bundle), so the docs
+        # work on a zone intranet with no route to a CDN.
+        "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
+        "JSON_SORT_KEYS": False,
+    }

@@ -1,0 +1,37 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from service_app.common.api import Blueprint, error_responses
+from service_app.common.schemas import Schema
+from service_app.errors import ServiceUnavailable
+from service_app.extensions import db
+from marshmallow import fields
+
+blp = Blueprint("health", __name__, url_prefix="/api/v1", description="健康检查 / Health")
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True)
+
+
+@blp.route("/health", methods=["GET"])
+@blp.response(200, HealthSchema)
+def health():
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@blp.route("/health/ready", methods=["GET"])
+@blp.response(200, HealthSchema)
+@blp.doc(responses=error_responses(503))
+def ready():
+    """Readiness: the database answers."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # any failure to reach the database means "not ready"
+        db.session.rollback()
+        raise ServiceUnavailable(headers={"Retry-After": "5"}) from None
+    return {"status": "ok"}

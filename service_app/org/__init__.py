@@ -1,0 +1,1 @@
+"""The zone's organisation: parks, industry chains, departments, categories, enterprises, links."""

@@ -1,0 +1,145 @@
+"""Reference lists, enterprises and cadre links."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from sqlalchemy import or_, select
+
+from service_app.auth.models import Role
+from service_app.auth.permissions import actor, login_required, roles_required
+from service_app.common.api import Blueprint, error_responses
+from service_app.common.pagination import keyset_page, page_schema
+from service_app.extensions import db
+from service_app.org import scoping, service
+from service_app.org.models import CadreLink, Category, Chain, Department, Enterprise, Park
+from service_app.org.schemas import (
+    CategorySchema,
+    ChainSchema,
+    DepartmentSchema,
+    EnterpriseCreateSchema,
+    EnterpriseQuerySchema,
+    EnterpriseSchema,
+    EnterpriseUpdateSchema,
+    LinkCreateSchema,
+    LinkQuerySchema,
+    LinkSchema,
+    ParkSchema,
+)
+
+blp = Blueprint("org", __name__, url_prefix="/api/v1", description="园区、产业链、部门、类别、企业与结对 / Organisation")
+
+
+@blp.route("/parks", methods=["GET"])
+@login_required
+@blp.response(200, ParkSchema(many=True))
+def parks():
+    """Parks of the zone."""
+    return db.session.scalars(select(Park).order_by(Park.id)).all()
+
+
+@blp.route("/chains", methods=["GET"])
+@login_required
+@blp.response(200, ChainSchema(many=True))
+def chains():
+    """Industry chains."""
+    return db.session.scalars(select(Chain).order_by(Chain.id)).all()
+
+
+@blp.route("/departments", methods=["GET"])
+@login_required
+@blp.response(200, DepartmentSchema(many=True))
+def departments():
+    """Government departments that handle dispatched problems."""
+    return db.session.scalars(select(Department).order_by(Department.id)).all()
+
+
+@blp.route("/categories", methods=["GET"])
+@login_required
+@blp.response(200, CategorySchema(many=True))
+def categories():
+    """Problem categories with their default department and SLA hours."""
+    return db.session.scalars(
+        select(Category).where(Category.is_active.is_(True)).order_by(Category.sort_order, Category.id)
+    ).all()
+
+
+EnterprisePageSchema = page_schema(EnterpriseSchema, "EnterprisePage")
+
+
+@blp.route("/enterprises")
+class Enterprises(MethodView):
+    @login_required
+    @blp.arguments(EnterpriseQuerySchema, location="query")
+    @blp.response(200, EnterprisePageSchema)
+    def get(self, args):
+        """Enterprises the caller may see."""
+        query = scoping.visible_enterprises(actor())
+        if "q" in args:
+            pattern = f"%{args['q']}%"
+            query = query.where(or_(Enterprise.name.like(pattern), Enterprise.credit_code.like(pattern.upper())))
+        for key in ("park_id", "chain_id"):
+            if key in args:
+                query = query.where(getattr(Enterprise, key) == args[key])
+        return keyset_page(query, columns=[Enterprise.id], kinds=[int], limit=args["limit"], cursor=args["cursor"], descending=False, session=db.session)
+
+    @roles_required(Role.ADMIN)
+    @blp.arguments(EnterpriseCreateSchema)
+    @blp.response(201, EnterpriseSchema)
+    @blp.doc(responses=error_responses(409, 422))
+    def post(self, data):
+        """Register an enterprise."""
+        return service.create_enterprise(**data)
+
+
+@blp.route("/enterprises/<int:enterprise_id>")
+class EnterpriseById(MethodView):
+    @login_required
+    @blp.response(200, EnterpriseSchema)
+    @blp.doc(responses=error_responses(404))
+    def get(self, enterprise_id):
+        """One enterprise, if the caller may see it."""
+        return scoping.get_visible_enterprise(actor(), enterprise_id)
+
+    @roles_required(Role.ADMIN)
+    @blp.arguments(EnterpriseUpdateSchema)
+    @blp.response(200, EnterpriseSchema)
+    @blp.doc(responses=error_responses(404, 409, 422))
+    def patch(self, data, enterprise_id):
+        """Change an enterprise's registration data."""
+        return service.update_enterprise(enterprise_id, **data)
+
+
+LinkPageSchema = page_schema(LinkSchema, "LinkPage")
+
+
+@blp.route("/links")
+class Links(MethodView):
+    @roles_required(Role.ADMIN, Role.MANAGER)
+    @blp.arguments(LinkQuerySchema, location="query")
+    @blp.response(200, LinkPageSchema)
+    def get(self, args):
+        """Cadre ↔ enterprise pairings."""
+        query = select(CadreLink)
+        if args["active"]:
+            query = query.where(CadreLink.ended_at.is_(None))
+        for key in ("cadre_id", "enterprise_id"):
+            if key in args:
+                query = query.where(getattr(CadreLink, key) == args[key])
+        return keyset_page(query, columns=[CadreLink.id], kinds=[int], limit=args["limit"], cursor=args["cursor"], descending=False, session=db.session)
+
+    @roles_required(Role.ADMIN)
+    @blp.arguments(LinkCreateSchema)
+    @blp.response(201, LinkSchema)
+    @blp.doc(responses=error_responses(409, 422))
+    def post(self, data):
+        """Link a cadre to an enterprise."""
+        return service.create_link(**data)
+
+
+@blp.route("/links/<int:link_id>", methods=["DELETE"])
+@roles_required(Role.ADMIN)
+@blp.response(204)
+@blp.doc(responses=error_responses(404))
+def end_link(link_id):
+    """End a pairing (kept as history)."""
+    service.end_link(link_id)

@@ -1,0 +1,105 @@
+"""Administration of enterprises and cadre links."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from service_app.auth.models import Role, User
+from service_app.common.i18n import bilingual
+from service_app.common.time import SHANGHAI, utcnow
+from service_app.errors import Conflict, NotFound, ValidationFailed
+from service_app.extensions import db
+from service_app.org.models import CadreLink, Chain, Enterprise, Park
+
+
+def _check_refs(data: dict[str, Any]) -> None:
+    errors = {}
+    if data.get("park_id") is not None and db.session.get(Park, data["park_id"]) is None:
+        errors["park_id"] = [bilingual("园区不存在", "No such park")]
+    if data.get("chain_id") is not None and db.session.get(Chain, data["chain_id"]) is None:
+        errors["chain_id"] = [bilingual("产业链不存在", "No such industry chain")]
+    if errors:
+        raise ValidationFailed(errors=errors)
+
+
+def _credit_code_taken(code: str, *, except_id: int | None = None) -> bool:
+    query = select(Enterprise.id).where(Enterprise.credit_code == code)
+    if except_id is not None:
+        query = query.where(Enterprise.id != except_id)
+    return db.session.scalar(query) is not None
+
+
+def _conflict_credit_code() -> Conflict:
+    return Conflict("credit_code_taken", errors={"credit_code": [bilingual("已存在", "Already registered")]})
+
+
+def create_enterprise(**data: Any) -> Enterprise:
+    _check_refs(data)
+    if _credit_code_taken(data["credit_code"]):
+        raise _conflict_credit_code()
+    enterprise = Enterprise(**data)
+    db.session.add(enterprise)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise _conflict_credit_code() from None
+    return enterprise
+
+
+def update_enterprise(enterprise_id: int, **changes: Any) -> Enterprise:
+    enterprise = db.session.get(Enterprise, enterprise_id, with_for_update=True)
+    if enterprise is None:
+        raise NotFound()
+    _check_refs(changes)
+    if "credit_code" in changes and _credit_code_taken(changes["credit_code"], except_id=enterprise.id):
+        raise _conflict_credit_code()
+    for key, value in changes.items():
+        setattr(enterprise, key, value)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise _conflict_credit_code() from None
+    return enterprise
+
+
+def create_link(*, cadre_id: int, enterprise_id: int, role: str = "primary", started_on: date | None = None) -> CadreLink:
+    cadre = db.session.get(User, cadre_id)
+    errors = {}
+    if cadre is None or cadre.role != Role.CADRE.value:
+        errors["cadre_id"] = [bilingual("不是联企干部账号", "Not a cadre account")]
+    if db.session.get(Enterprise, enterprise_id) is None:
+        errors["enterprise_id"] = [bilingual("企业不存在", "No such enterprise")]
+    if errors:
+        raise ValidationFailed(errors=errors)
+    existing = db.session.scalar(
+        select(CadreLink.id).where(
+            CadreLink.cadre_id == cadre_id, CadreLink.enterprise_id == enterprise_id, CadreLink.ended_at.is_(None)
+        )
+    )
+    if existing is not None:
+        raise Conflict("link_exists")
+    link = CadreLink(
+        cadre_id=cadre_id,
+        enterprise_id=enterprise_id,
+        role=role,
+        started_on=started_on or utcnow().astimezone(SHANGHAI).date(),
+    )
+    db.session.add(link)
+    db.session.commit()
+    return link
+
+
+def end_link(link_id: int) -> None:
+    """End a pairing; it stays as history. Ending an ended link changes nothing."""
+    link = db.session.get(CadreLink, link_id, with_for_update=True)
+    if link is None:
+        raise NotFound()
+    if link.ended_at is None:
+        link.ended_at = utcnow()
+    db.session.commit()
