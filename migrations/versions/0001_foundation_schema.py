@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 17:32:19.952570
+Create Date: 2026-11-21 17:36:08.277109
 
 """
 from alembic import op
@@ -163,8 +163,9 @@ def upgrade():
     sa.Column('key', sa.String(length=128), nullable=False),
     sa.Column('endpoint', sa.String(length=255), nullable=False),
     sa.Column('request_hash', sa.String(length=64), nullable=False),
-    sa.Column('response_status', sa.Integer(), nullable=False),
-    sa.Column('response_body', sa.Text(), nullable=False),
+    sa.Column('response_status', sa.Integer(), nullable=True),
+    sa.Column('response_body', sa.Text(), nullable=True),
+    sa.Column('response_headers', sa.JSON(), nullable=True),
     sa.Column('created_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('expires_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_idempotency_keys_user_id_users'), ondelete='CASCADE'),
