@@ -151,3 +151,29 @@ def test_scoping_helpers(app_ctx):
     assert scoping.can_see_enterprise(link.cadre, link.enterprise_id)
     assert not scoping.can_see_enterprise(link.cadre, EnterpriseFactory().id)
     assert credit_code.is_valid(link.enterprise.credit_code)
+
+
+def test_department_sees_enterprises_of_problems_dispatched_to_it(client, app_ctx):
+    from datetime import timedelta
+
+    from service_app.common.time import utcnow
+    from service_app.extensions import db
+    from service_app.problems.models import Problem, ProblemEvent
+    from tests.factories import CategoryFactory
+
+    staff = DepartmentUserFactory()
+    link = LinkFactory()
+    now = utcnow()
+    problem = Problem(
+        code="WT-TEST-0001", enterprise_id=link.enterprise_id, category_id=CategoryFactory().id, title="路灯不亮",
+        description="园区道路路灯损坏", filed_by_id=link.cadre_id, status="dispatched", created_at=now, updated_at=now,
+        response_due_at=now + timedelta(hours=24), due_at=now + timedelta(hours=72),
+    )
+    db.session.add(problem)
+    db.session.flush()
+    db.session.add(ProblemEvent(problem_id=problem.id, action="dispatch", from_status="accepted", to_status="dispatched", department_id=staff.department_id))
+    db.session.flush()
+    headers = auth_headers(client, staff)
+    listed = [e["id"] for e in client.get("/api/v1/enterprises", headers=headers).get_json()["items"]]
+    assert listed == [link.enterprise_id]
+    assert client.get(f"/api/v1/enterprises/{link.enterprise_id}", headers=headers).status_code == 200
