@@ -113,16 +113,17 @@ def app(database_url, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _transaction(request, app):
+def _transaction(request):
     """Roll back everything a test wrote.
 
     Flask-SQLAlchemy picks the engine per table from `db.engines`, so a session-level `bind` is
     not enough: the default engine is swapped for one connection holding an outer transaction.
     Tests marked `committing` (real concurrency) manage their own data instead.
     """
-    if request.node.get_closest_marker("committing"):
-        yield
+    if "app" not in request.fixturenames or request.node.get_closest_marker("committing"):
+        yield  # no database in this test, or it manages its own data
         return
+    app = request.getfixturevalue("app")
     with app.app_context():
         engines = db.engines
         engine = engines[None]
