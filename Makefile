@@ -21,5 +21,10 @@ run: venv
 test: venv
 	VENV=$(VENV) scripts/test.sh
 
+## make bench — the service against a reference app under the same gunicorn settings (needs PostgreSQL and wrk)
+bench: venv
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.run
+
 clean:
 	rm -rf $(VENV) .pytest_cache
