@@ -12,6 +12,7 @@ from service_app import config as config_module
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, error handlers, CLI."""
     app = Flask(__name__, instance_relative_config=False)
+    _bound_integer_urls(app)
     app.config.update(config_module.from_environment())
     if config:
         app.config.update(config)
@@ -34,6 +35,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     cli.init_app(app)
     return app
+
+
+def _bound_integer_urls(app: Flask) -> None:
+    """`<int:id>` beyond a 32-bit key cannot name a row: answer 404 instead of overflowing the database."""
+    from werkzeug.routing import IntegerConverter
+
+    from service_app.common.schemas import MAX_ID
+
+    class BoundedInteger(IntegerConverter):
+        def __init__(self, map, *args, **kwargs):
+            kwargs.setdefault("max", MAX_ID)
+            super().__init__(map, *args, **kwargs)
+
+    app.url_map.converters["int"] = BoundedInteger
 
 
 def _refuse_unsafe_production(app: Flask) -> None:

@@ -14,7 +14,7 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, jsonify
-from sqlalchemy.exc import OperationalError, InterfaceError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from service_app.common.i18n import text, translate_errors
@@ -204,6 +204,12 @@ def handle_database_unavailable(error: Exception):
     return error_response(503, "service_unavailable", headers={"Retry-After": "5"})
 
 
+def handle_out_of_range(error: Exception):
+    """A value the schema let through but the database cannot hold: the caller's input, so 422."""
+    log.warning("value_out_of_range", extra={"error": type(error).__name__})
+    return error_response(422, "validation_failed")
+
+
 def handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
@@ -216,4 +222,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(InterfaceError, handle_database_unavailable)
+    app.register_error_handler(DataError, handle_out_of_range)
+    app.register_error_handler(OverflowError, handle_out_of_range)
     app.register_error_handler(Exception, handle_unexpected)

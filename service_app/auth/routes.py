@@ -20,6 +20,7 @@ from service_app.auth.schemas import (
     UserUpdateSchema,
 )
 from service_app.common.api import Blueprint, error_responses
+from service_app.common.http import json_body_or_none
 from service_app.common.net import client_address
 from service_app.common.pagination import keyset_page, page_schema
 from service_app.errors import NotFound
@@ -29,7 +30,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="登录、�
 
 
 def _login_username() -> str:
-    body = request.get_json(silent=True)
+    body = json_body_or_none()
     username = body.get("username") if isinstance(body, dict) else None
     return f"user:{str(username).strip().lower()[:64]}" if username else "user:-"
 

@@ -4,7 +4,7 @@ from marshmallow import fields, validate
 
 from service_app.auth.models import ROLE_LABELS, ROLE_VALUES, Role
 from service_app.common.pagination import PageArgsSchema
-from service_app.common.schemas import AwareDateTime, Schema, Text
+from service_app.common.schemas import AwareDateTime, Id, Schema, Text
 
 
 class LoginSchema(Schema):
@@ -48,8 +48,8 @@ class UserCreateSchema(Schema):
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=128))
     name = Text(required=True, validate=validate.Length(min=1, max=64))
     role = fields.String(required=True, validate=validate.OneOf(ROLE_VALUES))
-    enterprise_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
-    department_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    enterprise_id = Id(load_default=None, allow_none=True)
+    department_id = Id(load_default=None, allow_none=True)
     phone = Text(load_default=None, allow_none=True, validate=validate.Length(max=32))
     title = Text(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
@@ -58,8 +58,8 @@ class UserUpdateSchema(Schema):
     password = fields.String(load_only=True, validate=validate.Length(min=8, max=128))
     name = Text(validate=validate.Length(min=1, max=64))
     role = fields.String(validate=validate.OneOf(ROLE_VALUES))
-    enterprise_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
-    department_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    enterprise_id = Id(allow_none=True)
+    department_id = Id(allow_none=True)
     phone = Text(allow_none=True, validate=validate.Length(max=32))
     title = Text(allow_none=True, validate=validate.Length(max=64))
     is_active = fields.Boolean()

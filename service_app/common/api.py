@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import json
+
 import flask_smorest
+from webargs.flaskparser import FlaskParser
 
 from service_app.common.schemas import ErrorSchema
+
+
+class Parser(FlaskParser):
+    """webargs' parser, also turning the JSON failures it does not expect into a 400.
+
+    `json.loads` raises RecursionError for deeply nested documents and ValueError for integers of
+    more than 4300 digits; both would otherwise escape as 500s.
+    """
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except json.JSONDecodeError:
+            raise
+        except (ValueError, RecursionError) as error:
+            raise json.JSONDecodeError(f"unparseable JSON: {type(error).__name__}", "<body>", 0) from None
 
 
 class Api(flask_smorest.Api):
@@ -15,7 +34,9 @@ class Api(flask_smorest.Api):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """Domain blueprints derive from this (room for project-wide doc defaults)."""
+    """Domain blueprints derive from this: one place for project-wide parsing and doc defaults."""
+
+    ARGUMENTS_PARSER = Parser()
 
 
 def error_responses(*statuses: int) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Flask, current_app, request
 
 from service_app.errors import PayloadTooLarge, UnsupportedMediaType
@@ -33,6 +35,16 @@ def check_request() -> None:
         raise UnsupportedMediaType()
     if (request.content_length or 0) > current_app.config["MAX_JSON_BYTES"]:
         raise PayloadTooLarge()
+
+
+def json_body_or_none():
+    """The request's JSON document, or None when it is absent or unparseable (never raises)."""
+    if not request.is_json:
+        return None
+    try:
+        return json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return None
 
 
 def init_app(app: Flask) -> None:

@@ -35,7 +35,7 @@ def _fingerprint() -> str:
     body = request.get_data(cache=True)
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError, UnicodeDecodeError):
         canonical = body
     digest = hashlib.sha256()
     digest.update(f"{request.method} {request.full_path}\n".encode())

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from marshmallow import fields
+from marshmallow import fields, validate
+
+# Primary keys are 32-bit integers on PostgreSQL; larger values must be a 422, not a database error.
+MAX_ID = 2**31 - 1
 
 
 class Schema(ma.Schema):
@@ -25,11 +28,15 @@ class ErrorSchema(Schema):
 
 
 class Text(fields.String):
-    """A string that is stripped and must not be blank when required."""
+    """User text: stripped; NUL characters refused (PostgreSQL cannot store them in text)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         result = super()._deserialize(value, attr, data, **kwargs)
-        return result.strip() if isinstance(result, str) else result
+        if "\x00" in result:
+            from service_app.common.i18n import bilingual
+
+            raise ma.ValidationError(bilingual("不能包含空字符（NUL）", "Must not contain NUL characters"))
+        return result.strip()
 
 
 class AwareDateTime(fields.AwareDateTime):
@@ -39,4 +46,12 @@ class AwareDateTime(fields.AwareDateTime):
         from datetime import timezone
 
         kwargs.setdefault("default_timezone", timezone.utc)
+        super().__init__(**kwargs)
+
+
+class Id(fields.Integer):
+    """A reference to a row: a positive 32-bit integer (in a body or a query string)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID))
         super().__init__(**kwargs)

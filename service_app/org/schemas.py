@@ -4,7 +4,7 @@ from marshmallow import ValidationError, fields, validate, validates
 
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import PageArgsSchema
-from service_app.common.schemas import AwareDateTime, Schema, Text
+from service_app.common.schemas import AwareDateTime, Id, Schema, Text
 from service_app.org import credit_code
 from service_app.org.models import ENTERPRISE_SCALES, LINK_ROLES, SCALE_LABELS
 
@@ -64,8 +64,8 @@ class EnterpriseWriteFields(Schema):
     address = Text(allow_none=True, validate=validate.Length(max=255))
     lat = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=-90, max=90))
     lng = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=-180, max=180))
-    park_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
-    chain_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    park_id = Id(allow_none=True)
+    chain_id = Id(allow_none=True)
     scale = fields.String(allow_none=True, validate=validate.OneOf(ENTERPRISE_SCALES))
     industry = Text(allow_none=True, validate=validate.Length(max=64))
     legal_representative = Text(allow_none=True, validate=validate.Length(max=64))
@@ -87,8 +87,8 @@ class EnterpriseUpdateSchema(EnterpriseWriteFields):
 
 class EnterpriseQuerySchema(PageArgsSchema):
     q = Text(validate=validate.Length(min=1, max=64), metadata={"description": "Name or credit code contains"})
-    park_id = fields.Integer(validate=validate.Range(min=1))
-    chain_id = fields.Integer(validate=validate.Range(min=1))
+    park_id = Id()
+    chain_id = Id()
 
 
 class LinkSchema(Schema):
@@ -102,13 +102,13 @@ class LinkSchema(Schema):
 
 
 class LinkCreateSchema(Schema):
-    cadre_id = fields.Integer(required=True, validate=validate.Range(min=1))
-    enterprise_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    cadre_id = Id(required=True)
+    enterprise_id = Id(required=True)
     role = fields.String(load_default="primary", validate=validate.OneOf(LINK_ROLES))
     started_on = fields.Date(load_default=None, allow_none=True)
 
 
 class LinkQuerySchema(PageArgsSchema):
-    cadre_id = fields.Integer(validate=validate.Range(min=1))
-    enterprise_id = fields.Integer(validate=validate.Range(min=1))
+    cadre_id = Id()
+    enterprise_id = Id()
     active = fields.Boolean(load_default=True)
