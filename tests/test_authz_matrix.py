@@ -1,0 +1,91 @@
+"""Authorisation matrix, generated from the route table (OWASP API1 BOLA / API5 BFLA / API3).
+
+RULES says which roles may call each endpoint. Every served /api/v1 route must have a rule, so a
+new endpoint without one fails here. For every endpoint and every role outside its rule the answer
+is 403 (401 without a token) — before the body is even read.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from service_app.auth.models import Role
+from tests.factories import AdminFactory, CadreFactory, DepartmentUserFactory, EnterpriseUserFactory, UserFactory
+from tests.helpers import assert_error, login
+
+E, C, D, M, A = (Role.ENTERPRISE.value, Role.CADRE.value, Role.DEPARTMENT.value, Role.MANAGER.value, Role.ADMIN.value)
+ALL = frozenset({E, C, D, M, A})
+PUBLIC = None  # no token needed
+
+RULES: dict[tuple[str, str], frozenset[str] | None] = {
+    ("GET", "/api/v1/health"): PUBLIC,
+    ("GET", "/api/v1/health/ready"): PUBLIC,
+    ("POST", "/api/v1/auth/login"): PUBLIC,
+    ("POST", "/api/v1/auth/refresh"): PUBLIC,  # takes the refresh token itself
+    ("POST", "/api/v1/auth/logout"): ALL,
+    ("GET", "/api/v1/me"): ALL,
+    ("GET", "/api/v1/users"): frozenset({A}),
+    ("POST", "/api/v1/users"): frozenset({A}),
+    ("GET", "/api/v1/users/<int:user_id>"): frozenset({A}),
+    ("PATCH", "/api/v1/users/<int:user_id>"): frozenset({A}),
+    ("GET", "/api/v1/parks"): ALL,
+    ("GET", "/api/v1/chains"): ALL,
+    ("GET", "/api/v1/departments"): ALL,
+    ("GET", "/api/v1/categories"): ALL,
+    ("GET", "/api/v1/enterprises"): ALL,
+    ("POST", "/api/v1/enterprises"): frozenset({A}),
+    ("GET", "/api/v1/enterprises/<int:enterprise_id>"): ALL,
+    ("PATCH", "/api/v1/enterprises/<int:enterprise_id>"): frozenset({A}),
+    ("GET", "/api/v1/links"): frozenset({A, M}),
+    ("POST", "/api/v1/links"): frozenset({A}),
+    ("DELETE", "/api/v1/links/<int:link_id>"): frozenset({A}),
+}
+
+
+def served_routes(app) -> set[tuple[str, str]]:
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/") and rule.rule != "/api/v1/openapi.json":
+            routes |= {(method, rule.rule) for method in rule.methods - {"HEAD", "OPTIONS"}}
+    return routes
+
+
+def test_every_endpoint_has_a_rule(app):
+    missing = served_routes(app) - set(RULES)
+    stale = set(RULES) - served_routes(app)
+    assert not missing, f"endpoints without an authorisation rule: {sorted(missing)}"
+    assert not stale, f"rules for endpoints that are not served: {sorted(stale)}"
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"<int:[a-z_]+>", "1", re.sub(r"<(?:string:)?[a-z_]+>", "x", path))
+
+
+@pytest.fixture
+def role_headers(client, app_ctx):
+    users = {
+        E: EnterpriseUserFactory(),
+        C: CadreFactory(),
+        D: DepartmentUserFactory(),
+        M: UserFactory(role=M),
+        A: AdminFactory(),
+    }
+    return {role: {"Authorization": f"Bearer {login(client, user.username)['access_token']}"} for role, user in users.items()}
+
+
+def test_roles_outside_the_rule_are_refused(client, role_headers):
+    checked = 0
+    for (method, path), allowed in sorted(RULES.items()):
+        if allowed is PUBLIC:
+            continue
+        url = _concrete(path)
+        assert_error(client.open(url, method=method, json={}), 401)
+        for role, headers in role_headers.items():
+            if role in allowed:
+                continue
+            response = client.open(url, method=method, json={}, headers=headers)
+            assert response.status_code == 403, (method, path, role, response.status_code, response.get_json())
+            checked += 1
+    assert checked > 0
