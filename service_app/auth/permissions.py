@@ -28,7 +28,7 @@ def roles_required(*roles: Role) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
             verify_jwt_in_request()
-            if allowed and current_user.role not in allowed:
+            if allowed and actor().role not in allowed:
                 raise Forbidden()
             return view(*args, **kwargs)
 
@@ -50,5 +50,9 @@ login_required = roles_required()
 
 
 def actor() -> User:
-    """The authenticated user of this request (after `roles_required`)."""
-    return current_user
+    """The authenticated user of this request (after `roles_required`).
+
+    The real object, not flask-jwt-extended's LocalProxy: every attribute read through the proxy
+    re-resolves the JWT context, which serialising a user does dozens of times.
+    """
+    return current_user._get_current_object()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
+from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from sqlalchemy import or_, select
 
 from service_app.auth import service
 from service_app.auth.models import Role, User
-from service_app.auth.permissions import login_required, roles_required
+from service_app.auth.permissions import actor, login_required, roles_required
 from service_app.auth.schemas import (
     AdminUserSchema,
     LoginSchema,
@@ -61,7 +61,7 @@ def login(data):
 def refresh():
     """Exchange a refresh token for a new token pair."""
     verify_jwt_in_request(refresh=True)
-    return service.refresh(user=current_user, jwt_payload=get_jwt())
+    return service.refresh(user=actor(), jwt_payload=get_jwt())
 
 
 @blp.route("/auth/logout", methods=["POST"])
@@ -77,7 +77,7 @@ def logout():
 @blp.response(200, UserSchema)
 def me():
     """The caller's account."""
-    return current_user
+    return actor()
 
 
 UserPageSchema = page_schema(AdminUserSchema, "UserPage")
