@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from math import cos, degrees, radians
 
 import factory
 
+from service_app.auth.models import User
 from service_app.common.time import utcnow
+from service_app.org.models import Enterprise
 from service_app.visits.geo import MEAN_EARTH_RADIUS_M
 from service_app.visits.models import Visit
 from tests.factories import Base, CadreFactory, EnterpriseFactory, LinkFactory
@@ -38,7 +41,24 @@ class VisitFactory(Base):
     flagged = False
 
 
-def linked_visit(**kwargs) -> Visit:
-    """A visit by a cadre at an enterprise linked to it."""
-    link = LinkFactory()
-    return VisitFactory(cadre=link.cadre, enterprise=link.enterprise, **kwargs)
+@dataclass
+class Pair:
+    """A cadre and a linked enterprise, held as objects: the link's relationships are lazy="raise"
+    and cannot load again once a commit (e.g. a login) has expired them."""
+
+    cadre: User
+    enterprise: Enterprise
+
+    @property
+    def cadre_id(self) -> int:
+        return self.cadre.id
+
+    @property
+    def enterprise_id(self) -> int:
+        return self.enterprise.id
+
+
+def pair(**kwargs) -> Pair:
+    """Link a cadre to an enterprise (LinkFactory arguments)."""
+    link = LinkFactory(**kwargs)
+    return Pair(link.cadre, link.enterprise)

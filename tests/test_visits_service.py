@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -11,36 +10,13 @@ from sqlalchemy import func, select
 from service_app.attachments.models import Attachment
 from service_app.errors import Conflict, NotFound, ValidationFailed
 from service_app.extensions import db
-from service_app.auth.models import User
-from service_app.org.models import Enterprise
 from service_app.problems.models import Problem
 from service_app.visits import service
 from service_app.visits.models import Visit
-from tests.factories import CadreFactory, CategoryFactory, EnterpriseFactory, EnterpriseUserFactory, LinkFactory, UserFactory
-from tests.factories_visits import VisitFactory, offset
+from tests.factories import CadreFactory, CategoryFactory, EnterpriseFactory, EnterpriseUserFactory, UserFactory
+from tests.factories_visits import Pair, VisitFactory, offset, pair
 
 NOW = datetime(2019, 6, 3, 10, 0, tzinfo=timezone.utc)
-
-
-@dataclass
-class Pair:
-    """A cadre and a linked enterprise, held as objects (relationships do not lazy-load after a commit)."""
-
-    cadre: User
-    enterprise: Enterprise
-
-    @property
-    def cadre_id(self) -> int:
-        return self.cadre.id
-
-    @property
-    def enterprise_id(self) -> int:
-        return self.enterprise.id
-
-
-def pair(**kwargs) -> Pair:
-    link = LinkFactory(**kwargs)
-    return Pair(link.cadre, link.enterprise)
 
 
 @pytest.fixture
