@@ -14,7 +14,6 @@ from service_app.visits.models import Visit
 from tests.conftest import count_queries
 from tests.factories import (
     AdminFactory,
-    CadreFactory,
     DepartmentUserFactory,
     EnterpriseFactory,
     EnterpriseUserFactory,

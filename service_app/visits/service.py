@@ -34,6 +34,7 @@ from service_app.org.models import Enterprise
 from service_app.problems.models import Problem
 from service_app.visits import coverage, geo
 from service_app.visits.models import Visit
+from service_app.visits.schemas import VisitDetailSchema
 from service_app.visits.scoping import get_visible_visit, visible_visits
 
 
@@ -46,6 +47,9 @@ class VisitDetail:
     problem_ids: list[int]
 
     def __getattr__(self, name: str) -> Any:
+        # Only reached for names the dataclass lacks: the visit's own columns and relationships.
+        if name == "visit":
+            raise AttributeError(name)
         return getattr(self.visit, name)
 
 
@@ -56,7 +60,7 @@ def auto_close_limit() -> timedelta:
     return timedelta(hours=current_app.config["VISIT_AUTO_CLOSE_HOURS"])
 
 
-def flag_rules() -> geo.FlagRules:
+def _flag_rules() -> geo.FlagRules:
     config = current_app.config
     return geo.FlagRules(
         geofence_radius_m=config["GEOFENCE_RADIUS_M"],
@@ -65,7 +69,7 @@ def flag_rules() -> geo.FlagRules:
     )
 
 
-def check_capture_time(value: datetime | None, *, now: datetime, field: str = "recorded_at") -> datetime:
+def _capture_time(value: datetime | None, *, now: datetime) -> datetime:
     """The phone's capture time: `now` when absent; at most VISIT_OFFLINE_MAX_HOURS old, and
     no later than now plus VISIT_CLOCK_SKEW_SECONDS (phone clocks run a little fast)."""
     if value is None:
@@ -73,9 +77,9 @@ def check_capture_time(value: datetime | None, *, now: datetime, field: str = "r
     hours = current_app.config["VISIT_OFFLINE_MAX_HOURS"]
     skew = current_app.config["VISIT_CLOCK_SKEW_SECONDS"]
     if value < now - timedelta(hours=hours):
-        raise ValidationFailed(errors={field: [bilingual(f"离线记录最多保留 {hours} 小时", f"Must be within the last {hours} hours")]})
+        raise ValidationFailed(errors={"recorded_at": [bilingual(f"离线记录最多保留 {hours} 小时", f"Must be within the last {hours} hours")]})
     if value > now + timedelta(seconds=skew):
-        raise ValidationFailed(errors={field: [bilingual("不能晚于当前时间", "Must not be in the future")]})
+        raise ValidationFailed(errors={"recorded_at": [bilingual("不能晚于当前时间", "Must not be in the future")]})
     return value
 
 
@@ -112,10 +116,8 @@ def check_in(
     _lock_cadre(cadre.id)
     if client_id is not None and (existing := _visit_by_client_id(cadre.id, client_id)) is not None:
         return _replayed(existing, enterprise_id), False
-    recorded_at = check_capture_time(recorded_at, now=now)
-    if not org_scoping.is_linked(cadre.id, enterprise_id):
-        raise NotFound()
-    enterprise = db.session.get(Enterprise, enterprise_id)
+    recorded_at = _capture_time(recorded_at, now=now)
+    enterprise = _linked_enterprise(cadre, enterprise_id)
     previous, following = _neighbours(cadre.id, recorded_at)
     visit = Visit(
         client_id=client_id, cadre_id=cadre.id, enterprise_id=enterprise_id, recorded_at=recorded_at, received_at=now,
@@ -142,6 +144,13 @@ def _lock_cadre(cadre_id: int) -> None:
     db.session.execute(select(User.id).where(User.id == cadre_id).with_for_update())
 
 
+def _linked_enterprise(cadre: User, enterprise_id: int) -> Enterprise:
+    """The enterprise, if actively linked to the cadre; otherwise 404, as if it did not exist."""
+    if not org_scoping.is_linked(cadre.id, enterprise_id):
+        raise NotFound()
+    return db.session.get(Enterprise, enterprise_id)
+
+
 def _visit_by_client_id(cadre_id: int, client_id: str) -> Visit | None:
     return db.session.scalar(select(Visit).where(Visit.cadre_id == cadre_id, Visit.client_id == client_id))
 
@@ -166,7 +175,7 @@ def _neighbours(cadre_id: int, recorded_at: datetime) -> tuple[Visit | None, Vis
 
 def _assess(visit: Visit, *, enterprise: Enterprise, previous: Visit | None) -> None:
     """Distance to the enterprise, geofence and flags (an enterprise with no location: not judged)."""
-    rules = flag_rules()
+    rules = _flag_rules()
     if enterprise.lat is not None and enterprise.lng is not None:
         visit.distance_m = geo.distance_m(visit.lat, visit.lng, enterprise.lat, enterprise.lng)
     visit.within_geofence = geo.within_geofence(visit.distance_m, rules.geofence_radius_m)
@@ -248,15 +257,14 @@ def _check_out_time(visit: Visit, *, recorded_at: datetime | None, now: datetime
     if recorded_at is None:
         # Server time against a phone clock that may run ahead (within the skew): never negative.
         return max(now, visit.recorded_at)
-    at = check_capture_time(recorded_at, now=now)
+    at = _capture_time(recorded_at, now=now)
     if at < visit.recorded_at:
         raise ValidationFailed(errors={"recorded_at": [bilingual("签退时间不能早于签到时间", "Must not be before the check-in time")]})
     return at
 
 
 def _already_checked_out(visit: Visit) -> Conflict:
-    from service_app.visits.schemas import VisitDetailSchema
-
+    """409 carrying the visit as it stands, so an app retrying an offline check-out can reconcile."""
     current = VisitDetailSchema().dump(_detail(select(Visit).where(Visit.id == visit.id)))
     return Conflict("visit_checked_out", zh="该走访已签退", en="This visit is already checked out", extra={"visit": current})
 
