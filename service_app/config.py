@@ -101,4 +101,9 @@ def from_environment() -> dict:
         # work on a zone intranet with no route to a CDN.
         "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
         "JSON_SORT_KEYS": False,
+        # Visits: offline check-ins up to this old; client clocks this far ahead; flag thresholds.
+        "VISIT_OFFLINE_MAX_HOURS": _int("VISIT_OFFLINE_MAX_HOURS", 72),
+        "VISIT_CLOCK_SKEW_SECONDS": _int("VISIT_CLOCK_SKEW_SECONDS", 300),
+        "VISIT_POOR_ACCURACY_M": _int("VISIT_POOR_ACCURACY_M", 100),
+        "VISIT_MAX_SPEED_KMH": _int("VISIT_MAX_SPEED_KMH", 120),
     }

@@ -1,0 +1,81 @@
+"""Visit check-in and check-out, the visit history, the managers' live view, and coverage."""
+
+from __future__ import annotations
+
+from service_app.auth.models import Role
+from service_app.auth.permissions import actor, roles_required
+from service_app.common.api import Blueprint, error_responses
+from service_app.common.idempotency import HEADER as IDEMPOTENCY_HEADER
+from service_app.common.idempotency import idempotent
+from service_app.visits import service
+from service_app.visits.schemas import (
+    CheckInSchema,
+    CheckOutSchema,
+    CoverageQuerySchema,
+    CoverageReportSchema,
+    VisitDetailSchema,
+    VisitPageSchema,
+    VisitQuerySchema,
+)
+
+blp = Blueprint("visits", __name__, url_prefix="/api/v1", description="走访签到 / Visits")
+
+_IDEMPOTENCY_PARAMETER = {
+    "in": "header",
+    "name": IDEMPOTENCY_HEADER,
+    "required": False,
+    "schema": {"type": "string", "maxLength": 128},
+    "description": "Retrying with the same key and body replays the first response (24 h)",
+}
+
+
+@blp.route("/visits/check-in", methods=["POST"])
+@roles_required(Role.CADRE)
+@idempotent
+@blp.arguments(CheckInSchema)
+@blp.response(201, VisitDetailSchema)
+@blp.alt_response(200, schema=VisitDetailSchema, description="The visit an earlier request with this client_id created")
+@blp.doc(parameters=[_IDEMPOTENCY_PARAMETER], responses=error_responses(404, 409, 422))
+def check_in(data):
+    """Check in at a linked enterprise (GPS verified, flags recorded, offline capture allowed)."""
+    visit, created = service.check_in(cadre=actor(), **data)
+    return visit, 201 if created else 200
+
+
+@blp.route("/visits/<int:visit_id>/check-out", methods=["POST"])
+@roles_required(Role.CADRE)
+@blp.arguments(CheckOutSchema)
+@blp.response(200, VisitDetailSchema)
+@blp.doc(responses=error_responses(404, 409, 422))
+def check_out(data, visit_id):
+    """Check out of one's own visit with position and summary."""
+    return service.check_out(cadre=actor(), visit_id=visit_id, **data)
+
+
+@blp.route("/visits", methods=["GET"])
+@roles_required(Role.CADRE, Role.MANAGER)
+@blp.arguments(VisitQuerySchema, location="query")
+@blp.response(200, VisitPageSchema)
+@blp.doc(responses=error_responses(422))
+def list_visits(args):
+    """Visit history; `open=true` is the live view of who is where now."""
+    return service.list_visits(actor=actor(), **args)
+
+
+@blp.route("/visits/<int:visit_id>", methods=["GET"])
+@roles_required(Role.CADRE, Role.MANAGER)
+@blp.response(200, VisitDetailSchema)
+@blp.doc(responses=error_responses(404))
+def get_visit(visit_id):
+    """One visit, with its photos and the problems raised during it."""
+    return service.get_visit(actor=actor(), visit_id=visit_id)
+
+
+@blp.route("/visits/coverage", methods=["GET"])
+@roles_required(Role.CADRE, Role.MANAGER)
+@blp.arguments(CoverageQuerySchema, location="query")
+@blp.response(200, CoverageReportSchema)
+@blp.doc(responses=error_responses(422))
+def coverage(args):
+    """Linked enterprises visited in the last `days`: overall and per cadre (a cadre: its own)."""
+    return service.coverage_report(actor=actor(), **args)

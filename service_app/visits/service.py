@@ -1,0 +1,366 @@
+"""Visits (走访): check-in and check-out, and reading them. Each change is one transaction.
+
+A cadre is in one place at a time, so a cadre has at most one open visit, and it is the one
+recorded last. Checking in closes the cadre's earlier open visit at the new check-in's time
+(`auto_closed`): people forget to check out, and refusing the new check-in would strand an
+offline phone that cannot ask the server what to do. For the same reason a check-in that arrives
+late (offline capture) behind a later one is stored closed at that later check-in's time, and one
+already older than VISIT_AUTO_CLOSE_HOURS is stored closed at that limit. An automatic close never
+lasts longer than the limit, and the cadre's own check-out, if it arrives later and was recorded
+before the automatic close, replaces it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Sequence
+
+from flask import current_app
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from service_app.attachments import service as attachments
+from service_app.attachments.models import Attachment
+from service_app.auth.models import Role, User
+from service_app.common.i18n import bilingual
+from service_app.common.pagination import Page, decode_cursor, effective_limit, encode_cursor, keyset_page
+from service_app.common.time import utcnow
+from service_app.errors import Conflict, NotFound, ValidationFailed
+from service_app.extensions import db
+from service_app.org import scoping as org_scoping
+from service_app.org.models import Enterprise
+from service_app.problems.models import Problem
+from service_app.visits import coverage, geo
+from service_app.visits.models import Visit
+from service_app.visits.schemas import VisitDetailSchema
+from service_app.visits.scoping import get_visible_visit, visible_visits
+
+
+@dataclass
+class VisitDetail:
+    """A visit with the ids of its photos and of the problems raised during it."""
+
+    visit: Visit
+    photo_ids: list[int]
+    problem_ids: list[int]
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names the dataclass lacks: the visit's own columns and relationships.
+        if name == "visit":
+            raise AttributeError(name)
+        return getattr(self.visit, name)
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+
+def auto_close_limit() -> timedelta:
+    return timedelta(hours=current_app.config["VISIT_AUTO_CLOSE_HOURS"])
+
+
+def _flag_rules() -> geo.FlagRules:
+    config = current_app.config
+    return geo.FlagRules(
+        geofence_radius_m=config["GEOFENCE_RADIUS_M"],
+        poor_accuracy_m=config["VISIT_POOR_ACCURACY_M"],
+        max_speed_mps=config["VISIT_MAX_SPEED_KMH"] / 3.6,
+    )
+
+
+def _capture_time(value: datetime | None, *, now: datetime) -> datetime:
+    """The phone's capture time: `now` when absent; at most VISIT_OFFLINE_MAX_HOURS old, and
+    no later than now plus VISIT_CLOCK_SKEW_SECONDS (phone clocks run a little fast)."""
+    if value is None:
+        return now
+    hours = current_app.config["VISIT_OFFLINE_MAX_HOURS"]
+    skew = current_app.config["VISIT_CLOCK_SKEW_SECONDS"]
+    if value < now - timedelta(hours=hours):
+        raise ValidationFailed(errors={"recorded_at": [bilingual(f"离线记录最多保留 {hours} 小时", f"Must be within the last {hours} hours")]})
+    if value > now + timedelta(seconds=skew):
+        raise ValidationFailed(errors={"recorded_at": [bilingual("不能晚于当前时间", "Must not be in the future")]})
+    return value
+
+
+def auto_close(visit: Visit, *, at: datetime, limit: timedelta) -> None:
+    """Close `visit` for the cadre at `at`, never later than check-in time plus `limit`."""
+    closed_at = min(at, visit.recorded_at + limit)
+    visit.checked_out_at = closed_at
+    visit.duration_s = int((closed_at - visit.recorded_at).total_seconds())
+    visit.auto_closed = True
+
+
+# --- check-in ----------------------------------------------------------------------------------
+
+
+def check_in(
+    *,
+    cadre: User,
+    enterprise_id: int,
+    lat: float,
+    lng: float,
+    accuracy_m: float,
+    recorded_at: datetime | None = None,
+    note: str | None = None,
+    photo_ids: Sequence[int] = (),
+    mock_location: bool = False,
+    client_id: str | None = None,
+    now: datetime | None = None,
+) -> tuple[VisitDetail, bool]:
+    """Record a check-in at an enterprise linked to `cadre`: (the visit, whether it is new).
+
+    A `client_id` this cadre already used returns that visit, however late it is sent again.
+    """
+    now = now or utcnow()
+    _lock_cadre(cadre.id)
+    if client_id is not None and (existing := _visit_by_client_id(cadre.id, client_id)) is not None:
+        return _replayed(existing, enterprise_id), False
+    recorded_at = _capture_time(recorded_at, now=now)
+    enterprise = _linked_enterprise(cadre, enterprise_id)
+    previous, following = _neighbours(cadre.id, recorded_at)
+    visit = Visit(
+        client_id=client_id, cadre_id=cadre.id, enterprise_id=enterprise_id, recorded_at=recorded_at, received_at=now,
+        lat=lat, lng=lng, accuracy_m=accuracy_m, mock_location=mock_location, note=note,
+    )
+    _assess(visit, enterprise=enterprise, previous=previous)
+    try:
+        _insert(visit)
+    except IntegrityError:
+        # Another request with this client_id committed between our lookup and our insert.
+        existing = _visit_by_client_id(cadre.id, client_id) if client_id is not None else None
+        if existing is None:
+            raise
+        return _replayed(existing, enterprise_id), False
+    _close_earlier_open_visits(visit)
+    _close_if_overtaken(visit, following=following, now=now)
+    attachments.claim(owner_id=cadre.id, attachment_ids=photo_ids, visit_id=visit.id, field="photo_ids")
+    db.session.commit()
+    return _detail(visible_visits(cadre).where(Visit.id == visit.id)), True
+
+
+def _lock_cadre(cadre_id: int) -> None:
+    """Serialise one cadre's check-ins, so two at once cannot both stay open (PostgreSQL)."""
+    db.session.execute(select(User.id).where(User.id == cadre_id).with_for_update())
+
+
+def _linked_enterprise(cadre: User, enterprise_id: int) -> Enterprise:
+    """The enterprise, if actively linked to the cadre; otherwise 404, as if it did not exist."""
+    if not org_scoping.is_linked(cadre.id, enterprise_id):
+        raise NotFound()
+    return db.session.get(Enterprise, enterprise_id)
+
+
+def _visit_by_client_id(cadre_id: int, client_id: str) -> Visit | None:
+    return db.session.scalar(select(Visit).where(Visit.cadre_id == cadre_id, Visit.client_id == client_id))
+
+
+def _replayed(visit: Visit, enterprise_id: int) -> VisitDetail:
+    if visit.enterprise_id != enterprise_id:
+        raise ValidationFailed(errors={"client_id": [bilingual("已用于另一家企业的签到", "Already used for a check-in at another enterprise")]})
+    return _detail(select(Visit).where(Visit.id == visit.id))
+
+
+def _neighbours(cadre_id: int, recorded_at: datetime) -> tuple[Visit | None, Visit | None]:
+    """The cadre's check-ins recorded just before (or at) and just after `recorded_at`."""
+    mine = select(Visit).where(Visit.cadre_id == cadre_id)
+    previous = db.session.scalar(
+        mine.where(Visit.recorded_at <= recorded_at).order_by(Visit.recorded_at.desc(), Visit.id.desc()).limit(1)
+    )
+    following = db.session.scalar(
+        mine.where(Visit.recorded_at > recorded_at).order_by(Visit.recorded_at, Visit.id).limit(1)
+    )
+    return previous, following
+
+
+def _assess(visit: Visit, *, enterprise: Enterprise, previous: Visit | None) -> None:
+    """Distance to the enterprise, geofence and flags (an enterprise with no location: not judged)."""
+    rules = _flag_rules()
+    if enterprise.lat is not None and enterprise.lng is not None:
+        visit.distance_m = geo.distance_m(visit.lat, visit.lng, enterprise.lat, enterprise.lng)
+    visit.within_geofence = geo.within_geofence(visit.distance_m, rules.geofence_radius_m)
+    before = None if previous is None else geo.Fix(previous.lat, previous.lng, previous.recorded_at, previous.accuracy_m)
+    visit.flags = geo.flags(
+        distance=visit.distance_m,
+        accuracy_m=visit.accuracy_m,
+        mock_location=visit.mock_location,
+        current=geo.Fix(visit.lat, visit.lng, visit.recorded_at, visit.accuracy_m),
+        previous=before,
+        rules=rules,
+    )
+    visit.flagged = bool(visit.flags)
+
+
+def _insert(visit: Visit) -> None:
+    """Insert in a savepoint: a duplicate client_id undoes only this row, not the request's
+    earlier work (e.g. the Idempotency-Key row, which is flushed first)."""
+    db.session.flush()
+    with db.session.begin_nested():
+        db.session.add(visit)
+
+
+def _close_earlier_open_visits(visit: Visit) -> None:
+    earlier = db.session.scalars(
+        select(Visit)
+        .where(
+            Visit.cadre_id == visit.cadre_id,
+            Visit.id != visit.id,
+            Visit.checked_out_at.is_(None),
+            Visit.recorded_at <= visit.recorded_at,
+        )
+        .with_for_update()
+    ).all()
+    for other in earlier:
+        auto_close(other, at=visit.recorded_at, limit=auto_close_limit())
+
+
+def _close_if_overtaken(visit: Visit, *, following: Visit | None, now: datetime) -> None:
+    """A late (offline) check-in is already over if the cadre checked in later or the limit passed."""
+    limit = auto_close_limit()
+    if following is not None:
+        auto_close(visit, at=following.recorded_at, limit=limit)
+    elif visit.recorded_at + limit <= now:
+        auto_close(visit, at=visit.recorded_at + limit, limit=limit)
+
+
+# --- check-out ---------------------------------------------------------------------------------
+
+
+def check_out(
+    *,
+    cadre: User,
+    visit_id: int,
+    lat: float,
+    lng: float,
+    summary: str,
+    recorded_at: datetime | None = None,
+    now: datetime | None = None,
+) -> VisitDetail:
+    """Close the cadre's own visit with its position and summary; the duration is computed."""
+    now = now or utcnow()
+    visit = get_visible_visit(cadre, visit_id, for_update=True)
+    if visit.checked_out_at is not None and not visit.auto_closed:
+        raise _already_checked_out(visit)
+    at = _check_out_time(visit, recorded_at=recorded_at, now=now)
+    if visit.checked_out_at is not None and at > visit.checked_out_at:
+        # Only a check-out recorded before the automatic close may correct it.
+        raise _already_checked_out(visit)
+    visit.checked_out_at, visit.check_out_lat, visit.check_out_lng = at, lat, lng
+    visit.summary = summary
+    visit.duration_s = int((at - visit.recorded_at).total_seconds())
+    visit.auto_closed = False
+    db.session.commit()
+    return _detail(visible_visits(cadre).where(Visit.id == visit_id))
+
+
+def _check_out_time(visit: Visit, *, recorded_at: datetime | None, now: datetime) -> datetime:
+    if recorded_at is None:
+        # Server time against a phone clock that may run ahead (within the skew): never negative.
+        return max(now, visit.recorded_at)
+    at = _capture_time(recorded_at, now=now)
+    if at < visit.recorded_at:
+        raise ValidationFailed(errors={"recorded_at": [bilingual("签退时间不能早于签到时间", "Must not be before the check-in time")]})
+    return at
+
+
+def _already_checked_out(visit: Visit) -> Conflict:
+    """409 carrying the visit as it stands, so an app retrying an offline check-out can reconcile."""
+    current = VisitDetailSchema().dump(_detail(select(Visit).where(Visit.id == visit.id)))
+    return Conflict("visit_checked_out", zh="该走访已签退", en="This visit is already checked out", extra={"visit": current})
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def _with_names(query: Select) -> Select:
+    """Enterprise and cadre names in the same statement (no query per row)."""
+    return query.options(
+        joinedload(Visit.enterprise).load_only(Enterprise.id, Enterprise.name),
+        joinedload(Visit.cadre).load_only(User.id, User.name),
+    )
+
+
+def _detail(query: Select) -> VisitDetail:
+    visit = db.session.scalar(_with_names(query))
+    if visit is None:
+        raise NotFound()
+    photo_ids = db.session.scalars(select(Attachment.id).where(Attachment.visit_id == visit.id).order_by(Attachment.id)).all()
+    problem_ids = db.session.scalars(select(Problem.id).where(Problem.visit_id == visit.id).order_by(Problem.id)).all()
+    return VisitDetail(visit=visit, photo_ids=list(photo_ids), problem_ids=list(problem_ids))
+
+
+def get_visit(*, actor: User, visit_id: int) -> VisitDetail:
+    """One visit the actor may see (404 otherwise), with its photos and problems raised."""
+    return _detail(visible_visits(actor).where(Visit.id == visit_id))
+
+
+def list_visits(*, actor: User, limit: int | None = None, cursor: str | None = None, **filters: Any) -> Page:
+    """Visits the actor may see, most recently recorded first. `open=True` is the live view."""
+    query = visible_visits(actor).where(*_filters(**filters))
+    return keyset_page(
+        _with_names(query), columns=[Visit.recorded_at, Visit.id], kinds=[datetime, int],
+        limit=limit, cursor=cursor, descending=True, session=db.session,
+    )
+
+
+def _filters(
+    *,
+    cadre_id: int | None = None,
+    enterprise_id: int | None = None,
+    from_: datetime | None = None,
+    to: datetime | None = None,
+    flagged: bool | None = None,
+    open: bool | None = None,
+    updated_since: datetime | None = None,
+) -> list:
+    """WHERE conditions of the list filters; `from`/`to` bound recorded_at (the visit's own time)."""
+    conditions = []
+    if cadre_id is not None:
+        conditions.append(Visit.cadre_id == cadre_id)
+    if enterprise_id is not None:
+        conditions.append(Visit.enterprise_id == enterprise_id)
+    if from_ is not None:
+        conditions.append(Visit.recorded_at >= from_)
+    if to is not None:
+        conditions.append(Visit.recorded_at < to)
+    if flagged is not None:
+        conditions.append(Visit.flagged == flagged)
+    if open is not None:
+        conditions.append(Visit.checked_out_at.is_(None) if open else Visit.checked_out_at.is_not(None))
+    if updated_since is not None:
+        conditions.append(Visit.updated_at > updated_since)
+    return conditions
+
+
+# --- coverage ----------------------------------------------------------------------------------
+
+
+def coverage_report(*, actor: User, days: int, limit: int | None = None, cursor: str | None = None, now: datetime | None = None) -> dict:
+    """Coverage over the last `days`: overall and per cadre (lowest first); a cadre sees its own."""
+    as_of = now or utcnow()
+    if actor.role == Role.CADRE.value:
+        own = coverage.overall(as_of=as_of, days=days, cadre_id=actor.id)
+        items = [_cadre_row(actor.id, actor.name, own)] if own.linked else []
+        return {"as_of": as_of, "days": days, "overall": own, "items": items, "next_cursor": None}
+    rows = sorted(coverage.by_cadre(as_of=as_of, days=days).items(), key=lambda row: _coverage_key(*row))
+    if cursor:
+        after = tuple(decode_cursor(cursor, [float, int]))
+        rows = [row for row in rows if _coverage_key(*row) > after]
+    size = effective_limit(limit)
+    page, more = rows[:size], len(rows) > size
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_([cadre_id for cadre_id, _ in page]))).all())
+    return {
+        "as_of": as_of,
+        "days": days,
+        "overall": coverage.overall(as_of=as_of, days=days),
+        "items": [_cadre_row(cadre_id, names.get(cadre_id), figures) for cadre_id, figures in page],
+        "next_cursor": encode_cursor(list(_coverage_key(*page[-1]))) if more else None,
+    }
+
+
+def _coverage_key(cadre_id: int, figures: coverage.Coverage) -> tuple[float, int]:
+    return (figures.rate if figures.rate is not None else 0.0, cadre_id)
+
+
+def _cadre_row(cadre_id: int, name: str | None, figures: coverage.Coverage) -> dict:
+    return {"cadre_id": cadre_id, "cadre_name": name, "linked": figures.linked, "visited": figures.visited, "rate": figures.rate}
