@@ -41,6 +41,11 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/v1/links"): frozenset({A, M}),
     ("POST", "/api/v1/links"): frozenset({A}),
     ("DELETE", "/api/v1/links/<int:link_id>"): frozenset({A}),
+    ("POST", "/api/v1/visits/check-in"): frozenset({C}),
+    ("POST", "/api/v1/visits/<int:visit_id>/check-out"): frozenset({C}),
+    ("GET", "/api/v1/visits"): frozenset({C, M}),
+    ("GET", "/api/v1/visits/<int:visit_id>"): frozenset({C, M}),
+    ("GET", "/api/v1/visits/coverage"): frozenset({C, M}),
 }
 
 

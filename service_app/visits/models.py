@@ -21,6 +21,9 @@ class Visit(db.Model):
         CheckConstraint("lat >= -90 AND lat <= 90", name="lat_range"),
         CheckConstraint("lng >= -180 AND lng <= 180", name="lng_range"),
         Index("ix_visits_cadre_id_id", "cadre_id", "id"),
+        # Lists are paged by (recorded_at, id), for everyone and per cadre.
+        Index("ix_visits_recorded_at_id", "recorded_at", "id"),
+        Index("ix_visits_cadre_id_recorded_at_id", "cadre_id", "recorded_at", "id"),
         Index("ix_visits_enterprise_id_recorded_at", "enterprise_id", "recorded_at"),
         Index("ix_visits_checked_out_at", "checked_out_at"),
     )

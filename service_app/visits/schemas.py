@@ -6,7 +6,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import PageArgsSchema, page_schema
-from service_app.common.schemas import AwareDateTime, Schema, Text
+from service_app.common.schemas import AwareDateTime, Id, Schema, Text
 
 # A fix worse than 100 km is not a position at all.
 MAX_ACCURACY_M = 100_000
@@ -32,13 +32,13 @@ def _client_id(value: str) -> None:
 
 
 class CheckInSchema(Schema):
-    enterprise_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    enterprise_id = Id(required=True)
     lat = _latitude(required=True)
     lng = _longitude(required=True)
     accuracy_m = fields.Float(required=True, allow_nan=False, validate=validate.Range(min=0, max=MAX_ACCURACY_M), metadata={"description": "GPS accuracy radius in metres"})
     recorded_at = AwareDateTime(load_default=None, metadata={"description": "When the check-in was captured on the phone (offline capture); default: now"})
     note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
-    photo_ids = fields.List(fields.Integer(validate=validate.Range(min=1)), load_default=list, validate=validate.Length(max=20))
+    photo_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=20))
     mock_location = fields.Boolean(load_default=False, metadata={"description": "The phone reports a mock-location provider"})
     client_id = fields.String(
         load_default=None,
@@ -89,8 +89,8 @@ class VisitDetailSchema(VisitSchema):
 
 
 class VisitQuerySchema(PageArgsSchema):
-    cadre_id = fields.Integer(validate=validate.Range(min=1))
-    enterprise_id = fields.Integer(validate=validate.Range(min=1))
+    cadre_id = Id()
+    enterprise_id = Id()
     from_ = AwareDateTime(data_key="from", metadata={"description": "recorded_at >= from"})
     to = AwareDateTime(metadata={"description": "recorded_at < to"})
     flagged = fields.Boolean()
