@@ -99,4 +99,9 @@ def from_environment() -> dict:
         # work on a zone intranet with no route to a CDN.
         "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
         "JSON_SORT_KEYS": False,
+        # Largest attachment accepted by POST /attachments (its request may add 64 KiB of multipart framing).
+        "ATTACHMENT_MAX_BYTES": _int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
+        # Push gateway for notices, "package.module:Class"; the default only records delivery.
+        "PUSH_SENDER": os.environ.get("PUSH_SENDER", "service_app.notifications.service:RecordingSender"),
+        "NOTIFICATION_MAX_ATTEMPTS": _int("NOTIFICATION_MAX_ATTEMPTS", 5),
     }
