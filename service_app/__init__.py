@@ -119,9 +119,10 @@ def _register_blueprints(app: Flask) -> None:
     from service_app.auth.routes import blp as auth_blp
     from service_app.extensions import api
     from service_app.health.routes import blp as health_blp
+    from service_app.notifications.routes import blp as notifications_blp
     from service_app.org.routes import blp as org_blp
 
-    for blueprint in (health_blp, auth_blp, org_blp, attachments_blp):
+    for blueprint in (health_blp, auth_blp, org_blp, attachments_blp, notifications_blp):
         api.register_blueprint(blueprint)
 
     @app.route("/api/docs/assets/<path:filename>")
