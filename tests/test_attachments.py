@@ -13,6 +13,7 @@ from werkzeug.datastructures import FileStorage
 
 from service_app.attachments import content, service
 from service_app.attachments.models import Attachment
+from service_app.errors import PayloadTooLarge
 from service_app.extensions import db
 from tests.factories import AdminFactory, CadreFactory, DepartmentUserFactory, EnterpriseUserFactory, LinkFactory, UserFactory
 from tests.factories_files import (  # noqa: F401  (s3_endpoint and store are fixtures)
@@ -181,6 +182,23 @@ def test_failed_commit_removes_the_stored_file(app_ctx, store):
         service.upload(owner_id=missing_owner, file=FileStorage(io.BytesIO(PDF), filename="合同.pdf"))
     assert attachment_count() == before
     assert stored_keys(store) == set()
+
+
+def test_large_file_streams_through_and_an_oversized_one_leaves_nothing(app_ctx, store):
+    """9 MiB goes to S3 as a multipart upload; a file that passes the limit midway aborts it."""
+    limit = 10 * 1024 * 1024
+    data = png_bytes(padding=9 * 1024 * 1024)
+    reader = service.MeteredReader(data[:100], io.BytesIO(data[100:]), limit=limit)
+    store.save("tests/large", reader, content_type="image/png")
+    assert (reader.size, reader.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    with store.open("tests/large") as stream:
+        assert hashlib.sha256(stream.read()).hexdigest() == reader.sha256
+    oversized = png_bytes(padding=limit)
+    with pytest.raises(PayloadTooLarge):
+        store.save("tests/oversized", service.MeteredReader(b"", io.BytesIO(oversized), limit=limit), content_type="image/png")
+    assert stored_keys(store) == {"tests/large"}
+    if store.name == "s3":
+        assert not store.client.list_multipart_uploads(Bucket=store.bucket).get("Uploads")
 
 
 def test_row_whose_file_is_gone_answers_404(client, app_ctx, store):
