@@ -130,13 +130,15 @@ def _enable_sqlite_pragmas() -> None:
 def _register_blueprints(app: Flask) -> None:
     from swagger_ui_bundle import swagger_ui_path
 
+    from service_app.attachments.routes import blp as attachments_blp
     from service_app.auth.routes import blp as auth_blp
     from service_app.extensions import api
     from service_app.health.routes import blp as health_blp
+    from service_app.notifications.routes import blp as notifications_blp
     from service_app.org.routes import blp as org_blp
     from service_app.visits.routes import blp as visits_blp
 
-    for blueprint in (health_blp, auth_blp, org_blp, visits_blp):
+    for blueprint in (health_blp, auth_blp, org_blp, visits_blp, attachments_blp, notifications_blp):
         api.register_blueprint(blueprint)
 
     @app.route("/api/docs/assets/<path:filename>")

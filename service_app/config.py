@@ -106,4 +106,9 @@ def from_environment() -> dict:
         "VISIT_CLOCK_SKEW_SECONDS": _int("VISIT_CLOCK_SKEW_SECONDS", 300),
         "VISIT_POOR_ACCURACY_M": _int("VISIT_POOR_ACCURACY_M", 100),
         "VISIT_MAX_SPEED_KMH": _int("VISIT_MAX_SPEED_KMH", 120),
+        # Largest attachment accepted by POST /attachments (its request may add 64 KiB of multipart framing).
+        "ATTACHMENT_MAX_BYTES": _int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
+        # Push gateway for notices, "package.module:Class"; the default only records delivery.
+        "PUSH_SENDER": os.environ.get("PUSH_SENDER", "service_app.notifications.service:RecordingSender"),
+        "NOTIFICATION_MAX_ATTEMPTS": _int("NOTIFICATION_MAX_ATTEMPTS", 5),
     }

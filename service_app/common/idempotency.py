@@ -32,15 +32,33 @@ _REPLAYED_HEADERS = ("ETag", "Location", "Content-Type")
 
 
 def _fingerprint() -> str:
-    body = request.get_data(cache=True)
-    try:
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    except (ValueError, RecursionError, UnicodeDecodeError):
-        canonical = body
+    if request.mimetype == "multipart/form-data":
+        canonical = _multipart_canonical()
+    else:
+        body = request.get_data(cache=True)
+        try:
+            canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        except (ValueError, RecursionError, UnicodeDecodeError):
+            canonical = body
     digest = hashlib.sha256()
     digest.update(f"{request.method} {request.full_path}\n".encode())
     digest.update(canonical)
     return digest.hexdigest()
+
+
+def _multipart_canonical() -> bytes:
+    """Fields and file contents, not raw bytes: a retry built anew has a new multipart boundary.
+
+    Files are hashed from the parser's spooled copies (not buffered in memory) and rewound for the view.
+    """
+    lines = [f"{name}={value}" for name, value in sorted(request.form.items(multi=True))]
+    for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+        content = hashlib.sha256()
+        for chunk in iter(lambda: upload.stream.read(65536), b""):
+            content.update(chunk)
+        upload.stream.seek(0)
+        lines.append(f"{name}:{upload.filename}:{upload.mimetype}:{content.hexdigest()}")
+    return "\n".join(lines).encode()
 
 
 def _validated_key() -> str | None:

@@ -18,7 +18,11 @@ class Schema(ma.Schema):
 
 
 class ErrorSchema(Schema):
-    """The one error shape (documentation only)."""
+    """The one error shape (documentation only). Some errors add context keys, e.g. a 409's
+    `current_status` and `allowed_actions`, or a 415's `allowed` types, hence INCLUDE."""
+
+    class Meta:
+        unknown = ma.INCLUDE
 
     code = fields.Integer(metadata={"description": "HTTP status code"})
     status = fields.String(metadata={"description": "HTTP reason phrase"})

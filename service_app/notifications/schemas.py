@@ -1,0 +1,41 @@
+"""What goes in and out of the notifications API."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from service_app.common.pagination import PageArgsSchema, page_schema
+from service_app.common.schemas import AwareDateTime, Id, Schema
+from service_app.notifications.models import KINDS
+
+
+class NotificationSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    kind = fields.String(dump_only=True, metadata={"description": "One of: " + ", ".join(KINDS)})
+    title = fields.String(dump_only=True)
+    body = fields.String(dump_only=True, allow_none=True)
+    problem_id = fields.Integer(dump_only=True, allow_none=True)
+    visit_id = fields.Integer(dump_only=True, allow_none=True)
+    data = fields.Dict(dump_only=True, allow_none=True)
+    created_at = AwareDateTime(dump_only=True)
+    read_at = AwareDateTime(dump_only=True, allow_none=True)
+    read = fields.Function(lambda notice: notice.read_at is not None, dump_only=True)
+
+
+class NotificationQuerySchema(PageArgsSchema):
+    unread = fields.Boolean(load_default=None, metadata={"description": "true: only unread; false: only read; absent: all"})
+
+
+NotificationPageSchema = page_schema(NotificationSchema, "NotificationPage")
+
+
+class ReadAllSchema(Schema):
+    up_to_id = Id(
+        load_default=None,
+        metadata={"description": "Mark only notices up to this id (the newest one shown), so a notice that arrived meanwhile stays unread"},
+    )
+
+
+class ReadAllResultSchema(Schema):
+    updated = fields.Integer(dump_only=True, metadata={"description": "Notices marked read by this request"})
+    unread_count = fields.Integer(dump_only=True)
