@@ -116,12 +116,14 @@ def _register_blueprints(app: Flask) -> None:
     from swagger_ui_bundle import swagger_ui_path
 
     from service_app.auth.routes import blp as auth_blp
+    from service_app.enterprises.routes import blp as enterprises_blp
     from service_app.extensions import api
     from service_app.health.routes import blp as health_blp
     from service_app.org.routes import blp as org_blp
 
     for blueprint in (health_blp, auth_blp, org_blp):
         api.register_blueprint(blueprint)
+    api.register_blueprint(enterprises_blp)
 
     @app.route("/api/docs/assets/<path:filename>")
     def swagger_assets(filename: str):

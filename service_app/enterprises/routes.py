@@ -1,0 +1,90 @@
+"""Enterprises: look-up and profile, key indicators, rankings."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from service_app.auth.models import Role
+from service_app.auth.permissions import actor, login_required, roles_required
+from service_app.common.api import Blueprint, error_responses
+from service_app.common.pagination import page_schema
+from service_app.enterprises import service
+from service_app.enterprises.schemas import (
+    EnterpriseProfileSchema,
+    EnterpriseQuerySchema,
+    IndicatorSchema,
+    IndicatorWriteSchema,
+    RankingQuerySchema,
+    RankingSchema,
+)
+from service_app.org import service as org_service
+from service_app.org.schemas import EnterpriseCreateSchema, EnterpriseSchema, EnterpriseUpdateSchema
+
+blp = Blueprint("enterprises", __name__, url_prefix="/api/v1", description="企业信息与关键指标 / Enterprises and key indicators")
+
+EnterprisePageSchema = page_schema(EnterpriseSchema, "EnterprisePage")
+
+
+@blp.route("/enterprises")
+class Enterprises(MethodView):
+    @login_required
+    @blp.arguments(EnterpriseQuerySchema, location="query")
+    @blp.response(200, EnterprisePageSchema)
+    def get(self, args):
+        """Enterprises the caller may see: search by name or credit code, filter, page."""
+        return service.list_enterprises(actor(), **args)
+
+    @roles_required(Role.ADMIN)
+    @blp.arguments(EnterpriseCreateSchema)
+    @blp.response(201, EnterpriseSchema)
+    @blp.doc(responses=error_responses(409, 422))
+    def post(self, data):
+        """Register an enterprise."""
+        return org_service.create_enterprise(**data)
+
+
+@blp.route("/enterprises/<int:enterprise_id>")
+class EnterpriseById(MethodView):
+    @login_required
+    @blp.response(200, EnterpriseProfileSchema)
+    @blp.doc(responses=error_responses(404))
+    def get(self, enterprise_id):
+        """An enterprise's profile: contacts, linked cadres, problems, last visit, latest indicators."""
+        return service.get_profile(actor(), enterprise_id)
+
+    @roles_required(Role.ADMIN)
+    @blp.arguments(EnterpriseUpdateSchema)
+    @blp.response(200, EnterpriseSchema)
+    @blp.doc(responses=error_responses(404, 409, 422))
+    def patch(self, data, enterprise_id):
+        """Change an enterprise's registration data."""
+        return org_service.update_enterprise(enterprise_id, **data)
+
+
+@blp.route("/enterprises/<int:enterprise_id>/indicators")
+class EnterpriseIndicators(MethodView):
+    @login_required
+    @blp.response(200, IndicatorSchema(many=True))
+    @blp.doc(responses=error_responses(404))
+    def get(self, enterprise_id):
+        """Indicator history by period, latest first, with per-mu figures and year-on-year growth."""
+        return service.indicator_history(actor(), enterprise_id)
+
+    @roles_required(Role.ENTERPRISE, Role.ADMIN)
+    @blp.arguments(IndicatorWriteSchema)
+    @blp.response(200, IndicatorSchema)
+    @blp.alt_response(201, schema=IndicatorSchema, description="A new period was recorded")
+    @blp.doc(responses=error_responses(404, 409, 422))
+    def post(self, data, enterprise_id):
+        """Report one period's figures (the same period again updates it)."""
+        result, created = service.report_indicators(actor(), enterprise_id, data)
+        return result, 201 if created else 200
+
+
+@blp.route("/enterprises/rankings", methods=["GET"])
+@roles_required(Role.MANAGER, Role.ADMIN)
+@blp.arguments(RankingQuerySchema, location="query")
+@blp.response(200, RankingSchema)
+def rankings(args):
+    """Enterprises ranked by tax or output per mu for one period."""
+    return service.rankings(actor(), **args)
