@@ -1,28 +1,52 @@
-"""Enterprises: look-up and profile, key indicators, rankings."""
+"""Enterprises: look-up and profile, key indicators, rankings, bulk import and export."""
 
 from __future__ import annotations
 
+from functools import wraps
+from io import BytesIO
+
+from flask import current_app, request, send_file
 from flask.views import MethodView
 
 from service_app.auth.models import Role
 from service_app.auth.permissions import actor, login_required, roles_required
 from service_app.common.api import Blueprint, error_responses
+from service_app.common.http import accepts_multipart
 from service_app.common.pagination import page_schema
-from service_app.enterprises import service
+from service_app.enterprises import exporting, importing, service
 from service_app.enterprises.schemas import (
     EnterpriseProfileSchema,
     EnterpriseQuerySchema,
+    ExportQuerySchema,
+    ImportFileSchema,
+    ImportQuerySchema,
+    ImportReportSchema,
     IndicatorSchema,
     IndicatorWriteSchema,
     RankingQuerySchema,
     RankingSchema,
 )
+from service_app.enterprises.tabular import CSV_MIMETYPE, XLSX_MIMETYPE
 from service_app.org import service as org_service
 from service_app.org.schemas import EnterpriseCreateSchema, EnterpriseSchema, EnterpriseUpdateSchema
 
 blp = Blueprint("enterprises", __name__, url_prefix="/api/v1", description="企业信息与关键指标 / Enterprises and key indicators")
 
 EnterprisePageSchema = page_schema(EnterpriseSchema, "EnterprisePage")
+# Room for the multipart envelope around the file itself.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def _import_size_limit(view):
+    """413 before the upload is parsed when its declared length is already beyond the import limit."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if (request.content_length or 0) > current_app.config["IMPORT_MAX_BYTES"] + MULTIPART_OVERHEAD:
+            raise importing.file_too_large()
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 @blp.route("/enterprises")
@@ -88,3 +112,26 @@ class EnterpriseIndicators(MethodView):
 def rankings(args):
     """Enterprises ranked by tax or output per mu for one period."""
     return service.rankings(actor(), **args)
+
+
+@blp.route("/enterprises/import", methods=["POST"])
+@accepts_multipart
+@roles_required(Role.ADMIN)
+@_import_size_limit
+@blp.arguments(ImportQuerySchema, location="query")
+@blp.arguments(ImportFileSchema, location="files")
+@blp.response(200, ImportReportSchema)
+@blp.doc(responses=error_responses(409, 413, 415, 422))
+def import_enterprises(args, files):
+    """Import enterprises or indicators from CSV/XLSX, with a per-row error report."""
+    return importing.import_file(actor(), kind=args["kind"], stream=files["file"].stream, partial=args["partial"])
+
+
+@blp.route("/enterprises/export", methods=["GET"])
+@roles_required(Role.MANAGER, Role.ADMIN)
+@blp.arguments(ExportQuerySchema, location="query")
+@blp.doc(responses={"200": {"description": "The file", "content": {CSV_MIMETYPE: {}, XLSX_MIMETYPE: {}}}})
+def export_enterprises(args):
+    """Export enterprises or indicators as CSV or XLSX, in the shape the import reads."""
+    exported = exporting.export(actor(), **args)
+    return send_file(BytesIO(exported.content), mimetype=exported.mimetype, as_attachment=True, download_name=exported.filename)
