@@ -115,6 +115,14 @@ def test_csv_with_bom_and_english_headers(client, admin):
     assert (enterprise.name, enterprise.scale, enterprise.park_id) == ("株洲英文表头有限公司", "large", _reference(Park, "xinma"))
 
 
+def test_utf16_tab_separated_text_as_excel_unicode_text_saves_it(client, admin):
+    code = new_credit_code()
+    text = "企业名称\t统一社会信用代码\t规模\r\n株洲制表符分隔有限公司\t" + code + "\t小型\r\n"
+    response = post_import(client, admin, text.encode("utf-16"))
+    assert response.status_code == 200, response.get_json()
+    assert by_code(code).name == "株洲制表符分隔有限公司"
+
+
 def test_gbk_csv_as_excel_in_china_saves_it(client, admin):
     code = new_credit_code()
     rows = [HEADERS, ["株洲国标编码机电设备有限公司", code, "轨道交通城", "轨道交通及通用航空", "中型", "湖南省株洲市天元区", "27.81", "113.15", "欧阳明", "13900000002"]]
@@ -254,7 +262,7 @@ def test_indicator_import_upserts_by_enterprise_and_period(client, app_ctx):
         INDICATOR_HEADERS,
         [one.credit_code, one.name, "2018", "全年", "1,200.50", "60", "1000", "20", "150", "36", "", ],
         [one.credit_code, one.name, "2019年", "Q1", "300", "15", "", "20", "150", "9", "10"],
-        [two.credit_code, "", "2019", "一季度", "80", "4", "70", "", "12", "", "0"],
+        [f" {two.credit_code.lower()}", "", "2019", "一季度", "80", "4", "70", "", "12", "", "0"],
         [two.credit_code, "", 2018, "", "320", "16", "280", "8", "12", "", "0"],
     ]
     response = post_import(client, headers, csv_bytes(rows), kind="indicators")

@@ -52,8 +52,9 @@ def export(
     stamp = utcnow().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
     if format == "xlsx":
         content = tabular.write_xlsx(headers, rows, title=SHEET_TITLES[kind])
-        return ExportFile(content, tabular.XLSX_MIMETYPE, f"{kind}-{stamp}.xlsx")
-    return ExportFile(tabular.write_csv(headers, rows), tabular.CSV_MIMETYPE + "; charset=utf-8", f"{kind}-{stamp}.csv")
+        return ExportFile(content=content, mimetype=tabular.XLSX_MIMETYPE, filename=f"{kind}-{stamp}.xlsx")
+    content = tabular.write_csv(headers, rows)
+    return ExportFile(content=content, mimetype=f"{tabular.CSV_MIMETYPE}; charset=utf-8", filename=f"{kind}-{stamp}.csv")
 
 
 def _enterprise_rows(query) -> Iterator[list[Any]]:

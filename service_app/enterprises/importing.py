@@ -86,14 +86,7 @@ def import_file(actor: User, *, kind: str, stream: IO[bytes], partial: bool = Fa
     check = _check_enterprises if kind == "enterprises" else _check_indicators
     check(plan, _records(table, match))
     if plan.errors and not partial:
-        n = len(plan.errors)
-        raise ValidationFailed(
-            "import_rejected",
-            zh=f"{n} 行数据有误，未导入任何数据",
-            en=f"{n} row(s) have errors; nothing was imported",
-            errors={str(entry["row"]): entry["errors"] for entry in plan.errors},
-            extra={"report": plan.report(imported=False)},
-        )
+        raise _rejected(plan)
     try:
         if kind == "enterprises":
             created, updated = _write_enterprises(plan.valid)
@@ -104,6 +97,18 @@ def import_file(actor: User, *, kind: str, stream: IO[bytes], partial: bool = Fa
         db.session.rollback()
         raise Conflict(zh="数据被同时修改，请重新导入", en="The data changed meanwhile; import the file again") from None
     return plan.report(imported=bool(plan.valid), created=created, updated=updated)
+
+
+def _rejected(plan: Plan) -> ValidationFailed:
+    """422 naming every bad row (as in the spreadsheet) and field; the full report rides along."""
+    n = len(plan.errors)
+    return ValidationFailed(
+        "import_rejected",
+        zh=f"{n} 行数据有误，未导入任何数据",
+        en=f"{n} row(s) have errors; nothing was imported",
+        errors={str(entry["row"]): entry["errors"] for entry in plan.errors},
+        extra={"report": plan.report(imported=False)},
+    )
 
 
 def file_too_large() -> PayloadTooLarge:
@@ -263,9 +268,9 @@ def _enterprise_payload(cells: dict[str, Any], *, parks: dict[str, int], chains:
         elif name == "established_on":
             payload[name] = _date(value)
         elif name == "credit_code":
-            text = _plain(_text(value))
-            if text is not None:
-                payload[name] = text
+            code = _credit_code(value)
+            if code is not None:
+                payload[name] = code
         elif name == "name":
             text = _text(value)
             if text is not None:
@@ -306,9 +311,8 @@ def _bulk(model, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -
 
 def _check_indicators(plan: Plan, records: Iterator[tuple[int, dict[str, Any]]]) -> None:
     records = list(records)
-    enterprises = _enterprise_ids(
-        [code for _n, cells in records if (code := _plain(_text(cells.get("credit_code")))) and credit_code.is_valid(code.upper())]
-    )
+    codes = (_credit_code(cells.get("credit_code")) for _number, cells in records)
+    enterprises = _enterprise_ids([code for code in codes if code and credit_code.is_valid(code)])
     today = utcnow().astimezone(SHANGHAI).date()
     schema = IndicatorWriteSchema()
     seen: dict[tuple[int, int, int], int] = {}
@@ -339,12 +343,16 @@ def _check_indicators(plan: Plan, records: Iterator[tuple[int, dict[str, Any]]])
         plan.valid.append({**loaded, "enterprise_id": enterprise_id})
 
 
-def _indicator_enterprise(value: Any, *, enterprises: dict[str, int], errors: dict[str, list[str]]) -> int | None:
+def _credit_code(value: Any) -> str | None:
     code = _plain(_text(value))
+    return None if code is None else credit_code.normalise(code)
+
+
+def _indicator_enterprise(value: Any, *, enterprises: dict[str, int], errors: dict[str, list[str]]) -> int | None:
+    code = _credit_code(value)
     if code is None:
         errors["credit_code"] = [bilingual("必填字段", "Missing data for required field.")]
         return None
-    code = credit_code.normalise(code)
     if not credit_code.is_valid(code):
         errors["credit_code"] = [bilingual("统一社会信用代码无效（格式或校验位错误）", "Invalid unified social credit code (format or check character)")]
         return None

@@ -101,7 +101,7 @@ class EnterpriseIndicators(MethodView):
     @blp.doc(responses=error_responses(404, 409, 422))
     def post(self, data, enterprise_id):
         """Report one period's figures (the same period again updates it)."""
-        result, created = service.report_indicators(actor(), enterprise_id, data)
+        result, created = service.report_indicators(actor(), enterprise_id, figures=data)
         return result, 201 if created else 200
 
 

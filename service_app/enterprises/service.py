@@ -181,7 +181,7 @@ def check_period_started(year: int, quarter: int | None, *, today: date | None =
     return {"quarter" if quarter is not None and year == today.year else "year": [bilingual("报告期尚未开始", "This period has not started yet")]}
 
 
-def report_indicators(actor: User, enterprise_id: int, figures: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+def report_indicators(actor: User, enterprise_id: int, *, figures: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Record one period's figures (upsert by enterprise and period); True when the period is new.
 
     Fields left out keep their stored value. The reporter and the time are recorded each time.
