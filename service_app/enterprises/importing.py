@@ -133,13 +133,16 @@ def _records(table: tabular.Table, match: cols.HeaderMatch) -> Iterator[tuple[in
         }
 
 
-def _load(schema: MarshmallowSchema, payload: dict[str, Any], *, errors: dict[str, list[str]], rename: dict[str, str] | None = None) -> dict[str, Any] | None:
+def _load(
+    schema: MarshmallowSchema, payload: dict[str, Any], *, errors: dict[str, list[str]], rename: dict[str, str] | None = None
+) -> dict[str, Any] | None:
     """Validate with the API's own schema; its messages join `errors` under the file's field names."""
     try:
         loaded = schema.load(payload)
     except ValidationError as error:
         for name, messages in translate_errors(error.normalized_messages()).items():
-            errors.setdefault((rename or {}).get(name, name), []).extend(messages if isinstance(messages, list) else [str(messages)])
+            messages = messages if isinstance(messages, list) else [str(messages)]
+            errors.setdefault((rename or {}).get(name, name), []).extend(messages)
         return None
     return None if errors else loaded
 
@@ -246,7 +249,9 @@ def _check_enterprises(plan: Plan, records: Iterator[tuple[int, dict[str, Any]]]
         plan.valid.append(loaded)
 
 
-def _enterprise_payload(cells: dict[str, Any], *, parks: dict[str, int], chains: dict[str, int], errors: dict[str, list[str]]) -> dict[str, Any]:
+def _enterprise_payload(
+    cells: dict[str, Any], *, parks: dict[str, int], chains: dict[str, int], errors: dict[str, list[str]]
+) -> dict[str, Any]:
     payload: dict[str, Any] = {}
     for name, value in cells.items():
         if name in ("park", "chain"):
@@ -283,7 +288,8 @@ def _enterprise_payload(cells: dict[str, Any], *, parks: dict[str, int], chains:
 def _enterprise_ids(codes: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(sorted(set(codes))):
-        found.update(db.session.execute(select(Enterprise.credit_code, Enterprise.id).where(Enterprise.credit_code.in_(chunk))).tuples().all())
+        query = select(Enterprise.credit_code, Enterprise.id).where(Enterprise.credit_code.in_(chunk))
+        found.update(db.session.execute(query).tuples().all())
     return found
 
 
@@ -334,7 +340,8 @@ def _check_indicators(plan: Plan, records: Iterator[tuple[int, dict[str, Any]]])
         if not errors:
             key = (enterprise_id, loaded["year"], metrics.stored_quarter(loaded["quarter"]))
             if key in seen:
-                errors["quarter" if "quarter" in cells else "year"] = [bilingual(f"与第 {seen[key]} 行的报告期重复", f"Same period as row {seen[key]}")]
+                message = bilingual(f"与第 {seen[key]} 行的报告期重复", f"Same period as row {seen[key]}")
+                errors["quarter" if "quarter" in cells else "year"] = [message]
             else:
                 seen[key] = number
         if errors:
@@ -354,7 +361,9 @@ def _indicator_enterprise(value: Any, *, enterprises: dict[str, int], errors: di
         errors["credit_code"] = [bilingual("必填字段", "Missing data for required field.")]
         return None
     if not credit_code.is_valid(code):
-        errors["credit_code"] = [bilingual("统一社会信用代码无效（格式或校验位错误）", "Invalid unified social credit code (format or check character)")]
+        errors["credit_code"] = [
+            bilingual("统一社会信用代码无效（格式或校验位错误）", "Invalid unified social credit code (format or check character)")
+        ]
         return None
     if code not in enterprises:
         errors["credit_code"] = [bilingual("没有该信用代码的企业", "No enterprise has this credit code")]

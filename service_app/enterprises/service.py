@@ -178,7 +178,8 @@ def check_period_started(year: int, quarter: int | None, *, today: date | None =
     start = date(year, 1 if quarter is None else 3 * (quarter - 1) + 1, 1)
     if start <= today:
         return {}
-    return {"quarter" if quarter is not None and year == today.year else "year": [bilingual("报告期尚未开始", "This period has not started yet")]}
+    field = "quarter" if quarter is not None and year == today.year else "year"
+    return {field: [bilingual("报告期尚未开始", "This period has not started yet")]}
 
 
 def report_indicators(actor: User, enterprise_id: int, *, figures: dict[str, Any]) -> tuple[dict[str, Any], bool]:

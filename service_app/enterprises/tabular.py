@@ -36,6 +36,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_INFLATED_BYTES = 200 * 1024 * 1024
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 @dataclass
@@ -72,7 +73,7 @@ def read_table(data: bytes, *, max_rows: int) -> Table:
     elif data.startswith(_OLE_MAGIC):
         zh, en = "不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV", "Legacy Excel (.xls) is not supported; save as .xlsx or CSV"
         raise UnsupportedMediaType("import_unsupported_file", zh=zh, en=en, errors={"file": [bilingual(zh, en)]})
-    elif data.startswith(_BINARY_MAGIC) or (b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))):
+    elif data.startswith(_BINARY_MAGIC) or (b"\x00" in data[:4096] and not data.startswith(_UTF16_BOMS)):
         raise _unsupported()
     else:
         rows = _csv_rows(_decode(data))
@@ -107,7 +108,7 @@ def _collect(rows: Iterator[Sequence[Any]], *, max_rows: int) -> Table:
 def _decode(data: bytes) -> str:
     if data.startswith(codecs.BOM_UTF8):
         return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if data.startswith(_UTF16_BOMS):
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
