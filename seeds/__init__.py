@@ -16,6 +16,9 @@ def load(kind: str) -> dict[str, int]:
     counts = reference.load()
     if kind == "demo":
         counts.update(demo.load())
+        from seeds import indicators
+
+        counts.update(indicators.load())
     elif kind != "reference":
         raise ValueError(f"unknown seed set {kind!r}: use demo, reference or none")
     return counts

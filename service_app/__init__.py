@@ -11,7 +11,10 @@ from service_app import config as config_module
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, error handlers, CLI."""
+    from service_app.common.jsonprovider import JSONProvider
+
     app = Flask(__name__, instance_relative_config=False)
+    app.json = JSONProvider(app)
     _bound_integer_urls(app)
     app.config.update(config_module.from_environment())
     if config:
@@ -132,13 +135,14 @@ def _register_blueprints(app: Flask) -> None:
 
     from service_app.attachments.routes import blp as attachments_blp
     from service_app.auth.routes import blp as auth_blp
+    from service_app.enterprises.routes import blp as enterprises_blp
     from service_app.extensions import api
     from service_app.health.routes import blp as health_blp
     from service_app.notifications.routes import blp as notifications_blp
     from service_app.org.routes import blp as org_blp
     from service_app.visits.routes import blp as visits_blp
 
-    for blueprint in (health_blp, auth_blp, org_blp, visits_blp, attachments_blp, notifications_blp):
+    for blueprint in (health_blp, auth_blp, org_blp, enterprises_blp, visits_blp, attachments_blp, notifications_blp):
         api.register_blueprint(blueprint)
 
     @app.route("/api/docs/assets/<path:filename>")

@@ -72,6 +72,8 @@ def from_environment() -> dict:
         "ARGON2_PARALLELISM": _int("ARGON2_PARALLELISM", 1),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
         "MAX_JSON_BYTES": _int("MAX_JSON_BYTES", 256 * 1024),
+        "IMPORT_MAX_BYTES": _int("IMPORT_MAX_BYTES", 5 * 1024 * 1024),
+        "IMPORT_MAX_ROWS": _int("IMPORT_MAX_ROWS", 10000),
         "PAGE_SIZE_DEFAULT": _int("PAGE_SIZE_DEFAULT", 20),
         "PAGE_SIZE_MAX": _int("PAGE_SIZE_MAX", 100),
         "RESPONSE_SLA_HOURS": _int("RESPONSE_SLA_HOURS", 24),

@@ -1,25 +1,21 @@
-"""Reference lists, enterprises and cadre links."""
+"""Reference lists and cadre links (enterprises have their own blueprint: service_app.enterprises)."""
 
 from __future__ import annotations
 
 from flask.views import MethodView
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from service_app.auth.models import Role
-from service_app.auth.permissions import actor, login_required, roles_required
+from service_app.auth.permissions import login_required, roles_required
 from service_app.common.api import Blueprint, error_responses
 from service_app.common.pagination import keyset_page, page_schema
 from service_app.extensions import db
-from service_app.org import scoping, service
-from service_app.org.models import CadreLink, Category, Chain, Department, Enterprise, Park
+from service_app.org import service
+from service_app.org.models import CadreLink, Category, Chain, Department, Park
 from service_app.org.schemas import (
     CategorySchema,
     ChainSchema,
     DepartmentSchema,
-    EnterpriseCreateSchema,
-    EnterpriseQuerySchema,
-    EnterpriseSchema,
-    EnterpriseUpdateSchema,
     LinkCreateSchema,
     LinkQuerySchema,
     LinkSchema,
@@ -61,52 +57,6 @@ def categories():
     return db.session.scalars(
         select(Category).where(Category.is_active.is_(True)).order_by(Category.sort_order, Category.id)
     ).all()
-
-
-EnterprisePageSchema = page_schema(EnterpriseSchema, "EnterprisePage")
-
-
-@blp.route("/enterprises")
-class Enterprises(MethodView):
-    @login_required
-    @blp.arguments(EnterpriseQuerySchema, location="query")
-    @blp.response(200, EnterprisePageSchema)
-    def get(self, args):
-        """Enterprises the caller may see."""
-        query = scoping.visible_enterprises(actor())
-        if "q" in args:
-            pattern = f"%{args['q']}%"
-            query = query.where(or_(Enterprise.name.like(pattern), Enterprise.credit_code.like(pattern.upper())))
-        for key in ("park_id", "chain_id"):
-            if key in args:
-                query = query.where(getattr(Enterprise, key) == args[key])
-        return keyset_page(query, columns=[Enterprise.id], kinds=[int], limit=args["limit"], cursor=args["cursor"], descending=False, session=db.session)
-
-    @roles_required(Role.ADMIN)
-    @blp.arguments(EnterpriseCreateSchema)
-    @blp.response(201, EnterpriseSchema)
-    @blp.doc(responses=error_responses(409, 422))
-    def post(self, data):
-        """Register an enterprise."""
-        return service.create_enterprise(**data)
-
-
-@blp.route("/enterprises/<int:enterprise_id>")
-class EnterpriseById(MethodView):
-    @login_required
-    @blp.response(200, EnterpriseSchema)
-    @blp.doc(responses=error_responses(404))
-    def get(self, enterprise_id):
-        """One enterprise, if the caller may see it."""
-        return scoping.get_visible_enterprise(actor(), enterprise_id)
-
-    @roles_required(Role.ADMIN)
-    @blp.arguments(EnterpriseUpdateSchema)
-    @blp.response(200, EnterpriseSchema)
-    @blp.doc(responses=error_responses(404, 409, 422))
-    def patch(self, data, enterprise_id):
-        """Change an enterprise's registration data."""
-        return service.update_enterprise(enterprise_id, **data)
 
 
 LinkPageSchema = page_schema(LinkSchema, "LinkPage")

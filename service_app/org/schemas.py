@@ -85,12 +85,6 @@ class EnterpriseUpdateSchema(EnterpriseWriteFields):
     credit_code = CreditCode()
 
 
-class EnterpriseQuerySchema(PageArgsSchema):
-    q = Text(validate=validate.Length(min=1, max=64), metadata={"description": "Name or credit code contains"})
-    park_id = Id()
-    chain_id = Id()
-
-
 class LinkSchema(Schema):
     id = fields.Integer(dump_only=True)
     cadre_id = fields.Integer(dump_only=True)

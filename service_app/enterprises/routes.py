@@ -1,0 +1,137 @@
+"""Enterprises: look-up and profile, key indicators, rankings, bulk import and export."""
+
+from __future__ import annotations
+
+from functools import wraps
+from io import BytesIO
+
+from flask import current_app, request, send_file
+from flask.views import MethodView
+
+from service_app.auth.models import Role
+from service_app.auth.permissions import actor, login_required, roles_required
+from service_app.common.api import Blueprint, error_responses
+from service_app.common.http import accepts_multipart
+from service_app.common.pagination import page_schema
+from service_app.enterprises import exporting, importing, service
+from service_app.enterprises.schemas import (
+    EnterpriseProfileSchema,
+    EnterpriseQuerySchema,
+    ExportQuerySchema,
+    ImportFileSchema,
+    ImportQuerySchema,
+    ImportReportSchema,
+    IndicatorSchema,
+    IndicatorWriteSchema,
+    RankingQuerySchema,
+    RankingSchema,
+)
+from service_app.enterprises.tabular import CSV_MIMETYPE, XLSX_MIMETYPE
+from service_app.org import service as org_service
+from service_app.org.schemas import EnterpriseCreateSchema, EnterpriseSchema, EnterpriseUpdateSchema
+
+blp = Blueprint("enterprises", __name__, url_prefix="/api/v1", description="企业信息与关键指标 / Enterprises and key indicators")
+
+EnterprisePageSchema = page_schema(EnterpriseSchema, "EnterprisePage")
+# Room for the multipart envelope around the file itself.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def _import_size_limit(view):
+    """413 before the upload is parsed when its declared length is already beyond the import limit."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if (request.content_length or 0) > current_app.config["IMPORT_MAX_BYTES"] + MULTIPART_OVERHEAD:
+            raise importing.file_too_large()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@blp.route("/enterprises")
+class Enterprises(MethodView):
+    @login_required
+    @blp.arguments(EnterpriseQuerySchema, location="query")
+    @blp.response(200, EnterprisePageSchema)
+    def get(self, args):
+        """Enterprises the caller may see: search by name or credit code, filter, page."""
+        return service.list_enterprises(actor(), **args)
+
+    @roles_required(Role.ADMIN)
+    @blp.arguments(EnterpriseCreateSchema)
+    @blp.response(201, EnterpriseSchema)
+    @blp.doc(responses=error_responses(409, 422))
+    def post(self, data):
+        """Register an enterprise."""
+        return org_service.create_enterprise(**data)
+
+
+@blp.route("/enterprises/<int:enterprise_id>")
+class EnterpriseById(MethodView):
+    @login_required
+    @blp.response(200, EnterpriseProfileSchema)
+    @blp.doc(responses=error_responses(404))
+    def get(self, enterprise_id):
+        """An enterprise's profile: contacts, linked cadres, problems, last visit, latest indicators."""
+        return service.get_profile(actor(), enterprise_id)
+
+    @roles_required(Role.ADMIN)
+    @blp.arguments(EnterpriseUpdateSchema)
+    @blp.response(200, EnterpriseSchema)
+    @blp.doc(responses=error_responses(404, 409, 422))
+    def patch(self, data, enterprise_id):
+        """Change an enterprise's registration data."""
+        return org_service.update_enterprise(enterprise_id, **data)
+
+
+@blp.route("/enterprises/<int:enterprise_id>/indicators")
+class EnterpriseIndicators(MethodView):
+    @login_required
+    @blp.response(200, IndicatorSchema(many=True))
+    @blp.doc(responses=error_responses(404))
+    def get(self, enterprise_id):
+        """Indicator history by period, latest first, with per-mu figures and year-on-year growth."""
+        return service.indicator_history(actor(), enterprise_id)
+
+    @roles_required(Role.ENTERPRISE, Role.ADMIN)
+    @blp.arguments(IndicatorWriteSchema)
+    @blp.response(200, IndicatorSchema)
+    @blp.alt_response(201, schema=IndicatorSchema, description="A new period was recorded")
+    @blp.doc(responses=error_responses(404, 409, 422))
+    def post(self, data, enterprise_id):
+        """Report one period's figures (the same period again updates it)."""
+        result, created = service.report_indicators(actor(), enterprise_id, figures=data)
+        return result, 201 if created else 200
+
+
+@blp.route("/enterprises/rankings", methods=["GET"])
+@roles_required(Role.MANAGER, Role.ADMIN)
+@blp.arguments(RankingQuerySchema, location="query")
+@blp.response(200, RankingSchema)
+def rankings(args):
+    """Enterprises ranked by tax or output per mu for one period."""
+    return service.rankings(actor(), **args)
+
+
+@blp.route("/enterprises/import", methods=["POST"])
+@accepts_multipart
+@roles_required(Role.ADMIN)
+@_import_size_limit
+@blp.arguments(ImportQuerySchema, location="query")
+@blp.arguments(ImportFileSchema, location="files")
+@blp.response(200, ImportReportSchema)
+@blp.doc(responses=error_responses(409, 413, 415, 422))
+def import_enterprises(args, files):
+    """Import enterprises or indicators from CSV/XLSX, with a per-row error report."""
+    return importing.import_file(actor(), kind=args["kind"], stream=files["file"].stream, partial=args["partial"])
+
+
+@blp.route("/enterprises/export", methods=["GET"])
+@roles_required(Role.MANAGER, Role.ADMIN)
+@blp.arguments(ExportQuerySchema, location="query")
+@blp.doc(responses={"200": {"description": "The file", "content": {CSV_MIMETYPE: {}, XLSX_MIMETYPE: {}}}})
+def export_enterprises(args):
+    """Export enterprises or indicators as CSV or XLSX, in the shape the import reads."""
+    exported = exporting.export(actor(), **args)
+    return send_file(BytesIO(exported.content), mimetype=exported.mimetype, as_attachment=True, download_name=exported.filename)
