@@ -119,8 +119,9 @@ def _register_blueprints(app: Flask) -> None:
     from service_app.extensions import api
     from service_app.health.routes import blp as health_blp
     from service_app.org.routes import blp as org_blp
+    from service_app.problems.routes import blp as problems_blp
 
-    for blueprint in (health_blp, auth_blp, org_blp):
+    for blueprint in (health_blp, auth_blp, org_blp, problems_blp):
         api.register_blueprint(blueprint)
 
     @app.route("/api/docs/assets/<path:filename>")
