@@ -15,7 +15,7 @@ from typing import Any, Callable, Collection, Sequence
 from flask import current_app
 from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
 from service_app.attachments.models import Attachment
 from service_app.attachments.service import claim
@@ -89,7 +89,9 @@ def etag(problem: Problem, *, now: datetime | None = None) -> str:
 
 def list_problems(actor: User, *, limit: int | None = None, cursor: str | None = None, now: datetime | None = None, **filters: Any) -> Page:
     """The caller's problems, newest first, one page at a time (keyset on id)."""
-    query = _filtered(visible_problems(actor), now=now or utcnow(), **filters).options(*_summary_options())
+    # The long texts are not in a list item; raiseload makes any per-row access fail loudly.
+    long_texts = [defer(column, raiseload=True) for column in (Problem.description, Problem.reject_reason, Problem.resolution)]
+    query = _filtered(visible_problems(actor), now=now or utcnow(), **filters).options(*_summary_options(), *long_texts)
     return keyset_page(query, columns=[Problem.id], kinds=[int], limit=limit, cursor=cursor, descending=True, session=db.session)
 
 
