@@ -4,10 +4,9 @@ into any state through the real service functions (so every test problem has a t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from service_app.auth.models import User
-from service_app.common.time import utcnow
 from service_app.extensions import db
 from service_app.org.models import Category, Department, Enterprise
 from service_app.problems import service
@@ -92,7 +91,3 @@ def problem_in(world: World, state: str, *, now: datetime | None = None, **field
     problem_id = file(world, now=now, **fields)
     advance(world, problem_id, state, now=now)
     return problem_id
-
-
-def hours_ago(hours: float) -> datetime:
-    return utcnow() - timedelta(hours=hours)

@@ -14,7 +14,10 @@ from service_app.problems import schemas, service, workflow
 blp = Blueprint("problems", __name__, url_prefix="/api/v1", description="问题、办理流程与评价 / Problems, workflow and ratings")
 
 _ETAG_DOC = {"ETag": {"description": "Strong validator of this problem; send it back as If-Match", "schema": {"type": "string"}}}
-_IF_MATCH_DOC = {"parameters": [{"in": "header", "name": "If-Match", "schema": {"type": "string"}, "description": "The ETag you last saw; 412 when the problem changed since"}]}
+_IF_MATCH = {"in": "header", "name": "If-Match", "schema": {"type": "string"}, "description": "The ETag you last saw; 412 when the problem changed since"}
+_IF_MATCH_DOC = {"parameters": [_IF_MATCH]}
+_IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "schema": {"type": "string", "maxLength": 128}, "description": "Retry with the same key and body to get the first answer again (24 h)"}
+_IF_NONE_MATCH_DOC = {"parameters": [{"in": "header", "name": "If-None-Match", "schema": {"type": "string"}, "description": "The ETag you hold; 304 when unchanged"}]}
 
 
 def _if_match() -> frozenset[str] | None:
@@ -42,9 +45,9 @@ def list_problems(args):
 @idempotent
 @blp.arguments(schemas.ProblemCreateSchema)
 @blp.response(201, schemas.ProblemDetailSchema, headers=_ETAG_DOC)
-@blp.doc(responses=error_responses(409, 422))
+@blp.doc(responses=error_responses(409, 422), parameters=[_IDEMPOTENCY_KEY])
 def file_problem(data):
-    """File a problem (an enterprise for itself, a cadre for a linked enterprise); `Idempotency-Key` makes retries safe."""
+    """File a problem: an enterprise for itself, a cadre for a linked enterprise."""
     view = service.file_problem(actor(), **data)
     return _with_etag(view, 201, Location=url_for("problems.get_problem", problem_id=view.problem.id))
 
@@ -52,7 +55,7 @@ def file_problem(data):
 @blp.route("/problems/<int:problem_id>", methods=["GET"])
 @roles_required(*workflow.PROBLEM_ROLES)
 @blp.response(200, schemas.ProblemDetailSchema, headers=_ETAG_DOC)
-@blp.doc(responses={**error_responses(404), "304": {"description": "Not modified (If-None-Match)"}})
+@blp.doc(responses={**error_responses(404), "304": {"description": "Not modified (If-None-Match)"}}, **_IF_NONE_MATCH_DOC)
 def get_problem(problem_id):
     """One problem: status, deadlines, handler, attachments, rating and what the caller may do."""
     view = service.get_problem(actor(), problem_id)
@@ -76,7 +79,7 @@ def problem_events(problem_id):
 @idempotent
 @blp.arguments(schemas.RatingCreateSchema)
 @blp.response(201, schemas.ProblemDetailSchema, headers=_ETAG_DOC)
-@blp.doc(responses=error_responses(404, 409, 412, 422), **_IF_MATCH_DOC)
+@blp.doc(responses=error_responses(404, 409, 412, 422), parameters=[_IF_MATCH, _IDEMPOTENCY_KEY])
 def rate_problem(data, problem_id):
     """Rate the resolution (1–5): 3 or more closes the problem, 2 or less has it handled again."""
     return _with_etag(service.rate(actor(), problem_id, if_match=_if_match(), **data), 201)

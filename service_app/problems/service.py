@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Callable, Collection, Sequence
 
 from flask import current_app
-from sqlalchemy import case, select
+from sqlalchemy import Select, case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, joinedload
 
@@ -95,7 +95,20 @@ def list_problems(actor: User, *, limit: int | None = None, cursor: str | None =
     return keyset_page(query, columns=[Problem.id], kinds=[int], limit=limit, cursor=cursor, descending=True, session=db.session)
 
 
-def _filtered(query, *, now: datetime, status=None, category_id=None, enterprise_id=None, department_id=None, overdue=None, supervised=None, updated_since=None, q=None):
+def _filtered(
+    query: Select,
+    *,
+    now: datetime,
+    status: Sequence[str] | None = None,
+    category_id: int | None = None,
+    enterprise_id: int | None = None,
+    department_id: int | None = None,
+    overdue: bool | None = None,
+    supervised: bool | None = None,
+    updated_since: datetime | None = None,
+    q: str | None = None,
+) -> Select:
+    """The GET /problems filters (DESIGN §5), on top of the caller's scope."""
     if status:
         query = query.where(Problem.status.in_(status))
     for column, value in ((Problem.category_id, category_id), (Problem.enterprise_id, enterprise_id), (Problem.department_id, department_id)):
