@@ -140,9 +140,11 @@ def _register_blueprints(app: Flask) -> None:
     from service_app.health.routes import blp as health_blp
     from service_app.notifications.routes import blp as notifications_blp
     from service_app.org.routes import blp as org_blp
+    from service_app.problems.routes import blp as problems_blp
     from service_app.visits.routes import blp as visits_blp
 
-    for blueprint in (health_blp, auth_blp, org_blp, enterprises_blp, visits_blp, attachments_blp, notifications_blp):
+    blueprints = (health_blp, auth_blp, org_blp, enterprises_blp, problems_blp, visits_blp, attachments_blp, notifications_blp)
+    for blueprint in blueprints:
         api.register_blueprint(blueprint)
 
     @app.route("/api/docs/assets/<path:filename>")

@@ -56,7 +56,7 @@ def test_png_named_pdf_is_stored_as_png_with_its_sha256(client, app_ctx, store):
     response = post_file(client, headers, data, filename="scan.pdf", mimetype="application/pdf")
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
-    assert set(body) == {"id", "filename", "content_type", "size", "sha256", "created_at"}
+    assert set(body) == {"id", "filename", "content_type", "size", "sha256", "created_at", "url"}
     assert body["content_type"] == "image/png"
     assert body["filename"] == "scan.png"
     assert body["size"] == len(data)

@@ -19,3 +19,4 @@ class AttachmentSchema(Schema):
     size = fields.Integer(dump_only=True, metadata={"description": "Bytes"})
     sha256 = fields.String(dump_only=True, metadata={"description": "Hex SHA-256 of the content; also the download's ETag"})
     created_at = AwareDateTime(dump_only=True)
+    url = fields.Function(lambda a: f"/api/v1/attachments/{a.id}", dump_only=True, metadata={"description": "Where to download it"})

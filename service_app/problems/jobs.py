@@ -1,0 +1,47 @@
+"""Scheduled jobs of the problem life cycle: plain functions the scheduler process registers.
+
+Each job locks the rows it changes (`FOR UPDATE SKIP LOCKED`: a problem a user is acting on right
+now is left for the next run rather than waited for), changes them through
+`workflow.transition` like any other actor (as the system: no user), commits once and returns
+how many problems it changed. Running a job twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import exists, select
+
+from service_app.extensions import db
+from service_app.problems import sla, workflow
+from service_app.problems.models import Problem, Rating
+from service_app.problems.workflow import Params
+
+OVERDUE_NOTE = "超过办理时限，系统自动督办"
+UNRATED_NOTE = "办结后逾期未评价，系统自动关闭"
+
+
+def _locked(*conditions) -> list[Problem]:
+    query = select(Problem).where(*conditions).order_by(Problem.id).with_for_update(of=Problem, skip_locked=True)
+    return list(db.session.scalars(query))
+
+
+def flag_overdue(*, now: datetime) -> int:
+    """Supervise open problems past their deadline that nobody supervises yet; managers are told."""
+    problems = _locked(sla.overdue_clause(now), Problem.supervised.is_(False))
+    for problem in problems:
+        workflow.transition(problem, "supervise", actor=None, now=now, params=Params(note=OVERDUE_NOTE))
+    db.session.commit()
+    return len(problems)
+
+
+def close_unrated(*, now: datetime, days: int | None = None) -> int:
+    """Close problems resolved more than `days` (UNRATED_CLOSE_DAYS) ago whose resolution was never rated."""
+    days = current_app.config["UNRATED_CLOSE_DAYS"] if days is None else days
+    rated = exists().where(Rating.problem_id == Problem.id, Rating.resolution_no == Problem.reopen_count)
+    problems = _locked(Problem.status == "resolved", Problem.resolved_at < now - timedelta(days=days), ~rated)
+    for problem in problems:
+        workflow.transition(problem, "close", actor=None, now=now, params=Params(note=UNRATED_NOTE, closed_reason="unrated"))
+    db.session.commit()
+    return len(problems)

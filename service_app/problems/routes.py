@@ -1,0 +1,113 @@
+"""Problems: filing, reading, the workflow actions and ratings (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+from flask import Response, request, url_for
+from werkzeug.http import quote_etag
+
+from service_app.auth.models import Role
+from service_app.auth.permissions import actor, roles_required
+from service_app.common.api import Blueprint, error_responses
+from service_app.common.idempotency import idempotent
+from service_app.problems import schemas, service, workflow
+
+blp = Blueprint("problems", __name__, url_prefix="/api/v1", description="问题、办理流程与评价 / Problems, workflow and ratings")
+
+_ETAG_DOC = {"ETag": {"description": "Strong validator of this problem; send it back as If-Match", "schema": {"type": "string"}}}
+_IF_MATCH = {"in": "header", "name": "If-Match", "schema": {"type": "string"}, "description": "The ETag you last saw; 412 when the problem changed since"}
+_IF_MATCH_DOC = {"parameters": [_IF_MATCH]}
+_IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "schema": {"type": "string", "maxLength": 128}, "description": "Retry with the same key and body to get the first answer again (24 h)"}
+_IF_NONE_MATCH_DOC = {"parameters": [{"in": "header", "name": "If-None-Match", "schema": {"type": "string"}, "description": "The ETag you hold; 304 when unchanged"}]}
+
+
+def _if_match() -> frozenset[str] | None:
+    """The strong tags of If-Match, or None when absent or `*` (the problem exists either way)."""
+    if "If-Match" not in request.headers or request.if_match.star_tag:
+        return None
+    return frozenset(request.if_match.as_set())
+
+
+def _with_etag(view: service.ProblemView, status: int = 200, **headers: str):
+    return view, status, {"ETag": quote_etag(service.etag(view.problem)), **headers}
+
+
+@blp.route("/problems", methods=["GET"])
+@roles_required(*workflow.PROBLEM_ROLES)
+@blp.arguments(schemas.ProblemQuerySchema, location="query")
+@blp.response(200, schemas.ProblemPageSchema)
+def list_problems(args):
+    """Problems the caller may see, newest first (`status`, `overdue`, `updated_since`… filters)."""
+    return service.list_problems(actor(), **args)
+
+
+@blp.route("/problems", methods=["POST"])
+@roles_required(Role.ENTERPRISE, Role.CADRE)
+@idempotent
+@blp.arguments(schemas.ProblemCreateSchema)
+@blp.response(201, schemas.ProblemDetailSchema, headers=_ETAG_DOC)
+@blp.doc(responses=error_responses(409, 422), parameters=[_IDEMPOTENCY_KEY])
+def file_problem(data):
+    """File a problem: an enterprise for itself, a cadre for a linked enterprise."""
+    view = service.file_problem(actor(), **data)
+    return _with_etag(view, 201, Location=url_for("problems.get_problem", problem_id=view.problem.id))
+
+
+@blp.route("/problems/<int:problem_id>", methods=["GET"])
+@roles_required(*workflow.PROBLEM_ROLES)
+@blp.response(200, schemas.ProblemDetailSchema, headers=_ETAG_DOC)
+@blp.doc(responses={**error_responses(404), "304": {"description": "Not modified (If-None-Match)"}}, **_IF_NONE_MATCH_DOC)
+def get_problem(problem_id):
+    """One problem: status, deadlines, handler, attachments, rating and what the caller may do."""
+    view = service.get_problem(actor(), problem_id)
+    tag = service.etag(view.problem)
+    if request.if_none_match.contains_weak(tag):
+        return Response(status=304, headers={"ETag": quote_etag(tag)})
+    return _with_etag(view)
+
+
+@blp.route("/problems/<int:problem_id>/events", methods=["GET"])
+@roles_required(*workflow.PROBLEM_ROLES)
+@blp.response(200, schemas.EventSchema(many=True))
+@blp.doc(responses=error_responses(404))
+def problem_events(problem_id):
+    """The problem's timeline, oldest first (internal comments are hidden from enterprises)."""
+    return service.timeline(actor(), problem_id)
+
+
+@blp.route("/problems/<int:problem_id>/rating", methods=["POST"])
+@roles_required(Role.ENTERPRISE)
+@idempotent
+@blp.arguments(schemas.RatingCreateSchema)
+@blp.response(201, schemas.ProblemDetailSchema, headers=_ETAG_DOC)
+@blp.doc(responses=error_responses(404, 409, 412, 422), parameters=[_IF_MATCH, _IDEMPOTENCY_KEY])
+def rate_problem(data, problem_id):
+    """Rate the resolution (1–5): 3 or more closes the problem, 2 or less has it handled again."""
+    return _with_etag(service.rate(actor(), problem_id, if_match=_if_match(), **data), 201)
+
+
+# One endpoint per action, POST /problems/{id}/{action}; the roles come from the workflow table.
+_ACTIONS = {
+    "accept": (schemas.NoteSchema, "Accept a submitted problem (受理)."),
+    "reject": (schemas.RejectSchema, "Reject a submitted problem with a reason, optionally as a duplicate (不予受理)."),
+    "dispatch": (schemas.DispatchSchema, "Dispatch to a department, by default the category's (派单); managers may reassign."),
+    "claim": (schemas.NoteSchema, "Claim a problem dispatched to your department (签收)."),
+    "return": (schemas.ReturnSchema, "Return a problem to the cadre with a reason code (退单)."),
+    "resolve": (schemas.ResolveSchema, "Record the resolution (办结)."),
+    "supervise": (schemas.NoteSchema, "Flag an open problem for attention (督办)."),
+    "extend": (schemas.ExtendSchema, "Extend the resolution deadline, before it passes (延期)."),
+    "comment": (schemas.CommentSchema, "Comment; `internal` comments are hidden from the enterprise."),
+}
+
+
+def _register_action(action: str, schema, summary: str) -> None:
+    @blp.route(f"/problems/<int:problem_id>/{action}", methods=["POST"], endpoint=f"problem_{action}")
+    @roles_required(*workflow.roles_for(action))
+    @blp.arguments(schema)
+    @blp.response(200, schemas.ProblemDetailSchema, headers=_ETAG_DOC)
+    @blp.doc(summary=summary, responses=error_responses(404, 409, 412, 422), **_IF_MATCH_DOC)
+    def view(data, problem_id):
+        return _with_etag(service.perform(actor(), problem_id, action, if_match=_if_match(), **data))
+
+
+for _action, (_schema, _summary) in _ACTIONS.items():
+    _register_action(_action, _schema, _summary)

@@ -1,0 +1,170 @@
+"""What goes in and out of the problem API. Shapes only: the rules live in service.py and workflow.py."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+from webargs.fields import DelimitedList
+
+from service_app.common.pagination import PageArgsSchema, page_schema
+from service_app.attachments.schemas import AttachmentSchema
+from service_app.common.schemas import MAX_ID, AwareDateTime, Schema, Text
+from service_app.common.time import utcnow
+from service_app.problems import sla
+from service_app.problems.models import RETURN_REASONS, STATUS_LABELS, STATUS_LABELS_EN, STATUSES
+from service_app.problems.workflow import ACTION_LABELS, REASON_LABELS
+
+_ID = validate.Range(min=1, max=MAX_ID)
+_NOTE = validate.Length(min=1, max=2000)
+
+
+def _name(relation: str):
+    """The name of a (possibly absent) related row, eagerly loaded by the service."""
+    return lambda obj: getattr(getattr(obj, relation), "name", None)
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+class ProblemSchema(Schema):
+    """A list item: everything the app's problem list shows, with Chinese and English labels."""
+
+    id = fields.Integer(dump_only=True)
+    code = fields.String(dump_only=True, metadata={"description": "WT-YYYYMMDD-NNNN (Asia/Shanghai date)"})
+    title = fields.String(dump_only=True)
+    status = fields.String(dump_only=True, metadata={"enum": list(STATUSES)})
+    status_label = fields.Function(lambda p: STATUS_LABELS[p.status], dump_only=True)
+    status_label_en = fields.Function(lambda p: STATUS_LABELS_EN[p.status], dump_only=True)
+    urgent = fields.Boolean(dump_only=True)
+    category_id = fields.Integer(dump_only=True)
+    category_label = fields.Function(lambda p: p.category.name, dump_only=True)
+    category_label_en = fields.Function(lambda p: p.category.name_en, dump_only=True, allow_none=True)
+    enterprise_id = fields.Integer(dump_only=True)
+    enterprise_name = fields.Function(_name("enterprise"), dump_only=True)
+    cadre_id = fields.Integer(dump_only=True, allow_none=True)
+    cadre_name = fields.Function(_name("cadre"), dump_only=True, allow_none=True)
+    department_id = fields.Integer(dump_only=True, allow_none=True, metadata={"description": "The department it is dispatched to now"})
+    department_name = fields.Function(_name("department"), dump_only=True, allow_none=True)
+    handler_id = fields.Integer(dump_only=True, allow_none=True)
+    handler_name = fields.Function(_name("handler"), dump_only=True, allow_none=True)
+    supervised = fields.Boolean(dump_only=True)
+    overdue = fields.Function(lambda p: sla.is_overdue(p, utcnow()), dump_only=True, metadata={"description": "Open and past due_at"})
+    response_due_at = AwareDateTime(dump_only=True)
+    due_at = AwareDateTime(dump_only=True)
+    reopen_count = fields.Integer(dump_only=True)
+    created_at = AwareDateTime(dump_only=True)
+    updated_at = AwareDateTime(dump_only=True)
+    version = fields.Integer(dump_only=True, metadata={"description": "Bumped by every change; the ETag derives from it"})
+
+
+class RatingSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    score = fields.Integer(dump_only=True)
+    comment = fields.String(dump_only=True, allow_none=True)
+    resolution_no = fields.Integer(dump_only=True, metadata={"description": "0 rates the first resolution, 1 the one after the first reopen…"})
+    created_at = AwareDateTime(dump_only=True)
+
+
+class ProblemDetailSchema(ProblemSchema):
+    description = fields.String(dump_only=True)
+    filed_by_id = fields.Integer(dump_only=True)
+    filed_by_name = fields.Function(_name("filed_by"), dump_only=True)
+    visit_id = fields.Integer(dump_only=True, allow_none=True)
+    duplicate_of_id = fields.Integer(dump_only=True, allow_none=True)
+    reject_reason = fields.String(dump_only=True, allow_none=True)
+    resolution = fields.String(dump_only=True, allow_none=True)
+    closed_reason = fields.String(dump_only=True, allow_none=True, metadata={"enum": ["rated", "unrated"]})
+    supervised_at = AwareDateTime(dump_only=True, allow_none=True)
+    first_response_at = AwareDateTime(dump_only=True, allow_none=True)
+    accepted_at = AwareDateTime(dump_only=True, allow_none=True)
+    dispatched_at = AwareDateTime(dump_only=True, allow_none=True)
+    claimed_at = AwareDateTime(dump_only=True, allow_none=True)
+    resolved_at = AwareDateTime(dump_only=True, allow_none=True)
+    closed_at = AwareDateTime(dump_only=True, allow_none=True)
+    attachments = fields.List(fields.Nested(AttachmentSchema), dump_only=True)
+    rating = fields.Nested(RatingSchema, dump_only=True, allow_none=True, metadata={"description": "The latest rating"})
+    allowed_actions = fields.List(fields.String(), dump_only=True, metadata={"description": "What the caller may do now"})
+
+
+ProblemPageSchema = page_schema(ProblemSchema, "ProblemPage")
+
+
+class EventSchema(Schema):
+    """One line of the timeline."""
+
+    id = fields.Integer(dump_only=True)
+    action = fields.String(dump_only=True)
+    action_label = fields.Function(lambda e: ACTION_LABELS[e.action][0], dump_only=True)
+    action_label_en = fields.Function(lambda e: ACTION_LABELS[e.action][1], dump_only=True)
+    from_status = fields.String(dump_only=True, allow_none=True)
+    to_status = fields.String(dump_only=True, allow_none=True)
+    note = fields.String(dump_only=True, allow_none=True)
+    reason_code = fields.String(dump_only=True, allow_none=True)
+    reason_label = fields.Function(lambda e: REASON_LABELS.get(e.reason_code), dump_only=True, allow_none=True)
+    department_id = fields.Integer(dump_only=True, allow_none=True)
+    department_name = fields.String(dump_only=True, allow_none=True)
+    internal = fields.Boolean(dump_only=True)
+    actor_id = fields.Integer(dump_only=True, allow_none=True, metadata={"description": "null: the system"})
+    actor_name = fields.Function(_name("actor"), dump_only=True, allow_none=True)
+    actor_role = fields.Function(lambda e: e.actor.role if e.actor is not None else None, dump_only=True, allow_none=True)
+    created_at = AwareDateTime(dump_only=True)
+
+
+# --- input ----------------------------------------------------------------------------------------
+
+class ProblemCreateSchema(Schema):
+    title = Text(required=True, validate=validate.Length(min=2, max=120))
+    description = Text(required=True, validate=validate.Length(min=1, max=4000))
+    category_id = fields.Integer(required=True, validate=_ID)
+    urgent = fields.Boolean(load_default=False)
+    enterprise_id = fields.Integer(load_default=None, allow_none=True, validate=_ID, metadata={"description": "Required when a cadre files for a linked enterprise"})
+    attachment_ids = fields.List(fields.Integer(validate=_ID), load_default=list, validate=validate.Length(max=9))
+    visit_id = fields.Integer(load_default=None, allow_none=True, validate=_ID, metadata={"description": "The cadre's own visit to that enterprise"})
+
+
+class ProblemQuerySchema(PageArgsSchema):
+    status = DelimitedList(fields.String(validate=validate.OneOf(STATUSES)), metadata={"description": "One or more, comma-separated"})
+    category_id = fields.Integer(validate=_ID)
+    enterprise_id = fields.Integer(validate=_ID)
+    department_id = fields.Integer(validate=_ID, metadata={"description": "The department it is dispatched to now"})
+    overdue = fields.Boolean()
+    supervised = fields.Boolean()
+    updated_since = AwareDateTime(metadata={"description": "Changed at or after this time (for syncing)"})
+    q = Text(validate=validate.Length(min=1, max=64), metadata={"description": "Title contains"})
+
+
+class NoteSchema(Schema):
+    """Accept, claim, supervise: an optional note for the timeline (the body may be empty)."""
+
+    note = Text(load_default=None, allow_none=True, validate=_NOTE)
+
+
+class RejectSchema(Schema):
+    reason = Text(required=True, validate=_NOTE)
+    duplicate_of = fields.Integer(load_default=None, allow_none=True, validate=_ID, metadata={"description": "The problem this one repeats"})
+
+
+class DispatchSchema(NoteSchema):
+    department_id = fields.Integer(load_default=None, allow_none=True, validate=_ID, metadata={"description": "Default: the category's department"})
+
+
+class ReturnSchema(Schema):
+    reason_code = fields.String(required=True, validate=validate.OneOf(list(RETURN_REASONS)))
+    reason = Text(required=True, validate=_NOTE)
+
+
+class ResolveSchema(Schema):
+    resolution = Text(required=True, validate=validate.Length(min=1, max=4000))
+
+
+class ExtendSchema(Schema):
+    due_at = AwareDateTime(required=True)
+    reason = Text(required=True, validate=_NOTE)
+
+
+class CommentSchema(Schema):
+    body = Text(required=True, validate=_NOTE)
+    internal = fields.Boolean(load_default=False, metadata={"description": "Hidden from the enterprise; not for enterprises"})
+
+
+class RatingCreateSchema(Schema):
+    score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    comment = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))

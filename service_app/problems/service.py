@@ -1,0 +1,370 @@
+"""Problems: filing, the actions of the life cycle, ratings, and reading them.
+
+Every public function that changes something is one unit of work: it locks the problem row
+(`SELECT … FOR UPDATE`, so two concurrent actions cannot both win; on SQLite the database write
+lock serialises them), checks the caller's `If-Match`, lets `workflow.transition` apply the change
+and commits once. Reads always start from `scoping.visible_problems(actor)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Collection, Sequence
+
+from flask import current_app
+from sqlalchemy import Select, case, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer, joinedload
+
+from service_app.attachments.models import Attachment
+from service_app.attachments.service import claim
+from service_app.auth.models import Role, User
+from service_app.common.i18n import bilingual
+from service_app.common.pagination import Page, keyset_page
+from service_app.common.time import as_utc, utcnow
+from service_app.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from service_app.extensions import db
+from service_app.org.models import CadreLink, Category, Department, Enterprise
+from service_app.org.scoping import is_linked
+from service_app.problems import codes, sla, workflow
+from service_app.problems.models import Problem, ProblemEvent, Rating
+from service_app.problems.scoping import get_visible_problem, visible_problems
+from service_app.problems.workflow import Params
+from service_app.visits.models import Visit
+from service_app.visits.scoping import visible_visits
+
+# A rating of at least this closes the problem; below it, the problem is handled again.
+SATISFIED_SCORE = 3
+
+
+@dataclass
+class ProblemView:
+    """A problem as GET /problems/{id} shows it: the row plus what is computed for the caller."""
+
+    problem: Problem
+    attachments: list[Attachment] = field(default_factory=list)
+    rating: Rating | None = None
+    allowed_actions: list[str] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "problem":  # not set yet (copying, unpickling): do not recurse
+            raise AttributeError(name)
+        return getattr(self.problem, name)
+
+
+@dataclass
+class TimelineEntry:
+    event: ProblemEvent
+    department_name: str | None
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "event":
+            raise AttributeError(name)
+        return getattr(self.event, name)
+
+
+def _summary_options() -> tuple:
+    """Everything a list item shows, in the same statement: no query per row."""
+    return (
+        joinedload(Problem.enterprise).load_only(Enterprise.id, Enterprise.name),
+        joinedload(Problem.category).load_only(Category.id, Category.name, Category.name_en),
+        joinedload(Problem.department).load_only(Department.id, Department.name),
+        joinedload(Problem.handler).load_only(User.id, User.name),
+        joinedload(Problem.cadre).load_only(User.id, User.name),
+    )
+
+
+def _detail_options() -> tuple:
+    return (*_summary_options(), joinedload(Problem.filed_by).load_only(User.id, User.name))
+
+
+def etag(problem: Problem, *, now: datetime | None = None) -> str:
+    """Strong validator: id and version, plus `overdue`, which changes with time alone."""
+    overdue = sla.is_overdue(problem, now or utcnow())
+    return f"{problem.id}-{problem.version}" + ("-overdue" if overdue else "")
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+def list_problems(actor: User, *, limit: int | None = None, cursor: str | None = None, now: datetime | None = None, **filters: Any) -> Page:
+    """The caller's problems, newest first, one page at a time (keyset on id)."""
+    # The long texts are not in a list item; raiseload makes any per-row access fail loudly.
+    long_texts = [defer(column, raiseload=True) for column in (Problem.description, Problem.reject_reason, Problem.resolution)]
+    query = _filtered(visible_problems(actor), now=now or utcnow(), **filters).options(*_summary_options(), *long_texts)
+    return keyset_page(query, columns=[Problem.id], kinds=[int], limit=limit, cursor=cursor, descending=True, session=db.session)
+
+
+def _filtered(
+    query: Select,
+    *,
+    now: datetime,
+    status: Sequence[str] | None = None,
+    category_id: int | None = None,
+    enterprise_id: int | None = None,
+    department_id: int | None = None,
+    overdue: bool | None = None,
+    supervised: bool | None = None,
+    updated_since: datetime | None = None,
+    q: str | None = None,
+) -> Select:
+    """The GET /problems filters (DESIGN §5), on top of the caller's scope."""
+    if status:
+        query = query.where(Problem.status.in_(status))
+    for column, value in ((Problem.category_id, category_id), (Problem.enterprise_id, enterprise_id), (Problem.department_id, department_id)):
+        if value is not None:
+            query = query.where(column == value)
+    if overdue is not None:
+        clause = sla.overdue_clause(now)
+        query = query.where(clause if overdue else ~clause)
+    if supervised is not None:
+        query = query.where(Problem.supervised.is_(supervised))
+    if updated_since is not None:
+        query = query.where(Problem.updated_at >= updated_since)
+    if q:
+        query = query.where(Problem.title.icontains(q, autoescape=True))
+    return query
+
+
+def get_problem(actor: User, problem_id: int, *, now: datetime | None = None) -> ProblemView:
+    """One problem with its attachments, latest rating and what the caller may do with it; else 404."""
+    problem = db.session.scalar(visible_problems(actor).where(Problem.id == problem_id).options(*_detail_options()))
+    if problem is None:
+        raise NotFound()
+    attachments = list(db.session.scalars(select(Attachment).where(Attachment.problem_id == problem.id).order_by(Attachment.id)))
+    rating = db.session.scalar(select(Rating).where(Rating.problem_id == problem.id).order_by(Rating.resolution_no.desc()).limit(1))
+    actions = workflow.allowed_actions(problem, actor, now=now or utcnow())
+    return ProblemView(problem, attachments=attachments, rating=rating, allowed_actions=actions)
+
+
+def timeline(actor: User, problem_id: int) -> list[TimelineEntry]:
+    """The problem's events, oldest first; enterprises never see internal comments."""
+    get_visible_problem(actor, problem_id)
+    query = (
+        select(ProblemEvent, Department.name)
+        .outerjoin(Department, Department.id == ProblemEvent.department_id)
+        .where(ProblemEvent.problem_id == problem_id)
+        .options(joinedload(ProblemEvent.actor).load_only(User.id, User.name, User.role))
+        .order_by(ProblemEvent.id)
+    )
+    if actor.role == Role.ENTERPRISE.value:
+        query = query.where(ProblemEvent.internal.is_(False))
+    return [TimelineEntry(event, name) for event, name in db.session.execute(query)]
+
+
+# --- filing ---------------------------------------------------------------------------------------
+
+def file_problem(
+    actor: User,
+    *,
+    title: str,
+    description: str,
+    category_id: int,
+    urgent: bool = False,
+    enterprise_id: int | None = None,
+    attachment_ids: Sequence[int] = (),
+    visit_id: int | None = None,
+    now: datetime | None = None,
+) -> ProblemView:
+    """File a problem: an enterprise for itself, or a cadre for a linked enterprise."""
+    now = now or utcnow()
+    enterprise_id = _filing_enterprise(actor, enterprise_id)
+    category = _active_category(category_id)
+    if visit_id is not None:
+        _check_visit(actor, visit_id, enterprise_id)
+    response_due_at, due_at = sla.deadlines(
+        created_at=now, sla_hours=category.sla_hours, urgent=urgent, response_hours=current_app.config["RESPONSE_SLA_HOURS"]
+    )
+    problem = Problem(
+        code=codes.next_code(now),
+        enterprise_id=enterprise_id,
+        category_id=category.id,
+        title=title,
+        description=description,
+        urgent=urgent,
+        filed_by_id=actor.id,
+        cadre_id=_responsible_cadre(enterprise_id),
+        visit_id=visit_id,
+        supervised=False,
+        reopen_count=0,
+        created_at=now,
+        response_due_at=response_due_at,
+        due_at=due_at,
+    )
+    workflow.transition(problem, "submit", actor=actor, now=now)
+    problem_id = problem.id
+    claim(owner_id=actor.id, attachment_ids=attachment_ids, problem_id=problem_id)
+    db.session.commit()
+    return get_problem(actor, problem_id, now=now)
+
+
+def _invalid(field_name: str, zh: str, en: str) -> ValidationFailed:
+    return ValidationFailed(errors={field_name: [bilingual(zh, en)]})
+
+
+def _filing_enterprise(actor: User, enterprise_id: int | None) -> int:
+    if actor.role == Role.ENTERPRISE.value:
+        if enterprise_id not in (None, actor.enterprise_id):
+            raise _invalid("enterprise_id", "企业只能反映本企业的问题", "An enterprise files problems for itself only")
+        return actor.enterprise_id
+    if actor.role != Role.CADRE.value:
+        raise Forbidden()
+    if enterprise_id is None:
+        raise _invalid("enterprise_id", "代企业反映问题时必填", "Required when a cadre files for an enterprise")
+    if not is_linked(actor.id, enterprise_id):
+        raise _invalid("enterprise_id", "不是您结对联系的企业", "Not an enterprise linked to you")
+    return enterprise_id
+
+
+def _active_category(category_id: int) -> Category:
+    category = db.session.get(Category, category_id)
+    if category is None or not category.is_active:
+        raise _invalid("category_id", "问题类别不存在", "No such category")
+    return category
+
+
+def _check_visit(actor: User, visit_id: int, enterprise_id: int) -> None:
+    visit = db.session.scalar(visible_visits(actor).where(Visit.id == visit_id))
+    if visit is None or visit.enterprise_id != enterprise_id:
+        raise _invalid("visit_id", "不是您对该企业的走访", "Not your visit to this enterprise")
+
+
+def _responsible_cadre(enterprise_id: int) -> int | None:
+    """The enterprise's primary active linked cadre (a leader when it has no primary one)."""
+    return db.session.scalar(
+        select(CadreLink.cadre_id)
+        .join(User, User.id == CadreLink.cadre_id)
+        .where(CadreLink.enterprise_id == enterprise_id, CadreLink.ended_at.is_(None), User.is_active.is_(True))
+        .order_by(case((CadreLink.role == "primary", 0), else_=1), CadreLink.started_on.desc(), CadreLink.id.desc())
+        .limit(1)
+    )
+
+
+# --- actions --------------------------------------------------------------------------------------
+
+def perform(
+    actor: User,
+    problem_id: int,
+    action: str,
+    *,
+    if_match: Collection[str] | None = None,
+    now: datetime | None = None,
+    **data: Any,
+) -> ProblemView:
+    """Do one workflow action (accept, reject, dispatch, claim, return, resolve, supervise, extend, comment)."""
+    if action not in _PREPARE:
+        raise NotFound()
+    now = now or utcnow()
+    problem = _lock_for(actor, problem_id, action, if_match=if_match, now=now)
+    params = _PREPARE[action](actor, problem, now, **data)
+    workflow.transition(problem, action, actor=actor, now=now, params=params)
+    db.session.commit()
+    return get_problem(actor, problem_id, now=now)
+
+
+def _lock_for(actor: User, problem_id: int, action: str, *, if_match: Collection[str] | None, now: datetime) -> Problem:
+    """403 for the wrong role, 404 when invisible, 412 when stale, 409/403 when not allowed now."""
+    workflow.ensure_role(actor, action)
+    problem = get_visible_problem(actor, problem_id, for_update=True)
+    if if_match is not None and etag(problem, now=now) not in if_match:
+        raise PreconditionFailed(extra={"current_version": problem.version})
+    workflow.check(problem, action, actor, now=now)
+    return problem
+
+
+def _plain(actor: User, problem: Problem, now: datetime, *, note: str | None = None) -> Params:
+    return Params(note=note)
+
+
+def _reject(actor: User, problem: Problem, now: datetime, *, reason: str, duplicate_of: int | None = None) -> Params:
+    if duplicate_of is not None:
+        original = db.session.scalar(visible_problems(actor).where(Problem.id == duplicate_of).with_only_columns(Problem.enterprise_id))
+        if duplicate_of == problem.id or original != problem.enterprise_id:
+            raise _invalid("duplicate_of", "须为同一企业的另一个问题", "Must be another problem of the same enterprise")
+    return Params(note=reason, duplicate_of_id=duplicate_of)
+
+
+def _dispatch(actor: User, problem: Problem, now: datetime, *, department_id: int | None = None, note: str | None = None) -> Params:
+    if department_id is None:
+        department_id = db.session.scalar(select(Category.default_department_id).where(Category.id == problem.category_id))
+        if department_id is None:
+            raise _invalid("department_id", "该类别没有默认部门，请指定部门", "This category has no default department; choose one")
+    elif db.session.get(Department, department_id) is None:
+        raise _invalid("department_id", "部门不存在", "No such department")
+    return Params(note=note, department_id=department_id)
+
+
+def _return(actor: User, problem: Problem, now: datetime, *, reason_code: str, reason: str) -> Params:
+    return Params(note=reason, reason_code=reason_code)
+
+
+def _resolve(actor: User, problem: Problem, now: datetime, *, resolution: str) -> Params:
+    return Params(note=resolution)
+
+
+def _extend(actor: User, problem: Problem, now: datetime, *, due_at: datetime, reason: str) -> Params:
+    if due_at <= as_utc(problem.due_at):
+        raise _invalid("due_at", "新的办理时限须晚于当前时限", "The new deadline must be later than the current one")
+    return Params(note=reason, due_at=due_at)
+
+
+def _comment(actor: User, problem: Problem, now: datetime, *, body: str, internal: bool = False) -> Params:
+    if internal and actor.role == Role.ENTERPRISE.value:
+        raise Forbidden("internal_comment_forbidden", zh="企业不能发表内部意见", en="Enterprises cannot post internal comments")
+    return Params(note=body, internal=internal)
+
+
+_PREPARE: dict[str, Callable[..., Params]] = {
+    "accept": _plain,
+    "reject": _reject,
+    "dispatch": _dispatch,
+    "claim": _plain,
+    "return": _return,
+    "resolve": _resolve,
+    "supervise": _plain,
+    "extend": _extend,
+    "comment": _comment,
+}
+
+
+# --- ratings --------------------------------------------------------------------------------------
+
+def rate(
+    actor: User,
+    problem_id: int,
+    *,
+    score: int,
+    comment: str | None = None,
+    if_match: Collection[str] | None = None,
+    now: datetime | None = None,
+) -> ProblemView:
+    """The filing enterprise rates the current resolution: ≥3 closes the problem, ≤2 reopens it."""
+    now = now or utcnow()
+    problem = _lock_for(actor, problem_id, "rate", if_match=if_match, now=now)
+    _add_rating(problem, actor, score=score, comment=comment, now=now)
+    workflow.transition(problem, "rate", actor=actor, now=now, params=Params(note=comment, reason_code=f"score_{score}"))
+    if score >= SATISFIED_SCORE:
+        workflow.transition(problem, "close", actor=actor, now=now, params=Params(closed_reason="rated"))
+    else:
+        workflow.transition(problem, "reopen", actor=actor, now=now)
+    db.session.commit()
+    return get_problem(actor, problem_id, now=now)
+
+
+def _already_rated() -> Conflict:
+    return Conflict("already_rated", zh="本次办理结果已评价过", en="This resolution has already been rated")
+
+
+def _add_rating(problem: Problem, actor: User, *, score: int, comment: str | None, now: datetime) -> Rating:
+    resolution_no = problem.reopen_count
+    taken = select(Rating.id).where(Rating.problem_id == problem.id, Rating.resolution_no == resolution_no)
+    if db.session.scalar(taken) is not None:
+        raise _already_rated()
+    rating = Rating(problem_id=problem.id, enterprise_id=problem.enterprise_id, rated_by_id=actor.id, resolution_no=resolution_no, score=score, comment=comment, created_at=now)
+    try:
+        # The unique constraint is the last word; a savepoint keeps the rest of the transaction usable.
+        with db.session.begin_nested():
+            db.session.add(rating)
+    except IntegrityError:
+        raise _already_rated() from None
+    return rating

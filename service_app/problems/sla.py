@@ -1,0 +1,31 @@
+"""Service-level deadlines (DESIGN.md §4), as the 12345 hotlines measure them.
+
+- response: the first cadre action (accept, reject or resolve) within RESPONSE_SLA_HOURS;
+- resolution: `due_at = created_at + category.sla_hours`, half of that for urgent problems;
+- overdue: still open and past `due_at`. It is computed, never stored, so it cannot go stale:
+  `is_overdue` for one loaded problem, `overdue_clause` for a query.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_
+
+from service_app.common.time import as_utc
+from service_app.problems.models import OPEN_STATUSES, Problem
+
+
+def deadlines(*, created_at: datetime, sla_hours: int, urgent: bool, response_hours: int) -> tuple[datetime, datetime]:
+    """(response_due_at, due_at) of a problem filed at `created_at`."""
+    resolution_hours = sla_hours / 2 if urgent else sla_hours
+    return created_at + timedelta(hours=response_hours), created_at + timedelta(hours=resolution_hours)
+
+
+def is_overdue(problem: Problem, now: datetime) -> bool:
+    return problem.status in OPEN_STATUSES and as_utc(problem.due_at) < now
+
+
+def overdue_clause(now: datetime):
+    """WHERE condition: open and past the resolution deadline (uses ix_problems_status_due_at)."""
+    return and_(Problem.status.in_(OPEN_STATUSES), Problem.due_at < now)
