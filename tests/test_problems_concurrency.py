@@ -136,3 +136,38 @@ def test_two_filings_at_once_get_distinct_codes(app, committed_world, monkeypatc
     codes = sorted(results[name].get_json()["code"] for name in ("first", "second"))
     assert codes[0] != codes[1]
     assert int(codes[1][-4:]) == int(codes[0][-4:]) + 1
+
+
+def test_two_ratings_at_once_exactly_one_counts(app, committed_world, monkeypatch):
+    world = committed_world
+    with app.app_context():
+        problem_id = problem_in(world, "resolved")
+        headers = auth_headers(app.test_client(), world.owner)
+    rate = lambda score: lambda: app.test_client().post(f"{API}/{problem_id}/rating", json={"score": score}, headers=headers)  # noqa: E731
+    results = _race(app, monkeypatch, {"first": rate(5), "second": rate(1)})
+    assert results["second_waited"], "the second rating never waited for the row lock"
+    assert (results["first"].status_code, results["second"].status_code) == (201, 409)
+    with app.app_context():
+        ratings = db.session.execute(sa.text("SELECT score FROM ratings WHERE problem_id = :id"), {"id": problem_id}).scalars().all()
+        status = db.session.execute(sa.text("SELECT status FROM problems WHERE id = :id"), {"id": problem_id}).scalar_one()
+    assert ratings == [5] and status == "closed"
+
+
+def test_two_retries_with_one_idempotency_key_file_one_problem(app, committed_world, monkeypatch):
+    world = committed_world
+    with app.app_context():
+        headers = {**auth_headers(app.test_client(), world.owner), "Idempotency-Key": "retry-race-1"}
+    body = {"title": "弱网重试的问题", "description": "手机在弱网下重复提交", "category_id": world.category.id}
+    filing = lambda: app.test_client().post(API, json=body, headers=headers)  # noqa: E731
+    results = _race(app, monkeypatch, {"first": filing, "second": filing})
+    assert results["second_waited"], "the retry never waited for the first request's key"
+    first, second = results["first"], results["second"]
+    assert first.status_code == 201
+    # The retry either replays the first response or, if it arrives before that was recorded, says so.
+    if second.status_code == 201:
+        assert second.get_json()["id"] == first.get_json()["id"] and second.headers["Idempotent-Replayed"] == "true"
+    else:
+        assert (second.status_code, second.get_json()["error_code"]) == (409, "idempotency_in_progress")
+    with app.app_context():
+        filed = db.session.execute(sa.text("SELECT count(*) FROM problems WHERE title = :t"), {"t": body["title"]}).scalar_one()
+    assert filed == 1
