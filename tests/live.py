@@ -103,9 +103,9 @@ class LiveService:
     def flask(self, *args: str) -> None:
         subprocess.run([BIN / "flask", *args], cwd=ROOT, env=self.env, check=True, capture_output=True, timeout=120)
 
-    def prepare(self) -> "LiveService":
+    def prepare(self, seed: str = "reference") -> "LiveService":
         self.flask("db", "upgrade")
-        self.flask("seed", "--data", "reference")
+        self.flask("seed", "--data", seed)
         self.flask("create-admin", "--username", "liveadmin")
         return self
 

@@ -33,7 +33,7 @@ def private_pg():
 
 @pytest.fixture(scope="module")
 def live(private_pg):
-    service = LiveService(private_pg.url, workers=2).prepare().start()
+    service = LiveService(private_pg.url, workers=2).prepare(seed="demo").start()
     yield service
     service.stop()
 
@@ -45,12 +45,16 @@ def _enterprise_body(tag: str) -> dict:
     return {"name": f"故障测试企业{tag}", "credit_code": credit_code.make(f"91430211FT{next(_numbers):07d}")}
 
 
+def _problem_body(tag: str) -> dict:
+    return {"title": f"故障测试问题{tag}", "description": "工作进程被强制终止时提交的问题", "category_id": 1}
+
+
 def _write_load(live: LiveService, token: str, *, threads: int, per_thread: int, results: list) -> list[threading.Thread]:
     def worker(index: int) -> None:
         for number in range(per_thread):
-            body = _enterprise_body(f"{index}-{number}")
+            body = _problem_body(f"{index}-{number}")
             try:
-                status, reply = live.request("POST", "/enterprises", body=body, token=token, timeout=15)
+                status, reply = live.request("POST", "/problems", body=body, token=token, timeout=15)
             except (OSError, http.client.HTTPException) as error:  # the worker died mid-reply: outcome unknown
                 status, reply = None, {"error": type(error).__name__}
             results.append((body, status, reply))
@@ -62,7 +66,7 @@ def _write_load(live: LiveService, token: str, *, threads: int, per_thread: int,
 
 
 def test_killed_worker_loses_no_acknowledged_write(live, private_pg):
-    token = live.login("liveadmin", "Admin@2019live")
+    token = live.login("ent001", "Demo@2019")
     results: list = []
     pool = _write_load(live, token, threads=4, per_thread=40, results=results)
     kills = 0
@@ -76,16 +80,21 @@ def test_killed_worker_loses_no_acknowledged_write(live, private_pg):
         thread.join(timeout=120)
     assert kills >= 2, "the load finished before workers could be killed"
 
-    acknowledged = {body["credit_code"]: reply["id"] for body, status, reply in results if status == 201}
+    acknowledged = {body["title"]: reply["id"] for body, status, reply in results if status == 201}
     assert all(status in (201, None) for _, status, _ in results), [r for r in results if r[1] not in (201, None)][:5]
     engine = sa.create_engine(private_pg.url)
     with engine.connect() as connection:
-        stored = dict(connection.execute(sa.text("SELECT credit_code, id FROM enterprises WHERE name LIKE '故障测试企业%'")).all())
+        stored = dict(connection.execute(sa.text("SELECT title, id FROM problems WHERE title LIKE '故障测试问题%'")).all())
+        half_written = connection.execute(sa.text(
+            "SELECT count(*) FROM problems p WHERE p.title LIKE '故障测试问题%' AND NOT EXISTS "
+            "(SELECT 1 FROM problem_events e WHERE e.problem_id = p.id AND e.action = 'submit')"
+        )).scalar_one()
     engine.dispose()
     # Every write that was acknowledged is there, with the id the client was given.
-    assert {code: stored.get(code) for code in acknowledged} == acknowledged
+    assert {title: stored.get(title) for title in acknowledged} == acknowledged
     # Unacknowledged writes either committed whole or not at all; nothing else appeared.
-    assert set(stored) <= {body["credit_code"] for body, _, _ in results}
+    assert set(stored) <= {body["title"] for body, _, _ in results}
+    assert half_written == 0
     assert len(acknowledged) > 0
     unknown = sum(1 for _, status, _ in results if status is None)
     print(f"\nworker kills: {kills}; writes acknowledged: {len(acknowledged)}; cut off by a kill: {unknown}; stored: {len(stored)}")
@@ -100,7 +109,7 @@ def test_database_restart_is_survived(live, private_pg):
     try:
         status, body = live.request("GET", "/health/ready")
         assert status == 503 and body["code"] == 503 and body["error_code"] == "service_unavailable"
-        for method, path, payload in [("GET", "/enterprises", None), ("POST", "/enterprises", _enterprise_body("down")), ("GET", "/me", None)]:
+        for method, path, payload in [("GET", "/enterprises", None), ("POST", "/enterprises", _enterprise_body("down")), ("GET", "/problems", None), ("GET", "/me", None)]:
             status, body = live.request(method, path, body=payload, token=token)
             assert status == 503, (path, status, body)
             assert body["code"] == 503 and "Traceback" not in str(body)
