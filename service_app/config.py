@@ -70,6 +70,7 @@ def from_environment() -> dict:
         "ARGON2_TIME_COST": _int("ARGON2_TIME_COST", 2),
         "ARGON2_MEMORY_COST": _int("ARGON2_MEMORY_COST", 19456),
         "ARGON2_PARALLELISM": _int("ARGON2_PARALLELISM", 1),
+        "ARGON2_MAX_CONCURRENT": _int("ARGON2_MAX_CONCURRENT", 2),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
         "MAX_JSON_BYTES": _int("MAX_JSON_BYTES", 256 * 1024),
         "IMPORT_MAX_BYTES": _int("IMPORT_MAX_BYTES", 5 * 1024 * 1024),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 from argon2 import PasswordHasher, Type
@@ -14,18 +15,35 @@ def _hasher(time_cost: int, memory_cost: int, parallelism: int) -> PasswordHashe
     return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=Type.ID)
 
 
+# Each argon2 hash holds ARGON2_MEMORY_COST KiB while it runs. Bounding how many run at once in a
+# worker bounds its memory (gthread workers have several threads); hashing is CPU-bound, so more
+# concurrent hashes than cores would not make logins faster anyway.
+_slots: threading.BoundedSemaphore | None = None
+_slots_lock = threading.Lock()
+
+
+def _hash_slots() -> threading.BoundedSemaphore:
+    global _slots
+    with _slots_lock:
+        if _slots is None:
+            _slots = threading.BoundedSemaphore(current_app.config.get("ARGON2_MAX_CONCURRENT", 2))
+        return _slots
+
+
 def hasher() -> PasswordHasher:
     config = current_app.config
     return _hasher(config["ARGON2_TIME_COST"], config["ARGON2_MEMORY_COST"], config["ARGON2_PARALLELISM"])
 
 
 def hash_password(password: str) -> str:
-    return hasher().hash(password)
+    with _hash_slots():
+        return hasher().hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return hasher().verify(password_hash, password)
+        with _hash_slots():
+            return hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
