@@ -33,6 +33,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service_app import cli
 
     cli.init_app(app)
+    from service_app import scheduler
+
+    scheduler.init_app(app)
     return app
 
 
@@ -119,8 +122,10 @@ def _register_blueprints(app: Flask) -> None:
     from service_app.extensions import api
     from service_app.health.routes import blp as health_blp
     from service_app.org.routes import blp as org_blp
+    from service_app.scheduling.routes import blp as scheduling_blp
+    from service_app.stats.routes import blp as stats_blp
 
-    for blueprint in (health_blp, auth_blp, org_blp):
+    for blueprint in (health_blp, auth_blp, org_blp, stats_blp, scheduling_blp):
         api.register_blueprint(blueprint)
 
     @app.route("/api/docs/assets/<path:filename>")

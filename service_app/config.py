@@ -99,4 +99,12 @@ def from_environment() -> dict:
         # work on a zone intranet with no route to a CDN.
         "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
         "JSON_SORT_KEYS": False,
+        # Scheduler (service_app/scheduler.py): how late a tick may still run, and how long a SQLite
+        # lock row left by a crashed scheduler blocks its job.
+        "SCHEDULER_MISFIRE_GRACE_SECONDS": _int("SCHEDULER_MISFIRE_GRACE_SECONDS", 300),
+        "SCHEDULER_LOCK_TTL_SECONDS": _int("SCHEDULER_LOCK_TTL_SECONDS", 1800),
+        "JOB_RUN_RETENTION_DAYS": _int("JOB_RUN_RETENTION_DAYS", 90),
+        # Common problems: raised by at least this many enterprises; how many title themes to keep.
+        "STATS_COMMON_MIN_ENTERPRISES": _int("STATS_COMMON_MIN_ENTERPRISES", 5),
+        "STATS_COMMON_THEMES": _int("STATS_COMMON_THEMES", 20),
     }
