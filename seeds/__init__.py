@@ -8,14 +8,15 @@ from __future__ import annotations
 
 
 def load(kind: str) -> dict[str, int]:
-    """Load `reference`, or `demo` (reference + demo accounts, enterprises and links); 'none' loads nothing."""
-    from seeds import demo, reference
+    """Load `reference`, or `demo` (reference + demo accounts, enterprises, links and 2019 activity); 'none' loads nothing."""
+    from seeds import activity, demo, reference
 
     if kind == "none":
         return {}
     counts = reference.load()
     if kind == "demo":
         counts.update(demo.load())
+        counts.update(activity.load())
     elif kind != "reference":
         raise ValueError(f"unknown seed set {kind!r}: use demo, reference or none")
     return counts
