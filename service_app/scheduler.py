@@ -82,8 +82,9 @@ def _serve(app: Flask) -> None:
     scheduler = build_scheduler(app)
 
     def stop(signum, _frame):
-        log.info("scheduler_stopping", extra={"signal": signum})
-        scheduler.shutdown(wait=True)
+        if scheduler.running:  # a second Ctrl-C while running jobs finish is not an error
+            log.info("scheduler_stopping", extra={"signal": signum})
+            scheduler.shutdown(wait=True)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

@@ -123,6 +123,19 @@ def test_a_failing_job_is_recorded_and_does_not_escape(app, app_ctx):
     assert [r.outcome for r in _runs("test.boom")] == ["failed", "failed"]
 
 
+def test_job_arguments_come_from_factories_made_at_each_run(app, app_ctx):
+    """How a job needing a collaborator (a push sender) is registered in one line."""
+    received = []
+
+    def deliver(*, sender, now):
+        received.append((type(sender).__name__, now))
+        return 0
+
+    job = Job("test.deliver", scheduler.every(minutes=1), deliver, kwargs={"sender": "service_app.notifications.service:RecordingSender"})
+    assert run_job(app, job, now=NOW).outcome == "ok"
+    assert received == [("RecordingSender", NOW)]
+
+
 def test_cli_exit_status_and_list(app):
     runner = app.test_cli_runner()
     listing = runner.invoke(args=["scheduler", "list"])

@@ -12,7 +12,7 @@ from service_app.common.time import SHANGHAI
 from service_app.stats.compute import INTERVALS
 
 
-class PeriodBound(fields.Field):
+class PeriodBound(fields.String):
     """A date (a whole Asia/Shanghai day) or an ISO 8601 datetime (naive means UTC).
 
     `from=2019-03-01` starts at that day's local midnight; `to=2019-08-31` includes that day, so
