@@ -26,7 +26,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import func, insert, select, update
 
-from seeds.reference import CATEGORIES, DEPARTMENTS
+from seeds.reference import DEPARTMENTS
 from service_app.auth.models import Role, User
 from service_app.common.time import SHANGHAI
 from service_app.extensions import db
@@ -136,7 +136,17 @@ class Story:
         assert action in ACTIONS and at < CUTOFF
         assert self.clock is None or at >= self.clock
         self.events.append(
-            {"action": action, "from_status": self.status, "to_status": to_status or self.status, "actor_id": actor_id, "created_at": at, "note": extra.get("note"), "reason_code": extra.get("reason_code"), "department_id": extra.get("department_id"), "internal": extra.get("internal", False)}
+            {
+                "action": action,
+                "from_status": self.status,
+                "to_status": to_status or self.status,
+                "actor_id": actor_id,
+                "created_at": at,
+                "note": extra.get("note"),
+                "reason_code": extra.get("reason_code"),
+                "department_id": extra.get("department_id"),
+                "internal": extra.get("internal", False),
+            }
         )
         self.status = to_status or self.status
         self.clock = at
@@ -146,8 +156,20 @@ def _actors() -> Actors:
     departments = dict(db.session.execute(select(Department.code, Department.id)).all())
     dept_users = dict(db.session.execute(select(User.username, User.id).where(User.role == Role.DEPARTMENT.value)).all())
     dept_user = {departments[code]: dept_users[f"dept{n:02d}"] for n, (code, *_rest) in enumerate(DEPARTMENTS, start=1)}
-    categories = {code: (cid, dept, sla) for code, cid, dept, sla in db.session.execute(select(Category.code, Category.id, Category.default_department_id, Category.sla_hours))}
-    enterprises = list(db.session.execute(select(Enterprise.id, Enterprise.lat, Enterprise.lng).where(Enterprise.credit_code.like("91430211MA4L%")).order_by(Enterprise.credit_code)).tuples())
+    categories = {
+        code: (category_id, department_id, sla)
+        for code, category_id, department_id, sla in db.session.execute(
+            select(Category.code, Category.id, Category.default_department_id, Category.sla_hours)
+        )
+    }
+    # The demo enterprises, in their numbering order (entNNN, cadreNNN).
+    enterprises = list(
+        db.session.execute(
+            select(Enterprise.id, Enterprise.lat, Enterprise.lng)
+            .where(Enterprise.credit_code.like("91430211MA4L%"))
+            .order_by(Enterprise.credit_code)
+        ).tuples()
+    )
     ent_user = dict(db.session.execute(select(User.enterprise_id, User.id).where(User.role == Role.ENTERPRISE.value, User.username.like("ent%"))).all())
     cadre = dict(db.session.execute(select(CadreLink.enterprise_id, CadreLink.cadre_id).where(CadreLink.role == "primary", CadreLink.ended_at.is_(None))).all())
     manager = db.session.scalar(select(User.id).where(User.username == "manager"))
@@ -188,7 +210,12 @@ def _stories(rng: random.Random, actors: Actors) -> list[Story]:
         theme = rng.choice(THEMES[category])
         enterprise_id = rng.choices(shuffled, weights)[0]
         description = rng.choice(DESCRIPTIONS).format(
-            theme=theme, days=rng.randint(2, 30), impact=rng.choice(IMPACTS), people=rng.randint(20, 600), dept=department_names[actors.categories[category][1]], ask=rng.choice(ASKS)
+            theme=theme,
+            days=rng.randint(2, 30),
+            impact=rng.choice(IMPACTS),
+            people=rng.randint(20, 600),
+            dept=department_names[actors.categories[category][1]],
+            ask=rng.choice(ASKS),
         )
         stories.append(Story(index, created_at, enterprise_id, category, _title(rng, theme), description, rng.random() < 0.08))
     return stories
@@ -406,7 +433,16 @@ class Writer:
 
     def _rate(self, story: Story, at: datetime, score: int) -> None:
         closes = score >= 3
-        story.ratings.append({"enterprise_id": story.enterprise_id, "rated_by_id": story.row["filed_by_id"], "resolution_no": story.row["reopen_count"], "score": score, "comment": RATING_COMMENTS[score], "created_at": at})
+        story.ratings.append(
+            {
+                "enterprise_id": story.enterprise_id,
+                "rated_by_id": story.row["filed_by_id"],
+                "resolution_no": story.row["reopen_count"],
+                "score": score,
+                "comment": RATING_COMMENTS[score],
+                "created_at": at,
+            }
+        )
         story.event("rate", "closed" if closes else None, story.row["filed_by_id"], at, note=f"评分 {score}")
         if closes:
             story.row.update(closed_at=at, closed_reason="rated")
@@ -461,13 +497,14 @@ def _insert_problems(stories: list[Story], codes: dict[int, str], duplicates: di
     if not new:
         return 0
     db.session.execute(insert(Problem), [{**s.row, "code": codes[s.index]} for s in new])
-    ids = dict(db.session.execute(select(Problem.code, Problem.id).where(Problem.code.in_([codes[s.index] for s in new]))).all())
+    ids = dict(db.session.execute(select(Problem.code, Problem.id).where(Problem.code.in_(list(codes.values())))).all())
     events = [{**e, "problem_id": ids[codes[s.index]]} for s in new for e in s.events]
     db.session.execute(insert(ProblemEvent), events)
     ratings = [{**r, "problem_id": ids[codes[s.index]]} for s in new for r in s.ratings]
     if ratings:
         db.session.execute(insert(Rating), ratings)
-    links = [{"id": ids[codes[i]], "duplicate_of_id": ids.get(codes[o]) or db.session.scalar(select(Problem.id).where(Problem.code == codes[o]))} for i, o in duplicates.items() if codes[i] in ids]
+    inserted = {codes[s.index] for s in new}
+    links = [{"id": ids[codes[i]], "duplicate_of_id": ids[codes[o]]} for i, o in duplicates.items() if codes[i] in inserted]
     if links:
         db.session.execute(update(Problem), links)
     return len(new)

@@ -103,7 +103,12 @@ def init_app(app: Flask) -> None:
 
     @group.command("run-once")
     @click.argument("name", type=click.Choice([job.name for job in JOBS]))
-    @click.option("--now", "now", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]), default=None, help="The job's notion of now, with offset (default: the real time).")
+    @click.option(
+        "--now",
+        type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]),
+        default=None,
+        help="The job's notion of now, with offset, e.g. 2019-09-01T00:00+08:00 (default: the real time).",
+    )
     def run_once_command(name: str, now: datetime | None) -> None:
         """Run one job once (locked and recorded like a scheduled tick)."""
         result = run_once(current_app._get_current_object(), name, now=now)

@@ -430,7 +430,10 @@ def compute_trend(*, now: datetime, interval: str, scope: Scope = ZONE) -> list[
 # --- common problems ----------------------------------------------------------------------------
 
 # Words in nearly every title: a theme made only of one of these says nothing.
-STOP_TERMS = frozenset({"问题", "企业", "公司", "申请", "需要", "希望", "反映", "相关", "情况", "解决", "协调", "要求", "办理", "部门", "我司", "请求", "尽快", "没有", "存在", "园区", "厂区", "员工", "门口", "影响"})
+STOP_TERMS = frozenset(
+    {"问题", "企业", "公司", "申请", "需要", "希望", "反映", "相关", "情况", "解决", "协调", "要求", "办理", "部门", "我司", "请求"}
+    | {"尽快", "没有", "存在", "园区", "厂区", "员工", "门口", "影响"}
+)
 _CJK = (0x4E00, 0x9FFF)
 _MAX_TITLE = 120
 TERM_LENGTHS = (3, 4)

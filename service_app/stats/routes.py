@@ -22,6 +22,7 @@ from service_app.stats.schemas import (
 
 blp = Blueprint("stats", __name__, url_prefix="/api/v1/stats", description="统计 / Statistics")
 
+_SUMMARY_DOC = "Managers: the zone, or a park, chain or department. Cadres and departments: their own problems. "
 _PERIOD_DOC = "Without from/to the figures come from the latest snapshot (see computed_at); with them they are computed now."
 
 
@@ -29,7 +30,7 @@ _PERIOD_DOC = "Without from/to the figures come from the latest snapshot (see co
 @roles_required(Role.MANAGER, Role.CADRE, Role.DEPARTMENT)
 @blp.arguments(SummaryQuerySchema, location="query")
 @blp.response(200, SummarySchema)
-@blp.doc(description="Managers: the zone, or a park, chain or department. Cadres and departments: their own problems. " + _PERIOD_DOC, responses=error_responses(422))
+@blp.doc(description=_SUMMARY_DOC + _PERIOD_DOC, responses=error_responses(422))
 def summary(args):
     """Resolution, response and satisfaction figures."""
     return service.summary(actor(), **args)

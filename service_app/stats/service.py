@@ -25,11 +25,17 @@ from service_app.stats import export as export_file
 from service_app.stats.compute import NO_KEY, Scope
 
 
+_REFERENCES = {
+    "park_id": (Park, "园区不存在", "No such park"),
+    "chain_id": (Chain, "产业链不存在", "No such industry chain"),
+    "department_id": (Department, "部门不存在", "No such department"),
+}
+
+
 def _check_references(**ids: int | None) -> None:
-    models = {"park_id": (Park, "园区不存在", "No such park"), "chain_id": (Chain, "产业链不存在", "No such industry chain"), "department_id": (Department, "部门不存在", "No such department")}
     errors = {}
     for name, value in ids.items():
-        model, zh, en = models[name]
+        model, zh, en = _REFERENCES[name]
         if value is not None and db.session.get(model, value) is None:
             errors[name] = [bilingual(zh, en)]
     if errors:
@@ -41,7 +47,15 @@ def _check_period(start: datetime | None, end: datetime | None) -> None:
         raise ValidationFailed(errors={"to": [bilingual("结束时间须晚于开始时间", "Must be after 'from'")]})
 
 
-def scope_for(actor: User, *, park_id: int | None = None, chain_id: int | None = None, department_id: int | None = None, start: datetime | None = None, end: datetime | None = None) -> Scope:
+def scope_for(
+    actor: User,
+    *,
+    park_id: int | None = None,
+    chain_id: int | None = None,
+    department_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> Scope:
     """The problems `actor` may count: managers all, a cadre its own, a department its own."""
     _check_period(start, end)
     _check_references(park_id=park_id, chain_id=chain_id, department_id=department_id)
@@ -105,7 +119,8 @@ def breakdown(dimension: str, *, start: datetime | None = None, end: datetime | 
         return {"dimension": dimension, "computed_at": zone.computed_at, "rows": _sorted_rows(rows)}
     now = utcnow()
     total = compute.compute_counts(now=now, scope=scope).total
-    rows = [_row(key=g.key, code=g.code, label=g.label, counts=g.counts, zone_total=total) for g in compute.compute_breakdown(now=now, dimension=dimension, scope=scope)]
+    groups = compute.compute_breakdown(now=now, dimension=dimension, scope=scope)
+    rows = [_row(key=g.key, code=g.code, label=g.label, counts=g.counts, zone_total=total) for g in groups]
     return {"dimension": dimension, "computed_at": now, "rows": _sorted_rows(rows)}
 
 
