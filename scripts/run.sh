@@ -20,6 +20,9 @@ trap stop INT TERM EXIT
 
 "$BIN/gunicorn" -c gunicorn.conf.py wsgi:app &
 pids+=($!)
-echo "serving http://${HOST:-127.0.0.1}:${PORT}  (Swagger UI: /api/docs)"
+# The scheduler is its own process (never inside gunicorn workers): statistics, reminders, purges.
+"$BIN/flask" scheduler run &
+pids+=($!)
+echo "serving http://${HOST:-127.0.0.1}:${PORT}  (Swagger UI: /api/docs); scheduler running"
 # Returns as soon as either process exits; the trap then stops the other.
 wait -n

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 
 def load(kind: str) -> dict[str, int]:
-    """Load `reference`, or `demo` (reference + demo accounts, enterprises and links); 'none' loads nothing."""
-    from seeds import demo, reference
+    """Load `reference`, or `demo` (reference + demo accounts, enterprises, links and 2019 activity); 'none' loads nothing."""
+    from seeds import activity, demo, indicators, reference
 
     if kind == "none":
         return {}
     counts = reference.load()
     if kind == "demo":
         counts.update(demo.load())
-        from seeds import indicators
-
+        counts.update(activity.load())
         counts.update(indicators.load())
     elif kind != "reference":
         raise ValueError(f"unknown seed set {kind!r}: use demo, reference or none")

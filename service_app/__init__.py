@@ -37,6 +37,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service_app import cli
 
     cli.init_app(app)
+    from service_app import scheduler
+
+    scheduler.init_app(app)
     return app
 
 
@@ -141,9 +144,14 @@ def _register_blueprints(app: Flask) -> None:
     from service_app.notifications.routes import blp as notifications_blp
     from service_app.org.routes import blp as org_blp
     from service_app.problems.routes import blp as problems_blp
+    from service_app.scheduling.routes import blp as scheduling_blp
+    from service_app.stats.routes import blp as stats_blp
     from service_app.visits.routes import blp as visits_blp
 
-    blueprints = (health_blp, auth_blp, org_blp, enterprises_blp, problems_blp, visits_blp, attachments_blp, notifications_blp)
+    blueprints = (
+        health_blp, auth_blp, org_blp, enterprises_blp, problems_blp, visits_blp,
+        attachments_blp, notifications_blp, stats_blp, scheduling_blp,
+    )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
 

@@ -103,7 +103,6 @@ def from_environment() -> dict:
         # Swagger UI's assets are served by the app itself (swagger-ui-bundle), so the docs
         # work on a zone intranet with no route to a CDN.
         "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
-        "JSON_SORT_KEYS": False,
         # Visits: offline check-ins up to this old; client clocks this far ahead; flag thresholds.
         "VISIT_OFFLINE_MAX_HOURS": _int("VISIT_OFFLINE_MAX_HOURS", 72),
         "VISIT_CLOCK_SKEW_SECONDS": _int("VISIT_CLOCK_SKEW_SECONDS", 300),
@@ -114,4 +113,12 @@ def from_environment() -> dict:
         # Push gateway for notices, "package.module:Class"; the default only records delivery.
         "PUSH_SENDER": os.environ.get("PUSH_SENDER", "service_app.notifications.service:RecordingSender"),
         "NOTIFICATION_MAX_ATTEMPTS": _int("NOTIFICATION_MAX_ATTEMPTS", 5),
+        # Scheduler (service_app/scheduler.py): how late a tick may still run, and how long a SQLite
+        # lock row left by a crashed scheduler blocks its job.
+        "SCHEDULER_MISFIRE_GRACE_SECONDS": _int("SCHEDULER_MISFIRE_GRACE_SECONDS", 300),
+        "SCHEDULER_LOCK_TTL_SECONDS": _int("SCHEDULER_LOCK_TTL_SECONDS", 1800),
+        "JOB_RUN_RETENTION_DAYS": _int("JOB_RUN_RETENTION_DAYS", 90),
+        # Common problems: raised by at least this many enterprises; how many title themes to keep.
+        "STATS_COMMON_MIN_ENTERPRISES": _int("STATS_COMMON_MIN_ENTERPRISES", 5),
+        "STATS_COMMON_THEMES": _int("STATS_COMMON_THEMES", 20),
     }

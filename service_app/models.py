@@ -10,3 +10,5 @@ from service_app.attachments.models import Attachment  # noqa: F401
 from service_app.notifications.models import Notification  # noqa: F401
 from service_app.common.models import IdempotencyKey  # noqa: F401
 from service_app.enterprises.models import EnterpriseIndicator  # noqa: F401
+from service_app.scheduling.models import JobLock, JobRun  # noqa: F401
+from service_app.stats.models import StatCommonProblem, StatFigure, StatTrendPoint  # noqa: F401

@@ -65,6 +65,13 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/api/v1/problems/<int:problem_id>/supervise"): frozenset({M}),
     ("POST", "/api/v1/problems/<int:problem_id>/extend"): frozenset({M}),
     ("POST", "/api/v1/problems/<int:problem_id>/comment"): frozenset({E, C, D, M}),
+    ("GET", "/api/v1/stats/summary"): frozenset({C, D, M}),
+    ("GET", "/api/v1/stats/by/<any(category,department,park,chain,cadre):dimension>"): frozenset({M}),
+    ("GET", "/api/v1/stats/trend"): frozenset({M}),
+    ("GET", "/api/v1/stats/common-problems"): frozenset({M}),
+    ("GET", "/api/v1/stats/export"): frozenset({M}),
+    ("POST", "/api/v1/stats/refresh"): frozenset({M, A}),
+    ("GET", "/api/v1/admin/job-runs"): frozenset({A}),
     ("POST", "/api/v1/attachments"): frozenset({E, C, D, M}),
     ("GET", "/api/v1/attachments/<int:attachment_id>"): ALL,
     ("GET", "/api/v1/attachments/<int:attachment_id>/meta"): ALL,
@@ -90,6 +97,7 @@ def test_every_endpoint_has_a_rule(app):
 
 
 def _concrete(path: str) -> str:
+    path = re.sub(r"<any\(([a-z_]+)[^)]*\):[a-z_]+>", r"\1", path)
     return re.sub(r"<int:[a-z_]+>", "1", re.sub(r"<(?:string:)?[a-z_]+>", "x", path))
 
 

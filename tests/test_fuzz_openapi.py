@@ -8,6 +8,7 @@ FUZZ_EXAMPLES bounds the examples per operation and role (CI time); the run is d
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 import schemathesis
@@ -92,9 +93,6 @@ def test_documented_routes_are_the_served_routes(app, client):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/") or rule.rule == "/api/v1/openapi.json":
             continue
-        path = rule.rule
-        for converter in ("int:", "string:", "path:"):
-            path = path.replace(f"<{converter}", "<")
-        path = path.replace("<", "{").replace(">", "}")
+        path = re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>", r"{\1}", rule.rule)
         served |= {(method, path) for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == served

@@ -21,7 +21,10 @@ def test_demo_seed_is_complete_and_idempotent(client, app_ctx):
         "links": db.session.scalar(select(func.count()).select_from(CadreLink)),
     }
     assert counts == {"enterprises": 500, "cadres": 500, "enterprise_users": 500, "links": 500}
-    assert seeds.load("demo") == {"parks": 0, "chains": 0, "departments": 0, "categories": 0, "users": 0, "enterprises": 0, "links": 0, "indicators": 0}
+    assert seeds.load("demo") == {
+        "parks": 0, "chains": 0, "departments": 0, "categories": 0, "users": 0, "enterprises": 0, "links": 0,
+        "problems": 0, "problem_events": 0, "ratings": 0, "visits": 0, "indicators": 0,
+    }
 
     departments = db.session.scalar(select(func.count()).select_from(Department))
     dept_users = db.session.scalar(select(func.count()).select_from(User).where(User.role == "department"))

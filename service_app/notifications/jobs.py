@@ -31,3 +31,10 @@ def deliver_pending(*, sender: PushSender, limit: int = 500, now: datetime | Non
             break
         totals.add(batch)
     return totals
+
+
+def deliver(*, now: datetime | None = None) -> int:
+    """The scheduled job: push pending notices through the configured PUSH_SENDER; rows = delivered."""
+    from service_app.notifications.senders import current_sender
+
+    return deliver_pending(sender=current_sender(), now=now).delivered

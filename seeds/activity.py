@@ -1,0 +1,626 @@
+"""Demo activity: 1301 problems filed in 2019 with their timelines and ratings, and the cadres' visits.
+
+Deterministic (one `random.Random` with a fixed seed), bulk-inserted (executemany, not ORM objects
+one by one) and idempotent: problems are matched by their code, visits by (cadre, client_id), and
+only what is missing is inserted, with its events and ratings.
+
+The data set describes the zone as of its cut-off, 2019-09-01 00:00 Asia/Shanghai: every event
+happened before it. Its counts are fixed (DESIGN.md §7): 1301 problems filed 2019-03-01..08-31,
+exactly 749 resolved (status resolved or closed), 配套服务 247 (19%) and 物业管理 221 (17%). Figures
+that depend on "now" are not frozen at the cut-off: read in 2026, the problems still open in 2019
+are overdue, and coverage over the last 30 days is 0 — the statistics say so honestly.
+
+Timelines follow the workflow of DESIGN.md §4: submit → accept (most within the 24 h response
+deadline, some late) → dispatch to the category's default department (or resolve directly by the
+cadre) → claim → resolve → rate (≥3 closes; ≤2 reopens) or, unrated for 7 days, closed by the
+system. Some problems are returned by a department they were wrongly sent to and dispatched again,
+some rejected (mostly duplicates), some overdue and supervised, a few extended, some still open.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import func, insert, select, update
+
+from seeds.reference import DEPARTMENTS
+from service_app.auth.models import Role, User
+from service_app.common.time import SHANGHAI
+from service_app.extensions import db
+from service_app.org.models import CadreLink, Category, Department, Enterprise
+from service_app.problems.codes import ProblemCodeCounter
+from service_app.problems.models import Problem, ProblemEvent, Rating
+from service_app.problems.workflow import ACTION_LABELS
+from service_app.visits.models import Visit
+
+# Every action a problem's timeline may hold: the workflow's own list, so the seed cannot drift from it.
+ACTIONS = tuple(ACTION_LABELS)
+
+SEED = 20190301
+FIRST_DAY = date(2019, 3, 1)
+LAST_DAY = date(2019, 8, 31)
+CUTOFF = datetime(2019, 9, 1, tzinfo=SHANGHAI).astimezone(timezone.utc)
+PROBLEM_COUNT = 1301
+RESOLVED_COUNT = 749
+CATEGORY_COUNTS = {
+    "peitao": 247,
+    "wuye": 221,
+    "shuidianqi": 150,
+    "yonggong": 130,
+    "shenpi": 125,
+    "rongzi": 120,
+    "zhengce": 108,
+    "qita": 105,
+    "yongdi": 95,
+}
+DUPLICATES = 44
+OUT_OF_SCOPE = 17
+RESPONSE_HOURS = 24
+UNRATED_CLOSE_DAYS = 7
+GEOFENCE_M = 500
+VISITS_PER_LINK = (3, 9)
+
+# Per category: recurring themes (the title's core) and what an enterprise would add.
+THEMES = {
+    "peitao": ["食堂就餐拥挤", "员工宿舍不足", "通勤公交班次少", "快递收发点不足", "员工子女入学", "停车位紧张", "周边缺少便利店", "夜间路灯不亮", "共享单车乱停放", "医务室缺少药品"],
+    "wuye": ["厂房屋顶漏水", "电梯故障频发", "物业费收费标准不清", "园区保洁不到位", "消防通道被占用", "门禁系统故障", "下水道堵塞", "绿化带无人修剪", "监控摄像头损坏"],
+    "yongdi": ["扩建用地指标", "土地证办理缓慢", "厂房用地性质变更", "用地红线调整", "闲置土地处置"],
+    "rongzi": ["贷款审批周期长", "担保费用偏高", "应收账款融资难", "贴息资金未到位", "融资对接活动太少"],
+    "yonggong": ["技术工人招聘难", "社保缴费基数调整", "员工培训补贴申报", "外地员工落户", "用工高峰招工难"],
+    "shenpi": ["环评审批进度慢", "施工许可办理", "消防验收排期长", "营业执照变更", "不动产登记材料多"],
+    "shuidianqi": ["生产用电频繁停电", "工业用气压力不足", "自来水水压偏低", "电力增容报装慢", "污水管网未接通"],
+    "zhengce": ["高新技术企业认定", "研发费用加计扣除", "产业扶持资金兑现", "人才补贴申报", "稳岗补贴政策咨询"],
+    "qita": ["周边道路破损", "货车限行影响物流", "噪音扰民投诉", "企业宣传展示需求", "园区网络信号差"],
+}
+# Most titles are the theme itself; some name where, as people do.
+PLACES = ["", "", "", "", "", "", "", "厂区", "二期", "A栋", "北门"]
+ASKS = ["请协调解决。", "希望尽快处理。", "请求帮助。", "盼复。"]
+DESCRIPTIONS = [
+    "{theme}的情况已持续{days}天，{impact}。我司已与相关方面沟通，但尚未解决，{ask}",
+    "近期{theme}，{impact}。希望{dept}能尽快安排人员现场查看并给出处理意见，{ask}",
+    "{theme}，{impact}，涉及员工约{people}人。特此反映，{ask}",
+]
+IMPACTS = ["影响员工正常上下班", "对生产经营造成一定影响", "员工意见较大", "存在一定安全隐患", "影响订单交付进度", "增加了企业运营成本"]
+RESOLUTIONS = [
+    "已安排专人现场核实，问题已处理完毕，企业确认。",
+    "经协调相关单位，已落实整改措施，并与企业联系人电话回访。",
+    "已按政策要求办理完成，相关材料已反馈企业。",
+    "已组织现场协调会，明确责任单位并完成整改。",
+]
+DIRECT_RESOLUTIONS = ["联企干部走访时当场协调解决，企业表示满意。", "已电话协调有关方面，问题当日解决。", "已向企业解释相关政策并指导办理，企业已完成。"]
+COMMENTS = ["已电话联系企业了解详细情况。", "已转告相关负责同志，正在跟进。", "需企业补充现场照片。", "已预约下周现场查看。"]
+REJECT_REASONS = ["属企业内部经营管理事项，不属于受理范围。", "涉及民事纠纷，建议通过司法途径解决。", "已有明确政策规定，已向企业解释说明。"]
+RETURN_NOTES = ["该事项不属于本部门职责，请重新派单。", "经核实，该问题应由其他部门办理。"]
+SUPERVISE_NOTES = ["问题已超期，请加快办理并反馈进度。", "督办：请于三个工作日内办结。"]
+EXTEND_NOTES = ["需协调多个部门，申请延期。", "涉及上级审批，办理周期较长，同意延期。"]
+VISIT_SUMMARIES = [
+    "了解企业生产经营情况，企业运行正常，无新增诉求。",
+    "走访企业负责人，宣讲惠企政策，收集用工需求。",
+    "跟进企业前期反映问题的办理情况，企业表示认可。",
+    "了解企业扩产计划，协调用地和审批事项。",
+    "检查安全生产情况，提醒做好防暑降温工作。",
+]
+RATING_COMMENTS = {5: "处理及时，非常满意。", 4: "问题已解决，效率较高。", 3: "基本解决，还需持续关注。", 2: "处理不彻底，问题仍然存在。", 1: "没有实际解决问题。"}
+
+
+@dataclass
+class Actors:
+    manager: int
+    ent_user: dict[int, int]  # enterprise id -> its user
+    cadre: dict[int, int]  # enterprise id -> its primary linked cadre
+    dept_user: dict[int, int]  # department id -> its staff user
+    categories: dict[str, tuple[int, int, int]]  # code -> (id, default department id, sla hours)
+    enterprises: list[tuple[int, float, float]]  # (id, lat, lng), in order
+
+
+@dataclass
+class Story:
+    """One problem being written: its row and its events, built in time order."""
+
+    index: int
+    created_at: datetime
+    enterprise_id: int
+    category: str
+    title: str
+    description: str
+    urgent: bool
+    row: dict = field(default_factory=dict)
+    events: list[dict] = field(default_factory=list)
+    ratings: list[dict] = field(default_factory=list)
+    status: str | None = None
+    clock: datetime | None = None
+
+    def event(self, action: str, to_status: str | None, actor_id: int | None, at: datetime, **extra) -> None:
+        assert action in ACTIONS and at < CUTOFF
+        assert self.clock is None or at >= self.clock
+        self.events.append(
+            {
+                "action": action,
+                "from_status": self.status,
+                "to_status": to_status or self.status,
+                "actor_id": actor_id,
+                "created_at": at,
+                "note": extra.get("note"),
+                "reason_code": extra.get("reason_code"),
+                "department_id": extra.get("department_id"),
+                "internal": extra.get("internal", False),
+            }
+        )
+        self.status = to_status or self.status
+        self.clock = at
+
+
+def _actors() -> Actors:
+    departments = dict(db.session.execute(select(Department.code, Department.id)).all())
+    dept_users = dict(db.session.execute(select(User.username, User.id).where(User.role == Role.DEPARTMENT.value)).all())
+    dept_user = {departments[code]: dept_users[f"dept{n:02d}"] for n, (code, *_rest) in enumerate(DEPARTMENTS, start=1)}
+    categories = {
+        code: (category_id, department_id, sla)
+        for code, category_id, department_id, sla in db.session.execute(
+            select(Category.code, Category.id, Category.default_department_id, Category.sla_hours)
+        )
+    }
+    # The demo enterprises, in their numbering order (entNNN, cadreNNN).
+    enterprises = list(
+        db.session.execute(
+            select(Enterprise.id, Enterprise.lat, Enterprise.lng)
+            .where(Enterprise.credit_code.like("91430211MA4L%"))
+            .order_by(Enterprise.credit_code)
+        ).tuples()
+    )
+    ent_user = dict(db.session.execute(select(User.enterprise_id, User.id).where(User.role == Role.ENTERPRISE.value, User.username.like("ent%"))).all())
+    cadre = dict(db.session.execute(select(CadreLink.enterprise_id, CadreLink.cadre_id).where(CadreLink.role == "primary", CadreLink.ended_at.is_(None))).all())
+    manager = db.session.scalar(select(User.id).where(User.username == "manager"))
+    return Actors(manager=manager, ent_user=ent_user, cadre=cadre, dept_user=dept_user, categories=categories, enterprises=enterprises)
+
+
+def _local(day: date, hour: int, minute: int, second: int) -> datetime:
+    return datetime.combine(day, time(hour, minute, second), SHANGHAI).astimezone(timezone.utc)
+
+
+def _creation_times(rng: random.Random) -> list[datetime]:
+    """Weekdays busier than weekends, the campaign gaining pace over the months; mostly office hours."""
+    days = [FIRST_DAY + timedelta(days=n) for n in range((LAST_DAY - FIRST_DAY).days + 1)]
+    weights = [(1.0 if d.weekday() < 5 else 0.3) * (0.75 + 0.5 * n / len(days)) for n, d in enumerate(days)]
+    moments = []
+    for day in rng.choices(days, weights, k=PROBLEM_COUNT):
+        roll = rng.random()
+        hour = rng.randint(8, 17) if roll < 0.85 else rng.randint(18, 23) if roll < 0.97 else rng.randint(0, 7)
+        moments.append(_local(day, hour, rng.randint(0, 59), rng.randint(0, 59)))
+    return sorted(moments)
+
+
+def _title(rng: random.Random, theme: str) -> str:
+    return f"{rng.choice(PLACES)}{theme}"
+
+
+def _stories(rng: random.Random, actors: Actors) -> list[Story]:
+    categories = [code for code, count in CATEGORY_COUNTS.items() for _ in range(count)]
+    rng.shuffle(categories)
+    # Some enterprises have many problems, most a few.
+    enterprise_ids = [e[0] for e in actors.enterprises]
+    weights = [1.0 / (rank + 8) ** 0.7 for rank in range(len(enterprise_ids))]
+    shuffled = enterprise_ids[:]
+    rng.shuffle(shuffled)
+    department_names = {dept_id: name for dept_id, name in db.session.execute(select(Department.id, Department.name))}
+    stories = []
+    for index, (created_at, category) in enumerate(zip(_creation_times(rng), categories)):
+        theme = rng.choice(THEMES[category])
+        enterprise_id = rng.choices(shuffled, weights)[0]
+        description = rng.choice(DESCRIPTIONS).format(
+            theme=theme,
+            days=rng.randint(2, 30),
+            impact=rng.choice(IMPACTS),
+            people=rng.randint(20, 600),
+            dept=department_names[actors.categories[category][1]],
+            ask=rng.choice(ASKS),
+        )
+        stories.append(Story(index, created_at, enterprise_id, category, _title(rng, theme), description, rng.random() < 0.08))
+    return stories
+
+
+def _mark_duplicates(rng: random.Random, stories: list[Story]) -> dict[int, int]:
+    """Turn some problems into duplicates of an earlier one: same enterprise, category and title."""
+    duplicates: dict[int, int] = {}
+    originals: set[int] = set()
+    candidates = [s for s in stories[100:] if s.created_at < CUTOFF - timedelta(days=3)]
+    for story in rng.sample(candidates, DUPLICATES * 2):
+        earlier = [s for s in stories[max(0, story.index - 120): story.index] if s.category == story.category and s.index not in duplicates]
+        if not earlier or story.index in originals or len(duplicates) == DUPLICATES:
+            continue
+        original = rng.choice(earlier)
+        story.enterprise_id, story.title, story.description = original.enterprise_id, original.title, original.description
+        duplicates[story.index] = original.index
+        originals.add(original.index)
+    assert len(duplicates) == DUPLICATES
+    return duplicates
+
+
+def _hours(rng: random.Random, low: float, high: float) -> timedelta:
+    return timedelta(hours=rng.uniform(low, high))
+
+
+def _response_delay(rng: random.Random) -> timedelta:
+    """Most first responses within the 24 h deadline; one in nine late."""
+    return _hours(rng, 0.3, 20) if rng.random() < 0.89 else _hours(rng, 25, 70)
+
+
+@dataclass
+class Plan:
+    """How a problem's story goes: decided up front so the totals come out exact."""
+
+    fate: str  # rejected | resolved | open
+    direct: bool = False  # resolved by the cadre without dispatch
+    returned: bool = False
+    reopened: bool = False
+    extended: bool = False
+    stage: str = "in_progress"  # how far an open problem got
+
+
+def _sla(actors: Actors, story: Story) -> timedelta:
+    hours = actors.categories[story.category][2]
+    return timedelta(hours=hours / 2 if story.urgent else hours)
+
+
+def _plans(rng: random.Random, stories: list[Story], duplicates: dict[int, int], actors: Actors) -> dict[int, Plan]:
+    plans: dict[int, Plan] = {index: Plan("rejected") for index in duplicates}
+    rest = [s for s in stories if s.index not in plans]
+    for story in rng.sample([s for s in rest if s.created_at < CUTOFF - timedelta(days=5)], OUT_OF_SCOPE):
+        plans[story.index] = Plan("rejected")
+    rest = [s for s in rest if s.index not in plans]
+    # Resolution needs time: only problems filed a while before the cut-off can be resolved, the older
+    # the likelier (weighted sampling without replacement: key = u ** (1 / weight)).
+    able = [s for s in rest if s.created_at + _sla(actors, s) * 0.9 < CUTOFF]
+    age = {s.index: (CUTOFF - s.created_at).total_seconds() / 86400 for s in able}
+    fast = {"peitao": 1.6, "wuye": 1.6, "shuidianqi": 1.3, "yonggong": 0.9, "shenpi": 0.9, "qita": 0.9, "zhengce": 0.8, "rongzi": 0.6, "yongdi": 0.5}
+    keyed = sorted(able, key=lambda s: rng.random() ** (1 / (fast[s.category] * min(age[s.index], 60))), reverse=True)
+    for story in keyed[:RESOLVED_COUNT]:
+        plans[story.index] = Plan("resolved", direct=rng.random() < 0.22)
+    for story in rest:
+        if story.index not in plans:
+            plans[story.index] = Plan("open", stage=rng.choices(["submitted", "accepted", "dispatched", "in_progress"], [4, 14, 22, 60])[0])
+    for plan in plans.values():
+        plan.returned = not plan.direct and plan.fate != "rejected" and rng.random() < 0.08
+        plan.reopened = plan.fate != "rejected" and rng.random() < (0.05 if plan.fate == "resolved" else 0.04)
+        plan.extended = plan.fate == "open" and rng.random() < 0.04
+    return plans
+
+
+def _before_cutoff(moment: datetime) -> bool:
+    return moment < CUTOFF - timedelta(minutes=1)
+
+
+class Writer:
+    """Plays one problem's plan forward in time, stopping where the cut-off falls."""
+
+    def __init__(self, rng: random.Random, actors: Actors) -> None:
+        self.rng = rng
+        self.actors = actors
+        self.plan = Plan("open")
+
+    def _at(self, story: Story, delay: timedelta) -> datetime:
+        """The next step's time; a problem that is to be resolved hurries so it fits before the cut-off."""
+        moment = story.clock + delay
+        if self.plan.fate == "resolved" and not _before_cutoff(moment + timedelta(hours=2)):
+            moment = story.clock + (CUTOFF - story.clock) * self.rng.uniform(0.05, 0.2)
+        return moment
+
+    def play(self, story: Story, plan: Plan, original_code: str | None) -> None:
+        a, rng = self.actors, self.rng
+        self.plan = plan
+        cadre = a.cadre[story.enterprise_id]
+        ent_user = a.ent_user[story.enterprise_id]
+        category_id, default_department, _sla_hours = a.categories[story.category]
+        due_at = story.created_at + _sla(a, story)
+        story.row = {
+            "enterprise_id": story.enterprise_id,
+            "category_id": category_id,
+            "title": story.title,
+            "description": story.description,
+            "urgent": story.urgent,
+            "filed_by_id": ent_user,
+            "cadre_id": cadre,
+            "department_id": None,
+            "handler_id": None,
+            "created_at": story.created_at,
+            "response_due_at": story.created_at + timedelta(hours=RESPONSE_HOURS),
+            "due_at": due_at,
+            "supervised": False,
+            "supervised_at": None,
+            "reopen_count": 0,
+            "reject_reason": None,
+            "resolution": None,
+            "closed_reason": None,
+            "first_response_at": None,
+            "accepted_at": None,
+            "dispatched_at": None,
+            "claimed_at": None,
+            "resolved_at": None,
+            "closed_at": None,
+            "duplicate_of_id": None,
+        }
+        story.event("submit", "submitted", ent_user, story.created_at)
+        respond_at = self._at(story, _response_delay(rng))
+        if plan.fate == "open" and plan.stage == "submitted" or not _before_cutoff(respond_at):
+            return self._finish(story)
+        if plan.fate == "rejected":
+            reason = f"与 {original_code} 重复" if original_code else rng.choice(REJECT_REASONS)
+            story.event("reject", "rejected", cadre, respond_at, note=reason, reason_code="duplicate" if original_code else None)
+            story.row.update(reject_reason=reason, first_response_at=respond_at, handler_id=cadre)
+            return self._finish(story)
+        story.event("accept", "accepted", cadre, respond_at)
+        story.row.update(accepted_at=respond_at, first_response_at=respond_at, handler_id=cadre)
+        if rng.random() < 0.3:
+            self._comment(story, cadre, self._at(story, _hours(rng, 0.5, 6)))
+        if plan.fate == "open" and plan.stage == "accepted":
+            return self._stall(story, plan)
+        if plan.direct:
+            return self._resolve_directly(story, plan, cadre)
+        return self._dispatch_path(story, plan, cadre, default_department)
+
+    def _comment(self, story: Story, actor: int, at: datetime) -> None:
+        if _before_cutoff(at):
+            story.event("comment", None, actor, at, note=self.rng.choice(COMMENTS), internal=self.rng.random() < 0.5)
+
+    def _dispatch(self, story: Story, cadre: int, department: int, at: datetime) -> bool:
+        if not _before_cutoff(at):
+            return False
+        story.event("dispatch", "dispatched", cadre, at, department_id=department)
+        story.row.update(dispatched_at=at, department_id=department, handler_id=None)
+        return True
+
+    def _dispatch_path(self, story: Story, plan: Plan, cadre: int, department: int) -> None:
+        rng, a = self.rng, self.actors
+        if plan.returned:
+            wrong = rng.choice([d for d in a.dept_user if d != department])
+            if not self._dispatch(story, cadre, wrong, self._at(story, _hours(rng, 0.5, 12))):
+                return self._finish(story)
+            back_at = self._at(story, _hours(rng, 2, 30))
+            if not _before_cutoff(back_at):
+                return self._finish(story)
+            story.event("return", "accepted", a.dept_user[wrong], back_at, note=rng.choice(RETURN_NOTES), reason_code="wrong_department")
+            story.row.update(department_id=None, handler_id=cadre)
+        if not self._dispatch(story, cadre, department, self._at(story, _hours(rng, 0.5, 16))):
+            return self._finish(story)
+        if plan.fate == "open" and plan.stage == "dispatched":
+            return self._stall(story, plan)
+        staff = a.dept_user[department]
+        claim_at = self._at(story, _hours(rng, 0.5, 26))
+        if not _before_cutoff(claim_at):
+            return self._finish(story)
+        story.event("claim", "in_progress", staff, claim_at)
+        story.row.update(claimed_at=claim_at, handler_id=staff)
+        if rng.random() < 0.25:
+            self._comment(story, staff, self._at(story, _hours(rng, 1, 48)))
+        self._work(story, plan, staff, RESOLUTIONS)
+
+    def _resolve_directly(self, story: Story, plan: Plan, cadre: int) -> None:
+        self._work(story, plan, cadre, DIRECT_RESOLUTIONS)
+
+    def _resolution_time(self, story: Story) -> datetime:
+        """Mostly within the SLA, measured from filing; about one in six late."""
+        sla = _sla(self.actors, story)
+        share = self.rng.uniform(0.25, 0.95) if self.rng.random() < 0.84 else self.rng.uniform(1.05, 1.9)
+        natural = max(story.created_at + sla * share, story.clock + _hours(self.rng, 0.5, 3))
+        return self._at(story, natural - story.clock)
+
+    def _work(self, story: Story, plan: Plan, handler: int, texts: list[str]) -> None:
+        """Resolve (possibly twice, around a low rating), or stall while still open."""
+        rng = self.rng
+        resolve_at = self._resolution_time(story)
+        rate_at = resolve_at + _hours(rng, 4, 72)
+        again_at = rate_at + _hours(rng, 24, 96)
+        # A reopen cycle is played only when it fits before the cut-off, so the plan's fate holds.
+        reopen = plan.reopened and _before_cutoff(again_at if plan.fate == "resolved" else rate_at)
+        if plan.fate == "open" and not reopen or not _before_cutoff(resolve_at):
+            return self._stall(story, plan)
+        self._resolve(story, handler, resolve_at, texts)
+        if reopen:
+            self._rate(story, rate_at, rng.choice([1, 2, 2]))
+            story.event("reopen", "in_progress", story.row["filed_by_id"], rate_at, note="评价不满意，重新办理")
+            story.row.update(reopen_count=1, resolved_at=None, resolution=None)
+            if plan.fate == "open":
+                return self._stall(story, plan)
+            self._resolve(story, handler, again_at, texts)
+        self._after_resolution(story)
+
+    def _resolve(self, story: Story, handler: int, at: datetime, texts: list[str]) -> None:
+        resolution = self.rng.choice(texts)
+        story.event("resolve", "resolved", handler, at, note=resolution)
+        story.row.update(resolved_at=at, resolution=resolution, handler_id=handler)
+
+    def _rate(self, story: Story, at: datetime, score: int) -> None:
+        closes = score >= 3
+        story.ratings.append(
+            {
+                "enterprise_id": story.enterprise_id,
+                "rated_by_id": story.row["filed_by_id"],
+                "resolution_no": story.row["reopen_count"],
+                "score": score,
+                "comment": RATING_COMMENTS[score],
+                "created_at": at,
+            }
+        )
+        story.event("rate", "closed" if closes else None, story.row["filed_by_id"], at, note=f"评分 {score}")
+        if closes:
+            story.row.update(closed_at=at, closed_reason="rated")
+
+    def _after_resolution(self, story: Story) -> None:
+        """Rated (mostly well) within a few days, or closed by the system after 7 days unrated."""
+        rng = self.rng
+        resolved_at = story.clock
+        if rng.random() < 0.78:
+            rate_at = resolved_at + _hours(rng, 2, 24 * 5)
+            if _before_cutoff(rate_at):
+                self._rate(story, rate_at, rng.choices([5, 4, 3], [48, 36, 16])[0])
+                return self._finish(story)
+        close_at = resolved_at + timedelta(days=UNRATED_CLOSE_DAYS, minutes=rng.randint(5, 60))
+        if _before_cutoff(close_at):
+            story.event("close", "closed", None, close_at, note="超过7天未评价，系统自动关闭")
+            story.row.update(closed_at=close_at, closed_reason="unrated")
+        self._finish(story)
+
+    def _stall(self, story: Story, plan: Plan) -> None:
+        """An open problem: past its deadline the manager supervises it; a few were extended first."""
+        rng, a = self.rng, self.actors
+        if plan.extended:
+            extend_at = story.row["due_at"] - _hours(rng, 2, 20)
+            if _before_cutoff(extend_at) and extend_at > story.clock:
+                story.event("extend", None, a.manager, extend_at, note=rng.choice(EXTEND_NOTES))
+                story.row["due_at"] = story.row["due_at"] + _sla(a, story) / 2
+        supervise_at = max(story.clock, story.row["due_at"]) + _hours(rng, 4, 72)
+        if rng.random() < 0.6 and _before_cutoff(supervise_at):
+            story.event("supervise", None, a.manager, supervise_at, note=rng.choice(SUPERVISE_NOTES))
+            story.row.update(supervised=True, supervised_at=supervise_at)
+        self._finish(story)
+
+    def _finish(self, story: Story) -> None:
+        story.row.update(status=story.status, updated_at=story.clock, version=len(story.events))
+
+
+def _codes(stories: list[Story]) -> dict[int, str]:
+    """WT-YYYYMMDD-NNNN: the local date of filing and the problem's number that day."""
+    per_day: dict[str, int] = {}
+    codes = {}
+    for story in stories:
+        day = story.created_at.astimezone(SHANGHAI).strftime("%Y%m%d")
+        per_day[day] = per_day.get(day, 0) + 1
+        codes[story.index] = f"WT-{day}-{per_day[day]:04d}"
+    return codes
+
+
+def _insert_problems(stories: list[Story], codes: dict[int, str], duplicates: dict[int, int]) -> int:
+    existing = set(db.session.scalars(select(Problem.code).where(Problem.code.in_(list(codes.values())))))
+    new = [s for s in stories if codes[s.index] not in existing]
+    if not new:
+        return 0
+    db.session.execute(insert(Problem), [{**s.row, "code": codes[s.index]} for s in new])
+    ids = dict(db.session.execute(select(Problem.code, Problem.id).where(Problem.code.in_(list(codes.values())))).all())
+    events = [{**e, "problem_id": ids[codes[s.index]]} for s in new for e in s.events]
+    db.session.execute(insert(ProblemEvent), events)
+    ratings = [{**r, "problem_id": ids[codes[s.index]]} for s in new for r in s.ratings]
+    if ratings:
+        db.session.execute(insert(Rating), ratings)
+    inserted = {codes[s.index] for s in new}
+    links = [{"id": ids[codes[i]], "duplicate_of_id": ids[codes[o]]} for i, o in duplicates.items() if codes[i] in inserted]
+    if links:
+        db.session.execute(update(Problem), links)
+    return len(new)
+
+
+def _distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Haversine distance in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371000 * math.asin(math.sqrt(h))
+
+
+def _offset(lat: float, lng: float, metres: float, bearing: float) -> tuple[float, float]:
+    dlat = metres * math.cos(bearing) / 111320
+    dlng = metres * math.sin(bearing) / (111320 * math.cos(math.radians(lat)))
+    return round(lat + dlat, 6), round(lng + dlng, 6)
+
+
+def _visits(rng: random.Random, actors: Actors) -> list[dict]:
+    """Each cadre visits its enterprise several times, on different weekdays, mostly on site."""
+    workdays = [d for d in (FIRST_DAY + timedelta(days=n) for n in range((LAST_DAY - FIRST_DAY).days + 1)) if d.weekday() < 5]
+    rows = []
+    for number, (enterprise_id, lat, lng) in enumerate(actors.enterprises, start=1):
+        cadre = actors.cadre[enterprise_id]
+        for visit_no, day in enumerate(sorted(rng.sample(workdays, rng.randint(*VISITS_PER_LINK))), start=1):
+            roll = rng.random()
+            metres = rng.uniform(5, 150) if roll < 0.8 else rng.uniform(150, 450) if roll < 0.965 else rng.uniform(650, 3000)
+            at_lat, at_lng = _offset(lat, lng, metres, rng.uniform(0, 2 * math.pi))
+            accuracy = round(rng.uniform(150, 400) if rng.random() < 0.025 else rng.uniform(4, 40), 1)
+            mock = rng.random() < 0.004
+            distance = round(_distance_m(lat, lng, at_lat, at_lng), 1)
+            flags = [name for name, on in (("far_from_site", distance > GEOFENCE_M), ("poor_accuracy", accuracy > 100), ("mock_location", mock)) if on]
+            recorded_at = _local(day, rng.randint(9, 16), rng.randint(0, 59), rng.randint(0, 59))
+            minutes = rng.randint(20, 150)
+            out_lat, out_lng = _offset(at_lat, at_lng, rng.uniform(0, 60), rng.uniform(0, 2 * math.pi))
+            rows.append(
+                {
+                    "client_id": f"demo-{number:03d}-{visit_no:02d}",
+                    "cadre_id": cadre,
+                    "enterprise_id": enterprise_id,
+                    "recorded_at": recorded_at,
+                    "received_at": recorded_at + timedelta(seconds=rng.randint(1, 20)),
+                    "lat": at_lat,
+                    "lng": at_lng,
+                    "accuracy_m": accuracy,
+                    "distance_m": distance,
+                    "within_geofence": distance <= GEOFENCE_M,
+                    "flags": flags,
+                    "flagged": bool(flags),
+                    "mock_location": mock,
+                    "note": None,
+                    "checked_out_at": recorded_at + timedelta(minutes=minutes),
+                    "check_out_lat": out_lat,
+                    "check_out_lng": out_lng,
+                    "summary": rng.choice(VISIT_SUMMARIES),
+                    "duration_s": minutes * 60,
+                    "auto_closed": False,
+                    "updated_at": recorded_at + timedelta(minutes=minutes),
+                }
+            )
+    return rows
+
+
+def _insert_visits(rows: list[dict]) -> int:
+    existing = set(db.session.execute(select(Visit.cadre_id, Visit.client_id).where(Visit.client_id.like("demo-%"))).tuples())
+    new = [row for row in rows if (row["cadre_id"], row["client_id"]) not in existing]
+    if new:
+        db.session.execute(insert(Visit), new)
+    return len(new)
+
+
+def build(actors: Actors) -> tuple[list[Story], dict[int, str], dict[int, int], list[dict]]:
+    """The whole data set in memory (a few thousand rows), the same on every call."""
+    rng = random.Random(SEED)
+    stories = _stories(rng, actors)
+    duplicates = _mark_duplicates(rng, stories)
+    plans = _plans(rng, stories, duplicates, actors)
+    codes = _codes(stories)
+    writer = Writer(rng, actors)
+    for story in stories:
+        original = duplicates.get(story.index)
+        writer.play(story, plans[story.index], codes[original] if original is not None else None)
+    return stories, codes, duplicates, _visits(rng, actors)
+
+
+def load() -> dict[str, int]:
+    """Insert the demo problems (with events and ratings) and visits that are not there yet."""
+    actors = _actors()
+    stories, codes, duplicates, visits = build(actors)
+    before_events = db.session.scalar(select(func.count()).select_from(ProblemEvent))
+    before_ratings = db.session.scalar(select(func.count()).select_from(Rating))
+    problems = _insert_problems(stories, codes, duplicates)
+    counts = {
+        "problems": problems,
+        "problem_events": db.session.scalar(select(func.count()).select_from(ProblemEvent)) - before_events,
+        "ratings": db.session.scalar(select(func.count()).select_from(Rating)) - before_ratings,
+        "visits": _insert_visits(visits),
+    }
+    _advance_code_counters(codes.values())
+    db.session.commit()
+    return counts
+
+
+def _advance_code_counters(codes) -> None:
+    """Move each seeded day's code counter past the seeded codes, so a problem filed later on one
+    of those days (e.g. with an explicit `now` in tests, or an import) cannot reuse a code."""
+    highest: dict[date, int] = {}
+    for code in codes:
+        _prefix, day, number = code.split("-")
+        key = date(int(day[:4]), int(day[4:6]), int(day[6:]))
+        highest[key] = max(highest.get(key, 0), int(number))
+    existing = {row.day: row for row in db.session.scalars(select(ProblemCodeCounter).where(ProblemCodeCounter.day.in_(highest)))}
+    for day, number in highest.items():
+        if day in existing:
+            existing[day].last_number = max(existing[day].last_number, number)
+        else:
+            db.session.add(ProblemCodeCounter(day=day, last_number=number))

@@ -1,0 +1,111 @@
+"""The demo activity seed: DESIGN.md §7's figures, consistent timelines, idempotence, `make run`."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+
+import seeds
+from seeds import activity
+from service_app.common.time import SHANGHAI
+from service_app.extensions import db
+from service_app.org.models import Category
+from service_app.problems.models import RESOLVED_STATUSES, Problem, ProblemEvent, Rating
+from service_app.visits.models import Visit
+from tests.helpers import login
+
+START = datetime(2019, 3, 1, tzinfo=SHANGHAI)
+END = datetime(2019, 9, 1, tzinfo=SHANGHAI)
+
+
+def _count(model, *conditions) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*conditions))
+
+
+def test_demo_figures_timelines_and_idempotence(app_ctx):
+    first = seeds.load("demo")
+    assert first["problems"] == 1301 and first["visits"] > 2000
+    assert _count(Problem) == 1301
+    assert _count(Problem, Problem.status.in_(RESOLVED_STATUSES)) == 749
+    by_category = dict(db.session.execute(select(Category.name, func.count(Problem.id)).join(Problem, Problem.category_id == Category.id).group_by(Category.name)).all())
+    assert by_category["配套服务"] == 247 and round(247 / 1301 * 100) == 19
+    assert by_category["物业管理"] == 221 and round(221 / 1301 * 100) == 17
+    assert max(n for name, n in by_category.items() if name not in ("配套服务", "物业管理")) < 221
+    problems = db.session.scalars(select(Problem)).all()
+    assert all(START <= p.created_at < END for p in problems)
+
+    events = defaultdict(list)
+    for event in db.session.scalars(select(ProblemEvent).order_by(ProblemEvent.problem_id, ProblemEvent.id)):
+        events[event.problem_id].append(event)
+    assert {e.action for chain in events.values() for e in chain} == set(activity.ACTIONS)
+    sla = dict(db.session.execute(select(Category.id, Category.sla_hours)).all())
+    per_day: dict[str, list[int]] = defaultdict(list)
+    for problem in problems:
+        chain = events[problem.id]
+        # Every state change is an event: the chain starts at submit and ends at the current status.
+        assert chain[0].action == "submit" and chain[0].from_status is None
+        assert all(a.to_status == b.from_status for a, b in zip(chain, chain[1:])), problem.code
+        assert chain[-1].to_status == problem.status and all(e.created_at < END for e in chain)
+        assert problem.updated_at == chain[-1].created_at
+        assert problem.response_due_at == problem.created_at + timedelta(hours=24)
+        if not any(e.action == "extend" for e in chain):
+            assert problem.due_at == problem.created_at + timedelta(hours=sla[problem.category_id] / (2 if problem.urgent else 1))
+        match = re.fullmatch(r"WT-(\d{8})-(\d{4})", problem.code)
+        assert match and match.group(1) == problem.created_at.astimezone(SHANGHAI).strftime("%Y%m%d")
+        per_day[match.group(1)].append(int(match.group(2)))
+        if problem.status in RESOLVED_STATUSES:
+            assert problem.resolved_at is not None and problem.resolved_at == max(e.created_at for e in chain if e.action == "resolve")
+        if problem.status == "rejected":
+            assert problem.first_response_at == chain[1].created_at and chain[1].action == "reject"
+        dispatches = [e for e in chain if e.action == "dispatch"]
+        if problem.status in ("dispatched", "in_progress") and dispatches and chain[-1].action != "return":
+            assert problem.department_id == dispatches[-1].department_id
+    assert all(sorted(numbers) == list(range(1, len(numbers) + 1)) for numbers in per_day.values())
+
+    statuses = Counter(p.status for p in problems)
+    assert statuses["rejected"] > 0 and statuses["submitted"] > 0 and statuses["in_progress"] > 0
+    assert _count(Problem, Problem.duplicate_of_id.is_not(None)) > 0
+    assert _count(Problem, Problem.reopen_count > 0) > 0 and _count(Problem, Problem.supervised.is_(True)) > 0
+    late = sum(1 for p in problems if p.first_response_at and p.first_response_at > p.response_due_at)
+    assert 0 < late < 0.2 * 1301
+    scores = Counter(db.session.scalars(select(Rating.score)))
+    assert sum(n for s, n in scores.items() if s >= 3) > 0.85 * sum(scores.values()) and scores[1] + scores[2] > 0
+    visits = db.session.scalars(select(Visit)).all()
+    assert 2000 < len(visits) < 5000
+    assert sum(v.within_geofence for v in visits) > 0.9 * len(visits) and any(v.flagged for v in visits)
+    assert all(v.checked_out_at and v.summary and v.recorded_at.year == 2019 for v in visits)
+
+    snapshot = {model: _count(model) for model in (Problem, ProblemEvent, Rating, Visit)}
+    again = seeds.load("demo")
+    assert all(n == 0 for n in again.values()), again
+    assert {model: _count(model) for model in snapshot} == snapshot
+
+
+def test_build_is_deterministic(app_ctx):
+    seeds.load("reference")
+    from seeds import demo
+
+    demo.load()
+    actors = activity._actors()
+    first, second = activity.build(actors), activity.build(actors)
+    assert [(s.title, s.created_at, s.row["status"]) for s in first[0]] == [(s.title, s.created_at, s.row["status"]) for s in second[0]]
+    assert first[3] == second[3]
+
+
+def test_flask_seed_then_summary_says_749_of_1301(app, client, app_ctx):
+    """What `make run` does: `flask seed` (which computes the snapshot), then the manager asks."""
+    result = app.test_cli_runner().invoke(args=["seed", "--data", "demo"])
+    assert result.exit_code == 0, result.output
+    assert "problems +1301" in result.output and "stats.snapshot: ok" in result.output
+    token = login(client, "manager", "Demo@2019")["access_token"]
+    summary = client.get("/api/v1/stats/summary", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert (summary["total"], summary["resolved"], summary["resolution_rate"]) == (1301, 749, 0.5757)
+    categories = client.get("/api/v1/stats/by/category", headers={"Authorization": f"Bearer {token}"}).get_json()["rows"]
+    shares = {row["label"]: row["share"] for row in categories}
+    assert round(shares["配套服务"], 2) == 0.19 and round(shares["物业管理"], 2) == 0.17
+    # Read in the present, the problems still open in 2019 are long overdue; coverage is measured now.
+    assert summary["overdue"] == summary["in_progress"] > 0
+    assert summary["computed_at"] is not None and datetime.fromisoformat(summary["computed_at"]) > datetime(2020, 1, 1, tzinfo=timezone.utc)
