@@ -12,6 +12,8 @@ import signal
 import threading
 import time
 
+import subprocess
+
 import pytest
 import sqlalchemy as sa
 
@@ -123,3 +125,74 @@ def test_database_restart_is_survived(live, private_pg):
     for _ in range(6):  # every worker and pooled connection gets exercised
         status, _ = live.request("POST", "/enterprises", body=_enterprise_body("after"), token=token)
         assert status == 201
+
+
+def _kill_mid_job(env: dict, holds_lock) -> int:
+    """Start one snapshot run, SIGKILL it once it holds the job's lock; returns its pid."""
+    from tests.live import BIN, ROOT
+
+    process = subprocess.Popen([BIN / "flask", "scheduler", "run-once", "stats.snapshot"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not holds_lock():
+        assert process.poll() is None, "the job ended before it was seen holding its lock"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.1)
+    process.kill()
+    process.wait()
+    return process.pid
+
+
+def _rerun_completes(env: dict, url: str, killed_pid: int, killed_at) -> None:
+    from tests.live import BIN, ROOT
+
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        # Killed mid-job: it never recorded a finished run.
+        assert connection.execute(sa.text("SELECT count(*) FROM job_runs WHERE runner LIKE :pid"), {"pid": f"%:{killed_pid}"}).scalar_one() == 0
+    rerun = subprocess.run([BIN / "flask", "scheduler", "run-once", "stats.snapshot"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert "stats.snapshot: ok" in rerun.stdout, rerun.stdout + rerun.stderr[-2000:]
+    with engine.connect() as connection:
+        computed = connection.execute(sa.text("SELECT max(computed_at) FROM stat_figures")).scalar_one()
+        total = connection.execute(sa.text("SELECT count(*) FROM problems")).scalar_one()
+    engine.dispose()
+    if isinstance(computed, str):  # SQLite hands the timestamp back as text
+        from datetime import datetime, timezone
+
+        computed = datetime.fromisoformat(computed).replace(tzinfo=timezone.utc)
+    assert computed >= killed_at and total >= 1301
+
+
+def test_scheduler_killed_mid_job_next_run_completes_postgresql(live, private_pg):
+    from service_app.common.time import utcnow
+
+    engine = sa.create_engine(private_pg.url)
+
+    def holds_lock() -> bool:
+        with engine.connect() as connection:
+            return connection.execute(sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")).scalar_one() > 0
+
+    killed_at = utcnow()
+    pid = _kill_mid_job(live.env, holds_lock)
+    engine.dispose()
+    _rerun_completes(live.env, private_pg.url, pid, killed_at)
+
+
+def test_scheduler_killed_mid_job_next_run_completes_sqlite(tmp_path):
+    from service_app.common.time import utcnow
+
+    url = f"sqlite:///{tmp_path / 'sched.db'}"
+    service = LiveService(url).prepare(seed="demo")
+    engine = sa.create_engine(url)
+
+    def holds_lock() -> bool:
+        with engine.connect() as connection:
+            return connection.execute(sa.text("SELECT count(*) FROM job_locks WHERE name = 'stats.snapshot'")).scalar_one() > 0
+
+    killed_at = utcnow()
+    pid = _kill_mid_job(service.env, holds_lock)
+    # The dead holder's lock row is still there: the next run must take it over, not skip.
+    assert holds_lock()
+    engine.dispose()
+    _rerun_completes(service.env, url, pid, killed_at)

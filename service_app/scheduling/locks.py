@@ -3,7 +3,8 @@
 PostgreSQL: `pg_try_advisory_lock(key)` on a connection of its own, held (outside any transaction)
 for the whole run and released after it; a crashed holder's lock goes with its connection.
 SQLite: a `job_locks` row with an expiry; a row left by a crashed holder is taken over once it
-has expired (SCHEDULER_LOCK_TTL_SECONDS), so it cannot block the job for ever.
+has expired (SCHEDULER_LOCK_TTL_SECONDS), or at once when its holder was a process of this host
+that no longer exists (an SQLite database lives on one host, so that is the usual case).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Iterator
 
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from service_app.common.time import utcnow
@@ -60,6 +61,35 @@ def _advisory_lock(engine, name: str) -> Iterator[bool]:
                 connection.scalar(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
 
 
+def _holder_is_dead(holder: str) -> bool:
+    """True when `holder` ("host:pid:nonce") names a process of this host that has gone."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by another user
+        return False
+    return False
+
+
+def _take_over_from_dead_holder(name: str, holder: str, expires_at) -> bool:
+    current = db.session.scalar(select(JobLock.holder).where(JobLock.name == name))
+    if current is None or not _holder_is_dead(current):
+        return False
+    return bool(
+        db.session.execute(
+            update(JobLock)
+            .where(JobLock.name == name, JobLock.holder == current)
+            .values(holder=holder, acquired_at=utcnow(), expires_at=expires_at)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
+
+
 @contextmanager
 def _lock_row(name: str, ttl: timedelta) -> Iterator[bool]:
     holder = f"{runner_id()}:{uuid.uuid4().hex[:8]}"
@@ -70,7 +100,7 @@ def _lock_row(name: str, ttl: timedelta) -> Iterator[bool]:
         .values(holder=holder, acquired_at=now, expires_at=now + ttl)
         .execution_options(synchronize_session=False)
     ).rowcount
-    acquired = bool(taken_over)
+    acquired = bool(taken_over) or _take_over_from_dead_holder(name, holder, now + ttl)
     if not acquired:
         try:
             with db.session.begin_nested():
