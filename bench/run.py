@@ -116,18 +116,22 @@ def run_wrk(url: str, *, method: str, token: str | None, body: dict | None, seco
     script = LUA.format(
         method=method,
         auth=f'wrk.headers["Authorization"] = "Bearer {token}"' if token else "",
-        body=f"wrk.body = {json.dumps(json.dumps(body, ensure_ascii=False))}" if body is not None else "",
+        # Lua 5.1 strings know no \\u escapes: keep the UTF-8 characters themselves.
+        body=f"wrk.body = {json.dumps(json.dumps(body, ensure_ascii=False), ensure_ascii=False)}" if body is not None else "",
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     try:
-        output = subprocess.run(
+        completed = subprocess.run(
             ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", handle.name, url],
-            capture_output=True, text=True, check=True,
-        ).stdout
+            capture_output=True, text=True,
+        )
+        output = completed.stdout + completed.stderr
     finally:
         os.unlink(handle.name)
     match = re.search(r"BENCH (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", output)
+    if match is None:
+        raise RuntimeError(f"wrk printed no summary for {method} {url}:\n{output[-2000:]}")
     requests, duration_us, p50, p99, status_errors, socket_errors = map(int, match.groups())
     return {
         "rps": requests / (duration_us / 1e6),
