@@ -6,44 +6,15 @@ import socket
 import struct
 import uuid
 import zlib
-from datetime import timedelta
 
 import factory
 import pytest
 
 from service_app.attachments import storage
-from service_app.common.time import utcnow
 from service_app.notifications.models import Notification
-from service_app.problems.models import Problem
-from service_app.visits.models import Visit
-from tests.factories import Base, CadreFactory, CategoryFactory, EnterpriseFactory, EnterpriseUserFactory, UserFactory
-
-
-class ProblemFactory(Base):
-    """A problem row made directly (the workflow is another package's business)."""
-
-    class Meta:
-        model = Problem
-
-    code = factory.Sequence(lambda n: f"TF{n:010d}")
-    enterprise = factory.SubFactory(EnterpriseFactory)
-    category = factory.SubFactory(CategoryFactory)
-    title = factory.Sequence(lambda n: f"测试问题{n}")
-    description = "厂区路灯损坏，夜间通行不便"
-    filed_by = factory.SubFactory(EnterpriseUserFactory, enterprise=factory.SelfAttribute("..enterprise"))
-    response_due_at = factory.LazyFunction(lambda: utcnow() + timedelta(hours=24))
-    due_at = factory.LazyFunction(lambda: utcnow() + timedelta(hours=72))
-
-
-class VisitFactory(Base):
-    class Meta:
-        model = Visit
-
-    cadre = factory.SubFactory(CadreFactory)
-    enterprise = factory.SubFactory(EnterpriseFactory)
-    recorded_at = factory.LazyFunction(utcnow)
-    lat = 27.8410
-    lng = 113.0790
+from tests.factories import Base, UserFactory
+from tests.factories_stats import ProblemFactory  # noqa: F401  (re-exported for the attachment tests)
+from tests.factories_visits import VisitFactory  # noqa: F401
 
 
 class NotificationFactory(Base):

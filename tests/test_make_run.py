@@ -29,7 +29,6 @@ def _get(url: str, data: bytes | None = None) -> tuple[int, bytes]:
 
 def test_make_run_serves_and_stops(tmp_path):
     port = _free_port()
-    venv = Path(sys.executable).resolve().parent.parent if (Path(sys.prefix) / "bin" / "flask").exists() else ROOT / ".venv"
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",

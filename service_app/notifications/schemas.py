@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from service_app.common.pagination import PageArgsSchema, page_schema
 from service_app.common.schemas import AwareDateTime, Id, Schema

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from marshmallow import ValidationError, fields, validate, validates
+from marshmallow import ValidationError, fields, validate
 
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import PageArgsSchema
