@@ -128,9 +128,24 @@ def _enable_sqlite_pragmas() -> None:
     @event.listens_for(Engine, "begin")
     def _on_begin(connection):
         if connection.dialect.name == "sqlite":
-            connection.exec_driver_sql("BEGIN")
+            connection.exec_driver_sql(_sqlite_begin())
 
     _pragmas_enabled = True
+
+
+def _sqlite_begin() -> str:
+    """`BEGIN IMMEDIATE` for work that will write, plain `BEGIN` for reads.
+
+    A deferred transaction that read first cannot take the write lock once another connection
+    has committed since its snapshot: SQLite answers SQLITE_BUSY at once, without waiting (a
+    login failed that way while the scheduler wrote). Taking the write lock up front makes such
+    work wait its turn instead. Requests with a safe method only read, so they stay concurrent.
+    """
+    from flask import has_request_context, request
+
+    if has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"):
+        return "BEGIN"
+    return "BEGIN IMMEDIATE"
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -41,7 +41,7 @@ def daily(at: str) -> CronTrigger:
 
 # The registry: every scheduled job, in one place. A job is `fn(*, now, **kwargs) -> rows affected`.
 JOBS: tuple[Job, ...] = (
-    Job("stats.snapshot", every(minutes=5), "service_app.stats.jobs:refresh_snapshot", description="统计快照：概览、分项与共性问题"),
+    Job("stats.snapshot", every(minutes=5), "service_app.stats.jobs:refresh_snapshot", description="统计快照：概览、分项与共性问题", run_at_start=True),
     Job("stats.trends", daily("00:10"), "service_app.stats.jobs:refresh_trends", description="统计趋势：日、周、月"),
     Job("purge", daily("03:30"), "service_app.scheduling.jobs:purge", description="清理过期会话、幂等键与旧的任务记录"),
     Job("problems.flag_overdue", every(minutes=10), "service_app.problems.jobs:flag_overdue", description="超期问题督办并通知领导"),
@@ -77,8 +77,9 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": app.config["SCHEDULER_MISFIRE_GRACE_SECONDS"]},
     )
     for job in JOBS:
-        # Interval jobs also run at start, so a fresh replica does not serve stale figures for 5 minutes.
-        first = {"next_run_time": datetime.now(SHANGHAI)} if isinstance(job.trigger, IntervalTrigger) else {}
+        # The snapshot also runs at start, so a fresh replica does not serve stale figures for 5
+        # minutes; the other jobs wait for their first interval rather than all starting at once.
+        first = {"next_run_time": datetime.now(SHANGHAI)} if job.run_at_start else {}
         scheduler.add_job(_tick, trigger=job.trigger, args=(app, job), id=job.name, name=job.name, replace_existing=True, **first)
     return scheduler
 

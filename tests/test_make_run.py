@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -37,10 +38,16 @@ def test_make_run_serves_and_stops(tmp_path):
         "WEB_CONCURRENCY": "1",
         "ATTACHMENT_DIR": str(tmp_path / "files"),
     }
+    log = open(tmp_path / "make-run.log", "w+b")
     process = subprocess.Popen(
         ["make", "--no-print-directory", "run", f"VENV={Path(sys.prefix)}"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
+
+    def output() -> str:
+        log.flush()
+        return (tmp_path / "make-run.log").read_text(errors="replace")[-4000:]
+
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
         deadline = time.monotonic() + 90
@@ -49,17 +56,20 @@ def test_make_run_serves_and_stops(tmp_path):
                 status, body = _get(f"{base}/health")
                 break
             except OSError:
-                assert process.poll() is None, process.stdout.read().decode(errors="replace")[-3000:]
+                assert process.poll() is None, output()
                 assert time.monotonic() < deadline, "make run did not serve /api/v1/health within 90 s"
                 time.sleep(0.5)
         assert status == 200 and json.loads(body) == {"status": "ok"}
-        assert _get(f"http://127.0.0.1:{port}/api/docs")[0] == 200
-        status, body = _get(f"{base}/auth/login", json.dumps({"username": "ent001", "password": "Demo@2019"}).encode())
+        try:
+            assert _get(f"http://127.0.0.1:{port}/api/docs")[0] == 200
+            status, body = _get(f"{base}/auth/login", json.dumps({"username": "ent001", "password": "Demo@2019"}).encode())
+        except urllib.error.HTTPError as error:
+            raise AssertionError(f"{error}: {error.read()[:500]!r}\n{output()}") from None
         assert status == 200 and json.loads(body)["user"]["username"] == "ent001"
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             raise

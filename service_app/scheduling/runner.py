@@ -43,6 +43,7 @@ class Job:
     target: str | Callable[..., int]
     kwargs: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
+    run_at_start: bool = False  # also run when the scheduler starts (interval jobs)
 
     def function(self) -> Callable[..., int]:
         return resolve(self.target) if isinstance(self.target, str) else self.target
