@@ -1,0 +1,42 @@
+"""Rate limits in Redis (RATELIMIT_STORAGE_URI=redis://…): shared by every worker and replica."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from tests.conftest import make_app
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_url():
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Redis is required under CI=true: {error}", pytrace=False)
+        pytest.skip(f"Redis unreachable: {error}")
+    return REDIS_URL
+
+
+@pytest.mark.committing  # writes nothing; two separate app instances must not wait on the test transaction
+def test_failed_logins_are_counted_across_replicas(app, database_url, redis_url):
+    """Two app instances (two workers or two machines) share one limit through Redis."""
+    import redis
+
+    settings = {"RATELIMIT_STORAGE_URI": redis_url, "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    first, second = make_app(database_url, **settings), make_app(database_url, **settings)
+    body = {"username": f"nobody-{uuid.uuid4().hex[:8]}", "password": "wrong"}
+    try:
+        statuses = [(first if n % 2 else second).test_client().post("/api/v1/auth/login", json=body).status_code for n in range(6)]
+        assert statuses == [401] * 5 + [429]
+    finally:
+        client = redis.Redis.from_url(redis_url)
+        for key in client.scan_iter(f"{settings['RATELIMIT_KEY_PREFIX']}*"):
+            client.delete(key)
