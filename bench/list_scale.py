@@ -237,30 +237,35 @@ def _quoted(raw, parameters: Any) -> dict:
     return {key: Literal(value).as_string(raw) for key, value in (parameters or {}).items()}
 
 
-def _fmt(value: float | None, width: int = 7) -> str:
-    return f"{value:>{width}.2f}" if value is not None else " " * (width - 1) + "—"
+def _multiples(entries: list[dict | None]) -> str:
+    """App time and buffers of the last entry as multiples of the first comparable one: the same
+    page, as full (at 10k some callers have fewer pages; then a later N is the base, marked *)."""
+    last = entries[-1]
+    base = next((e for e in entries[:-1] if e and last and (e["page"], e["items"]) == (last["page"], last["items"])), None)
+    if base is None:
+        return f"{'—':>6} {'—':>6}"
+    mark = "" if base is entries[0] else "*"
+    return f"{last['app_ms'] / base['app_ms']:>5.2f}{mark or ' '} {last['buffers'] / max(base['buffers'], 1):>5.2f}{mark or ' '}"
 
 
 def report(rows: list[dict]) -> None:
+    """The table: per N the medians (ms) of the app and the bare SQL and the page query's shared
+    buffers; then, per larger N, app time and buffers as multiples of the smallest N (flatness)."""
     sizes = [row["problems"] for row in rows]
-    head = " | ".join(f"{f'N={size:,}':^27}" for size in sizes)
-    print(f"\n{'scenario':<30} {'page':>6} | {head} | {'app ratio':>9} {'buf ratio':>9} | stmts")
-    print(f"{'':<30} {'':>6} | " + " | ".join(f"{'app':>7} {'bare':>7} {'buffers':>9} " for _ in sizes) + f"| {'largest/smallest':>19} |")
+    per_size = " | ".join(f"{f'N={size:,}':^24}" for size in sizes)
+    ratios = " | ".join(f"{f'{size // 1000:,}k/{sizes[0] // 1000:,}k':^13}" for size in sizes[1:])
+    print(f"\n{'scenario':<30} {'page':>5} | {per_size} | {ratios} | stmts")
+    print(f"{'':<30} {'':>5} | " + " | ".join(f"{'app':>7} {'bare':>7} {'buf':>7} " for _ in sizes) + "| " + " | ".join(f"{'app':>6} {'buf':>6}" for _ in sizes[1:]) + " |")
     for name in rows[0]["scenarios"]:
         for label in ("first", "deep"):
-            cells, statements, page = [], set(), None
-            for row in rows:
-                entry = row["scenarios"][name].get(label)
-                if entry is None:
-                    cells.append(f"{'—':>7} {'—':>7} {'—':>9} ")
-                    continue
-                cells.append(f"{_fmt(entry['app_ms'])} {_fmt(entry['bare_ms'])} {entry['buffers']:>9} ")
-                statements.add(entry["statements"])
-                page = entry["page"] if label == "deep" else 1
-            first, last = rows[0]["scenarios"][name].get(label), rows[-1]["scenarios"][name].get(label)
-            ratio = f"{last['app_ms'] / first['app_ms']:>9.2f} {last['buffers'] / max(first['buffers'], 1):>9.2f}" if first and last else f"{'—':>9} {'—':>9}"
-            page_label = "first" if label == "first" else (f"p{page}" if page else "deep")
-            print(f"{name:<30} {page_label:>6} | " + "| ".join(cells) + f"| {ratio} | {','.join(map(str, sorted(statements)))}")
+            entries = [row["scenarios"][name].get(label) for row in rows]
+            cells = [f"{e['app_ms']:>7.2f} {e['bare_ms']:>7.2f} {e['buffers']:>7} " if e else f"{'—':>7} {'—':>7} {'—':>7} " for e in entries]
+            multiples = [_multiples(entries[: i + 1]) for i in range(1, len(entries))]
+            pages = {e["page"] for e in entries if e}
+            page = "first" if label == "first" else ",".join(f"p{p}" for p in sorted(pages)) or "—"
+            statements = ",".join(str(n) for n in sorted({e["statements"] for e in entries if e}))
+            print(f"{name:<30} {page:>5} | " + "| ".join(cells) + "| " + " | ".join(multiples) + f" | {statements}")
+    print("(* multiple of a larger N: the smallest has no such full page; buf = shared buffers of the page query)")
     flagged = [
         (row["problems"], name, label, entry["seq_scans"], entry["big_sorts"])
         for row in rows
@@ -284,7 +289,11 @@ def main() -> None:
     parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--output", default=str(RESULTS / "list_scale.json"))
+    parser.add_argument("--report", metavar="JSON", help="only print the table of an earlier run's results")
     args = parser.parse_args()
+    if args.report:
+        report(json.loads(Path(args.report).read_text()))
+        return
     if args.measure:
         runs = args.runs_large if args.measure >= 1_000_000 else args.runs
         print(json.dumps(measure(args.url, runs=runs, hops=args.hops, explain=args.explain, problems=args.measure)))
