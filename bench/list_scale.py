@@ -131,8 +131,8 @@ def _plan_findings(plan: dict, limit: int) -> dict:
             sorted_rows = node["Plans"][0]["Actual Rows"] * node["Plans"][0].get("Actual Loops", 1)
             if sorted_rows > limit:
                 findings["big_sorts"].append(sorted_rows)
-        if "hashed" in node.get("Subplan Name", ""):
-            findings["hashed_subplans"] += 1
+        # A scope evaluated as a hashed subplan reads all of its rows before the first page row.
+        findings["hashed_subplans"] += sum("hashed SubPlan" in node.get(key, "") for key in ("Filter", "Join Filter", "Index Cond"))
         for child in node.get("Plans", []):
             walk(child)
 
@@ -267,15 +267,15 @@ def report(rows: list[dict]) -> None:
             print(f"{name:<30} {page:>5} | " + "| ".join(cells) + "| " + " | ".join(multiples) + f" | {statements}")
     print("(* multiple of a larger N: the smallest has no such full page; buf = shared buffers of the page query)")
     flagged = [
-        (row["problems"], name, label, entry["seq_scans"], entry["big_sorts"])
+        (row["problems"], name, label, entry)
         for row in rows
         for name, scenario in row["scenarios"].items()
         for label in ("first", "deep")
-        if (entry := scenario.get(label)) and (entry["seq_scans"] or entry["big_sorts"])
+        if (entry := scenario.get(label)) and (entry["seq_scans"] or entry["big_sorts"] or entry["hashed_subplans"])
     ]
-    print("\nPlans with a sequential scan of a big table or a sort of more than a page:" + ("" if flagged else " none"))
-    for size, name, label, scans, sorts in flagged:
-        print(f"  N={size:,} {name} ({label}): seq scans {scans or '-'}, sorted rows {sorts or '-'}")
+    print("\nPlans with a sequential scan of a big table, a sort of more than a page or a hashed subplan:" + ("" if flagged else " none"))
+    for size, name, label, entry in flagged:
+        print(f"  N={size:,} {name} ({label}): seq scans {entry['seq_scans'] or '-'}, sorted rows {entry['big_sorts'] or '-'}, hashed subplans {entry['hashed_subplans']}")
 
 
 def main() -> None:
