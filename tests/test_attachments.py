@@ -15,6 +15,7 @@ from service_app.attachments import content, service
 from service_app.attachments.models import Attachment
 from service_app.errors import PayloadTooLarge
 from service_app.extensions import db
+from service_app.problems.models import ProblemEvent
 from tests.factories import AdminFactory, CadreFactory, DepartmentUserFactory, EnterpriseUserFactory, LinkFactory, UserFactory
 from tests.factories_files import (  # noqa: F401  (s3_endpoint and store are fixtures)
     ELF,
@@ -226,7 +227,8 @@ def test_problem_attachment_is_readable_by_whoever_sees_the_problem(client, app_
     filer, enterprise, problem, attachment_id = _attached_to_problem(client)
     linked_cadre = LinkFactory(enterprise=enterprise).cadre
     department = DepartmentUserFactory()
-    problem.department_id = department.department_id
+    problem.department_id = department.department_id  # dispatched there, with the row a dispatch writes
+    db.session.add(ProblemEvent(problem_id=problem.id, action="dispatch", from_status="accepted", to_status="dispatched", department_id=department.department_id))
     db.session.commit()
     readers = [filer, linked_cadre, department, UserFactory()]  # filer, cadre, its department, manager
     strangers = [CadreFactory(), EnterpriseUserFactory(), DepartmentUserFactory(), AdminFactory()]

@@ -50,6 +50,7 @@ def world(app_ctx) -> World:
     p = {}
     # Resolved in 24 h, answered in 2 h, dispatched to d1, rated 5.
     p[1] = problem(e1, status="resolved", first_response_at=t + 2 * H, resolved_at=t + 24 * H, department_id=d1.id)
+    EventFactory(problem_id=p[1].id, action="dispatch", department_id=d1.id)  # a dispatch always leaves its row
     rate(p[1], 5)
     # Closed after a reopen: answered late, resolved late (240 h), first rated 2 then 4; returned by d1.
     p[2] = problem(e1, created_at=t + 2 * D, status="closed", first_response_at=t + 2 * D + 30 * H, resolved_at=t + 12 * D, department_id=d2.id, reopen_count=1)
@@ -70,6 +71,7 @@ def world(app_ctx) -> World:
     p[7] = problem(e4, created_at=t + 9 * D, status="resolved", first_response_at=t + 9 * D + H, resolved_at=t + 11 * D, handler_id=c2.id)
     # Dispatched to d1 recently, on time so far.
     p[8] = problem(e2, created_at=NOW - 30 * H, status="dispatched", first_response_at=NOW - 29 * H, department_id=d1.id)
+    EventFactory(problem_id=p[8].id, action="dispatch", department_id=d1.id)
     VisitFactory(cadre_id=c1.id, enterprise_id=e1.id, recorded_at=NOW - 11 * D)
     VisitFactory(cadre_id=c1.id, enterprise_id=e2.id, recorded_at=NOW - 40 * D)
     VisitFactory(cadre_id=c2.id, enterprise_id=e3.id, recorded_at=NOW - 6 * D)

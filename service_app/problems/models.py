@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -42,6 +43,9 @@ STATUS_LABELS_EN = {
 }
 OPEN_STATUSES = ("submitted", "accepted", "dispatched", "in_progress")
 RESOLVED_STATUSES = ("resolved", "closed")
+# The predicate of the partial index on open problems; a query matches it by listing the same
+# statuses as literals (sla.overdue_clause does).
+OPEN_PREDICATE = text("status IN (" + ", ".join(f"'{status}'" for status in OPEN_STATUSES) + ")")
 RETURN_REASONS = {
     "wrong_department": "职能不符",
     "wrong_area": "属地不符",
@@ -67,6 +71,13 @@ class Problem(db.Model):
         Index("ix_problems_category_id_id", "category_id", "id"),
         Index("ix_problems_updated_at_id", "updated_at", "id"),
         Index("ix_problems_status_due_at", "status", "due_at"),
+        # The cadre scope ORs the linked enterprises with `handler_id`: both sides need an index.
+        Index("ix_problems_handler_id_id", "handler_id", "id"),
+        # Open problems are few whatever the history: `overdue=true` (and any filter on open states)
+        # walks them newest first and checks due_at in the index, instead of skipping closed rows.
+        Index("ix_problems_open_id_due_at", "id", "due_at", postgresql_where=OPEN_PREDICATE, sqlite_where=OPEN_PREDICATE),
+        # `supervised=true`: a handful of rows, newest first.
+        Index("ix_problems_supervised_id", "id", postgresql_where=text("supervised"), sqlite_where=text("supervised")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -118,6 +129,9 @@ class ProblemEvent(db.Model):
 
     __tablename__ = "problem_events"
     __table_args__ = (
+        # Only a dispatch names a department, so "dispatched to D" is just `department_id = D`
+        # (problems.scoping.dispatched_to), a condition the planner estimates exactly.
+        CheckConstraint("department_id IS NULL OR action = 'dispatch'", name="department_only_on_dispatch"),
         Index("ix_problem_events_problem_id_id", "problem_id", "id"),
         Index("ix_problem_events_department_id_problem_id", "department_id", "problem_id"),
     )

@@ -118,7 +118,8 @@ def _filtered(
         clause = sla.overdue_clause(now)
         query = query.where(clause if overdue else ~clause)
     if supervised is not None:
-        query = query.where(Problem.supervised.is_(supervised))
+        # `= true`, not `IS TRUE`: PostgreSQL matches only the former to ix_problems_supervised_id.
+        query = query.where(Problem.supervised == supervised)
     if updated_since is not None:
         query = query.where(Problem.updated_at >= updated_since)
     if q:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_
+from sqlalchemy import and_, bindparam
 
 from service_app.common.time import as_utc
 from service_app.problems.models import OPEN_STATUSES, Problem
@@ -27,5 +27,11 @@ def is_overdue(problem: Problem, now: datetime) -> bool:
 
 
 def overdue_clause(now: datetime):
-    """WHERE condition: open and past the resolution deadline (uses ix_problems_status_due_at)."""
-    return and_(Problem.status.in_(OPEN_STATUSES), Problem.due_at < now)
+    """WHERE condition: open and past the resolution deadline.
+
+    The statuses are rendered as literals so that PostgreSQL can prove the condition implies the
+    predicate of ix_problems_open_id_due_at in any plan, a cached generic one included (a page of
+    overdue problems then walks that index newest first; counts use ix_problems_status_due_at).
+    """
+    open_statuses = bindparam("open_statuses", OPEN_STATUSES, expanding=True, literal_execute=True)
+    return and_(Problem.status.in_(open_statuses), Problem.due_at < now)
