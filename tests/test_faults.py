@@ -132,10 +132,11 @@ def _kill_mid_job(env: dict, holds_lock) -> int:
     from tests.live import BIN, ROOT
 
     process = subprocess.Popen([BIN / "flask", "scheduler", "run-once", "stats.snapshot"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while not holds_lock():
-        assert process.poll() is None, "the job ended before it was seen holding its lock"
+        if process.poll() is not None:
+            raise AssertionError(f"the job ended before it was seen holding its lock: {process.stdout.read()[-2000:]!r}")
         assert time.monotonic() < deadline
         time.sleep(0.02)
     time.sleep(0.1)
@@ -150,7 +151,8 @@ def _rerun_completes(env: dict, url: str, killed_pid: int, killed_at) -> None:
     engine = sa.create_engine(url)
     with engine.connect() as connection:
         # Killed mid-job: it never recorded a finished run.
-        assert connection.execute(sa.text("SELECT count(*) FROM job_runs WHERE runner LIKE :pid"), {"pid": f"%:{killed_pid}"}).scalar_one() == 0
+        finished = connection.execute(sa.text("SELECT outcome FROM job_runs WHERE runner LIKE :pid"), {"pid": f"%:{killed_pid}"}).scalars().all()
+        assert finished == [], f"the killed run had already finished: {finished}"
     rerun = subprocess.run([BIN / "flask", "scheduler", "run-once", "stats.snapshot"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert "stats.snapshot: ok" in rerun.stdout, rerun.stdout + rerun.stderr[-2000:]
     with engine.connect() as connection:
@@ -161,7 +163,7 @@ def _rerun_completes(env: dict, url: str, killed_pid: int, killed_at) -> None:
         from datetime import datetime, timezone
 
         computed = datetime.fromisoformat(computed).replace(tzinfo=timezone.utc)
-    assert computed >= killed_at and total >= 1301
+    assert computed >= killed_at and total >= 1301, (computed, killed_at, total)
 
 
 def test_scheduler_killed_mid_job_next_run_completes_postgresql(live, private_pg):
