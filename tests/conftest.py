@@ -162,13 +162,14 @@ def backend_name(app) -> str:
 
 
 @contextmanager
-def count_queries(app):
-    """Count SQL statements executed on the app's engine inside the block."""
-    statements: list[str] = []
+def count_queries(app, *, with_parameters: bool = False):
+    """The SQL statements executed on the app's engine inside the block (savepoints aside);
+    `(statement, parameters)` pairs with `with_parameters=True`."""
+    statements: list = []
 
-    def listener(_conn, _cursor, statement, _params, _context, _executemany):
+    def listener(_conn, _cursor, statement, params, _context, _executemany):
         if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
-            statements.append(statement)
+            statements.append((statement, params) if with_parameters else statement)
 
     with app.app_context():
         bind = db.engines[None]

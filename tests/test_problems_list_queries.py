@@ -5,7 +5,6 @@ meaning in the planner-friendly shapes, and (on PostgreSQL) plans that reach the
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from service_app.extensions import db
 from service_app.org.models import CadreLink
 from service_app.problems import service
 from service_app.problems.models import Problem, ProblemEvent
+from tests.conftest import count_queries
 from tests.factories_problems import file, make_world, problem_in
 from tests.helpers import auth_headers
 
@@ -40,23 +40,9 @@ def world(app_ctx):
     return make_world()
 
 
-@contextmanager
 def recorded(app):
     """(statement, parameters) of every SQL statement the app sends inside the block."""
-    seen: list[tuple[str, object]] = []
-
-    def listener(_conn, _cursor, statement, parameters, _context, _executemany):
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
-            seen.append((statement, parameters))
-
-    with app.app_context():
-        bind = db.engines[None]
-        engine = bind.engine if isinstance(bind, sa.engine.Connection) else bind
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listener)
+    return count_queries(app, with_parameters=True)
 
 
 def _page_statement(seen: list[tuple[str, object]]) -> tuple[str, object]:
