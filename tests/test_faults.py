@@ -184,17 +184,21 @@ def test_scheduler_killed_mid_job_next_run_completes_postgresql(live, private_pg
 def test_scheduler_killed_mid_job_next_run_completes_sqlite(tmp_path):
     from service_app.common.time import utcnow
 
-    url = f"sqlite:///{tmp_path / 'sched.db'}"
+    import sqlite3
+    from contextlib import closing
+
+    path = tmp_path / "sched.db"
+    url = f"sqlite:///{path}"
     service = LiveService(url).prepare(seed="demo")
-    engine = sa.create_engine(url)
 
     def holds_lock() -> bool:
-        with engine.connect() as connection:
-            return connection.execute(sa.text("SELECT count(*) FROM job_locks WHERE name = 'stats.snapshot'")).scalar_one() > 0
+        # A plain read (WAL): through this process's engines it would BEGIN IMMEDIATE and queue
+        # behind the very job it is watching.
+        with closing(sqlite3.connect(path, timeout=5)) as connection:
+            return connection.execute("SELECT count(*) FROM job_locks WHERE name = 'stats.snapshot'").fetchone()[0] > 0
 
     killed_at = utcnow()
     pid = _kill_mid_job(service.env, holds_lock)
     # The dead holder's lock row is still there: the next run must take it over, not skip.
     assert holds_lock()
-    engine.dispose()
     _rerun_completes(service.env, url, pid, killed_at)
