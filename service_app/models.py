@@ -12,3 +12,4 @@ from service_app.common.models import IdempotencyKey  # noqa: F401
 from service_app.enterprises.models import EnterpriseIndicator  # noqa: F401
 from service_app.scheduling.models import JobLock, JobRun  # noqa: F401
 from service_app.stats.models import StatCommonProblem, StatFigure, StatTrendPoint  # noqa: F401
+from service_app.open311.models import ApiClient  # noqa: F401

@@ -44,7 +44,7 @@ class Party(str, enum.Enum):
     HANDLER = "handler"  # the person handling it now (claimer, or the cadre after a reopen)
     MANAGER = "manager"
     VIEWER = "viewer"  # anyone who can see the problem
-    SYSTEM = "system"  # a scheduled job: no actor
+    SYSTEM = "system"  # a scheduled job, or a partner system filing through Open311: no actor
 
 
 PARTY_ROLES: dict[Party, frozenset[Role]] = {
@@ -84,7 +84,7 @@ BEFORE_DEADLINE = Guard(lambda p, now: now < as_utc(p.due_at), "deadline_passed"
 
 P = Party
 TRANSITIONS: dict[tuple[str | None, str], Rule] = {
-    (None, "submit"): _rule("submitted", P.FILING_ENTERPRISE, P.LINKED_CADRE),
+    (None, "submit"): _rule("submitted", P.FILING_ENTERPRISE, P.LINKED_CADRE, P.SYSTEM),
     ("submitted", "accept"): _rule("accepted", P.LINKED_CADRE, P.MANAGER),
     ("submitted", "reject"): _rule("rejected", P.LINKED_CADRE, P.MANAGER),
     ("accepted", "dispatch"): _rule("dispatched", P.LINKED_CADRE, P.MANAGER),
