@@ -17,6 +17,12 @@ def accepts_multipart(view):
     return view
 
 
+def accepts_form(view):
+    """Mark a view that takes application/x-www-form-urlencoded (the Open311 spec's POST) instead of JSON."""
+    view._accepts_form = True
+    return view
+
+
 def _has_body() -> bool:
     return bool(request.content_length) or request.headers.get("Transfer-Encoding", "").lower() == "chunked"
 
@@ -27,6 +33,12 @@ def check_request() -> None:
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     multipart = getattr(view, "_accepts_multipart", False) or getattr(getattr(view, "view_class", None), "_accepts_multipart", False)
     mimetype = request.mimetype
+    if getattr(view, "_accepts_form", False):
+        if mimetype != "application/x-www-form-urlencoded":
+            raise UnsupportedMediaType()
+        if (request.content_length or 0) > current_app.config["MAX_JSON_BYTES"]:
+            raise PayloadTooLarge()
+        return
     if multipart:
         if mimetype != "multipart/form-data":
             raise UnsupportedMediaType()
