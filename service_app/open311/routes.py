@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from service_app.common.http import accepts_form
@@ -29,18 +29,20 @@ CHANGESET = "2026-12-01T00:00:00+08:00"  # when this endpoint's behaviour last c
 # --- who is calling -------------------------------------------------------------------------------
 
 def _presented_client() -> ApiClient | None:
-    """The active client whose api_key came with the request (looked up once per request)."""
-    if "open311_client" not in g:
+    """The active client whose api_key came with the request (looked up once per request: the rate limit
+    and the view both ask; kept in the WSGI environ, which, unlike `g`, never outlives the request)."""
+    environ = request.environ
+    if "open311.client" not in environ:
         key = request.values.get("api_key")
-        g.open311_key_given = bool(key)
-        g.open311_client = authenticate(key) if key else None
-    return g.open311_client
+        environ["open311.key_given"] = bool(key)
+        environ["open311.client"] = authenticate(key) if key else None
+    return environ["open311.client"]
 
 
 def current_client() -> ApiClient | None:
     """None without a key; 403 for a wrong or revoked key, whatever the endpoint (even under public read)."""
     client = _presented_client()
-    if g.open311_key_given and client is None:
+    if request.environ["open311.key_given"] and client is None:
         raise Forbidden("api_key", zh="api_key 无效或已吊销", en="Invalid or revoked api_key")
     return client
 
