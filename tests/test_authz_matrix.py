@@ -78,6 +78,9 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/v1/me/notifications"): ALL,
     ("POST", "/api/v1/me/notifications/<int:notification_id>/read"): ALL,
     ("POST", "/api/v1/me/notifications/read-all"): ALL,
+    ("GET", "/api/v1/api-clients"): frozenset({A}),
+    ("POST", "/api/v1/api-clients"): frozenset({A}),
+    ("DELETE", "/api/v1/api-clients/<int:client_id>"): frozenset({A}),
 }
 
 
