@@ -26,7 +26,9 @@ REQUEST_FIELDS = {
 }
 POSTED_FIELDS = {"service_request_id", "token", "service_notice", "account_id"}
 SERVICE_FIELDS = {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
-ATTRIBUTE_FIELDS = {"variable", "code", "datatype", "required", "datatype_description", "order", "description", "values"}
+ATTRIBUTE_FIELDS = {
+    "variable", "code", "datatype", "required", "datatype_description", "order", "description", "values",
+}
 DISCOVERY_FIELDS = {"changeset", "contact", "key_service", "endpoints"}
 ENDPOINT_FIELDS = {"specification", "url", "changeset", "type", "formats"}
 DATE_FIELDS = ("requested_datetime", "updated_datetime", "expected_datetime")

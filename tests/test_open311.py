@@ -4,7 +4,7 @@ through the problems' own filing service, scopes, public read, and the issue's b
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -126,7 +126,8 @@ def test_unknown_service_is_404(client, world, fmt):
 # --- filing and following -------------------------------------------------------------------------
 
 def test_a_filed_request_is_a_normal_problem_routed_by_credit_code(client, world, hotline):
-    response = post_request(client, hotline, world, **{"attribute[contact_name]": "王经理", "attribute[contact_phone]": "13800000000"})
+    contact = {"attribute[contact_name]": "王经理", "attribute[contact_phone]": "13800000000"}
+    response = post_request(client, hotline, world, **contact)
     assert response.status_code == 200
     (posted,) = response.get_json()
     assert set(posted) <= {"service_request_id", "service_notice", "account_id"}
@@ -156,7 +157,8 @@ def test_following_a_request_through_its_life(client, world, hotline):
     (request,) = get_both(client, f"requests/{code}", "requests", "requests.json", api_key=hotline)
     assert request["status"] == "open" and request["agency_responsible"] is None
     assert request["description"] == "配电房漏水" and request["status_notes"] is None
-    assert (request["lat"], request["long"], request["address"]) == (world.enterprise.lat, world.enterprise.lng, world.enterprise.address)
+    enterprise = world.enterprise
+    assert (request["lat"], request["long"], request["address"]) == (enterprise.lat, enterprise.lng, enterprise.address)
     assert_w3_dates([request])
 
     advance(world, problem_id, "dispatched")
@@ -193,9 +195,11 @@ def test_a_client_reads_only_its_own_requests_unless_read_all(client, world, hot
     mine = get_both(client, "requests", "requests", "requests.json", api_key=hotline)
     assert [r["service_request_id"] for r in mine] == [ours]
     # Another client's key never reveals this client's requests: not listed, not by id, not by id list.
-    assert [r["service_request_id"] for r in get_both(client, "requests", "requests", None, api_key=theirs_key)] == [theirs]
-    assert_gateway_error(client.get(f"{BASE}/requests/{ours}.json", query_string={"api_key": theirs_key}), 404)
-    assert_gateway_error(client.get(f"{BASE}/requests/{ours}.xml", query_string={"api_key": theirs_key}), 404, fmt="xml")
+    theirs_listed = get_both(client, "requests", "requests", None, api_key=theirs_key)
+    assert [r["service_request_id"] for r in theirs_listed] == [theirs]
+    for fmt in ("json", "xml"):
+        response = client.get(f"{BASE}/requests/{ours}.{fmt}", query_string={"api_key": theirs_key})
+        assert_gateway_error(response, 404, fmt=fmt)
     listed = get_both(client, "requests", "requests", None, api_key=theirs_key, service_request_id=f"{ours},{app_code}")
     assert listed == []
 
@@ -238,7 +242,7 @@ def test_public_read_shows_status_dates_category_and_department_only(client, wor
 # --- the spec's parameters ------------------------------------------------------------------------
 
 def test_dates_window_status_codes_and_pages(client, world, hotline):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     other = CategoryFactory(default_department=world.department)
     db.session.commit()
     source = "open311:12345-hotline"
@@ -254,7 +258,7 @@ def test_dates_window_status_codes_and_pages(client, world, hotline):
         return [r["service_request_id"] for r in answer]
 
     assert ids() == [code[other_service], *(code[p] for p in reversed(recent))]  # the last 90 days, newest first
-    w3 = lambda value: value.isoformat(timespec="seconds")  # noqa: E731
+    w3 = lambda value: value.isoformat(timespec="seconds")
     start = w3(now - timedelta(days=130))
     assert ids(start_date=start, end_date=w3(now - timedelta(days=100))) == [code[old]]
     assert ids(start_date=start) == [code[old]]  # 90 days from the start
@@ -310,7 +314,8 @@ def test_a_valid_credit_code_of_no_enterprise_here_is_400(client, world, hotline
 
 
 def test_location_and_description_at_the_limits_are_accepted(client, world, hotline):
-    code = filed(client, hotline, world, description="长" * 4000, lat="27.84", long="113.07", address_string="天易科技城")
+    location = {"lat": "27.84", "long": "113.07", "address_string": "天易科技城"}
+    code = filed(client, hotline, world, description="长" * 4000, **location)
     problem = db.session.query(Problem).filter_by(code=code).one()
     assert problem.description.startswith("长" * 4000) and "天易科技城 (27.840000, 113.070000)" in problem.description
     (request,) = get_both(client, f"requests/{code}", "requests", "requests.json", api_key=hotline)
@@ -320,7 +325,8 @@ def test_location_and_description_at_the_limits_are_accepted(client, world, hotl
 def test_jurisdiction_wrong_methods_paths_and_bodies(client, world, hotline, app):
     jurisdiction = app.config["OPEN311_JURISDICTION_ID"]
     assert get_both(client, "services", "services", "services.json", jurisdiction_id=jurisdiction)
-    assert_gateway_error(client.get(f"{BASE}/services.json?jurisdiction_id=elsewhere.gov"), 404, naming="jurisdiction_id")
+    elsewhere = client.get(f"{BASE}/services.json?jurisdiction_id=elsewhere.gov")
+    assert_gateway_error(elsewhere, 404, naming="jurisdiction_id")
     assert_gateway_error(client.get(f"{BASE}/nothing.xml"), 404, fmt="xml")
     assert_gateway_error(client.get(f"{BASE}/services.csv"), 404)
     assert_gateway_error(client.delete(f"{BASE}/requests.json"), 400)

@@ -17,7 +17,8 @@ def admin_headers(client, app_ctx):
 
 
 def _create(client, headers, **body):
-    return client.post("/api/v1/api-clients", json={"name": "12345-hotline", "scopes": ["read", "write"], **body}, headers=headers)
+    body = {"name": "12345-hotline", "scopes": ["read", "write"], **body}
+    return client.post("/api/v1/api-clients", json=body, headers=headers)
 
 
 def test_a_key_is_shown_once_and_stored_hashed(client, admin_headers, app):

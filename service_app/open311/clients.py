@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
 
 from limits import parse_many
 from sqlalchemy import select
@@ -37,7 +37,9 @@ def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def issue_client(*, actor: User, name: str, scopes: Sequence[str], rate_limit: str, now: datetime | None = None) -> IssuedClient:
+def issue_client(
+    *, actor: User, name: str, scopes: Sequence[str], rate_limit: str, now: datetime | None = None
+) -> IssuedClient:
     """Create a client and its key; the key is returned once and only its hash is kept."""
     wanted = sorted(set(scopes), key=SCOPES.index)
     if not wanted:
@@ -45,7 +47,8 @@ def issue_client(*, actor: User, name: str, scopes: Sequence[str], rate_limit: s
     try:
         parse_many(rate_limit)
     except ValueError:
-        raise ValidationFailed(errors={"rate_limit": [bilingual("频率限制格式无效，例如 120 per minute", "Invalid rate limit, e.g. 120 per minute")]}) from None
+        message = bilingual("频率限制格式无效，例如 120 per minute", "Invalid rate limit, e.g. 120 per minute")
+        raise ValidationFailed(errors={"rate_limit": [message]}) from None
     api_key = secrets.token_urlsafe(32)
     client = ApiClient(
         name=name, key_hash=hash_key(api_key), key_prefix=api_key[:8], scopes=" ".join(wanted),
@@ -55,7 +58,7 @@ def issue_client(*, actor: User, name: str, scopes: Sequence[str], rate_limit: s
         with db.session.begin_nested():
             db.session.add(client)
     except IntegrityError:
-        raise Conflict("api_client_name_taken", zh="该名称的客户端已存在", en="A client with this name exists") from None
+        raise Conflict("api_client_name_taken", zh="该名称的客户端已存在", en="A client of this name exists") from None
     db.session.commit()
     return IssuedClient(client, api_key)
 

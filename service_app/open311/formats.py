@@ -43,7 +43,8 @@ def _fill(element: ElementTree.Element, value: Any) -> None:
 def to_xml(payload: Any, root: str) -> bytes:
     element = ElementTree.Element(root)
     _fill(element, payload)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(element, encoding="utf-8", xml_declaration=False)
+    body = ElementTree.tostring(element, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
 
 
 def render(payload: Any, *, fmt: str, root: str, status: int = 200, headers: dict | None = None) -> Response:

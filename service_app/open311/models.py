@@ -33,6 +33,10 @@ class ApiClient(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
+    @property
     def scope_set(self) -> frozenset[str]:
         return frozenset(self.scopes.split())
 

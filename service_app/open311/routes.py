@@ -209,4 +209,4 @@ def _http_error(error: HTTPException):
 def _unexpected(error: Exception):
     # The spec's "general service error": the client notifies the operator, who has the log line.
     log.exception("open311_error")
-    return _errors([(400, bilingual("服务处理失败，请联系园区管理员", "General service error; please notify the operator"))])
+    return _errors([(400, bilingual("服务处理失败，请联系园区管理员", "General service error; notify the operator"))])

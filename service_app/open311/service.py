@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, select
 
@@ -55,19 +56,20 @@ def _active_categories() -> Select:
 
 def list_services() -> list[dict[str, Any]]:
     """Every active problem category as a realtime service with metadata (the credit code attribute)."""
-    english = language() == "en"
-    return [
-        {
-            "service_code": category.code,
-            "service_name": (category.name_en or category.name) if english else category.name,
-            "description": bilingual(f"企业问题：{category.name}", f"Enterprise problem: {category.name_en or category.name}"),
-            "metadata": True,
-            "type": "realtime",
-            "keywords": ", ".join(filter(None, (category.name, category.name_en))),
-            "group": bilingual("企业诉求", "Enterprise requests"),
-        }
-        for category in db.session.scalars(_active_categories())
-    ]
+    return [_service_item(category) for category in db.session.scalars(_active_categories())]
+
+
+def _service_item(category: Category) -> dict[str, Any]:
+    english_name = category.name_en or category.name
+    return {
+        "service_code": category.code,
+        "service_name": english_name if language() == "en" else category.name,
+        "description": bilingual(f"企业问题：{category.name}", f"Enterprise problem: {english_name}"),
+        "metadata": True,
+        "type": "realtime",
+        "keywords": ", ".join(filter(None, (category.name, category.name_en))),
+        "group": bilingual("企业诉求", "Enterprise requests"),
+    }
 
 
 def _service(service_code: str) -> Category:
@@ -139,7 +141,7 @@ def _enterprise(code: str | None) -> Enterprise:
         raise bad(name, f"统一社会信用代码无效：{code}", f"Invalid unified social credit code: {code}")
     enterprise = db.session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
     if enterprise is None:
-        raise bad(name, f"本园区没有该统一社会信用代码的企业：{code}", f"No enterprise of this zone has credit code {code}")
+        raise bad(name, f"本园区没有该信用代码的企业：{code}", f"No enterprise here has credit code {code}")
     return enterprise
 
 
@@ -154,7 +156,7 @@ def _location(form: RequestForm) -> str | None:
     except ValueError:
         raise bad("lat", "lat/long 须为数字", "lat/long must be numbers") from None
     if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
-        raise bad("lat", "lat 须在 -90 到 90 之间，long 在 -180 到 180 之间", "lat must be within ±90, long within ±180")
+        raise bad("lat", "lat 须在 ±90 之间，long 在 ±180 之间", "lat must be within ±90, long within ±180")
     return f"{lat:.6f}, {lng:.6f}"
 
 
@@ -162,7 +164,8 @@ def _details(form: RequestForm) -> list[str]:
     """Contact, location and media lines appended to the description the handler reads."""
     contact_name = _text(form.attributes.get("contact_name"), "attribute[contact_name]", 64) or _text(
         " ".join(filter(None, (form.last_name, form.first_name))), "first_name", 64)
-    contact_phone = _text(form.attributes.get("contact_phone"), "attribute[contact_phone]", 32) or _text(form.phone, "phone", 32)
+    contact_phone = _text(form.attributes.get("contact_phone"), "attribute[contact_phone]", 32) or _text(
+        form.phone, "phone", 32)
     email = _text(form.email, "email", 254)
     address = _text(form.address_string, "address_string", 255)
     media_url = _text(form.media_url, "media_url", 2048)
@@ -247,9 +250,10 @@ def parse_date(value: str | None, name: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise bad(name, "须为 W3C 日期时间，例如 2026-01-01T00:00:00Z", "Must be a w3 date-time, e.g. 2026-01-01T00:00:00Z") from None
+        example = "2026-01-01T00:00:00Z"
+        raise bad(name, f"须为 W3C 日期时间，如 {example}", f"Must be a w3 date-time like {example}") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     if not _EARLIEST <= parsed < _LATEST:
         raise bad(name, "须在 1900-01-01 与 2100-01-01 之间", "Must be between 1900-01-01 and 2100-01-01")
     return parsed
@@ -264,7 +268,7 @@ def _window(start: datetime | None, end: datetime | None, now: datetime) -> tupl
     if end < start:
         raise bad("end_date", "end_date 不能早于 start_date", "end_date is before start_date")
     if end - start > MAX_WINDOW:
-        raise bad("start_date", "start_date 与 end_date 相隔不能超过 90 天", "start_date and end_date may not span more than 90 days")
+        raise bad("start_date", "start_date 与 end_date 相隔不能超过 90 天", "The window may span 90 days at most")
     return start, end
 
 
