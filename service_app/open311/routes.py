@@ -22,8 +22,6 @@ log = logging.getLogger(__name__)
 
 blp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FORMAT = "<any(json,xml):fmt>"
-SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
-CHANGESET = "2026-12-01T00:00:00+08:00"  # when this endpoint's behaviour last changed
 
 
 # --- who is calling -------------------------------------------------------------------------------
@@ -74,7 +72,7 @@ def _positive(name: str, default: int, maximum: int) -> int:
     raw = request.args.get(name)
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 7 and 1 <= int(raw) <= maximum):
         raise service.bad(name, f"须为 1 到 {maximum} 的整数", f"Must be an integer from 1 to {maximum}")
     return int(raw)
 
@@ -84,26 +82,17 @@ def _positive(name: str, default: int, maximum: int) -> int:
 @blp.route(f"/discovery.{FORMAT}")
 @limited
 def discovery(fmt: str):
+    """Service discovery: where this GeoReport v2 endpoint is and which formats it speaks."""
     current_client()
-    endpoint = {
-        "specification": SPEC_URL,
-        "url": request.url_root.rstrip("/") + blp.url_prefix,
-        "changeset": CHANGESET,
-        "type": "production",
-        "formats": ["text/xml", "application/json"],
-    }
-    document = {
-        "changeset": CHANGESET,
-        "contact": current_app.config["OPEN311_CONTACT"] or bilingual("园区管理员", "The zone's administrator"),
-        "key_service": bilingual("向园区管理员申请 api_key", "Ask the zone's administrator for an api_key"),
-        "endpoints": [endpoint],
-    }
+    document = service.discovery(url=request.url_root.rstrip("/") + blp.url_prefix,
+                                 contact=current_app.config["OPEN311_CONTACT"])
     return render(document, fmt=fmt, root="discovery")
 
 
 @blp.route(f"/services.{FORMAT}")
 @limited
 def services(fmt: str):
+    """The service list: the active problem categories."""
     current_client()
     _check_jurisdiction()
     return render(service.list_services(), fmt=fmt, root="services")
@@ -112,6 +101,7 @@ def services(fmt: str):
 @blp.route(f"/services/<string:service_code>.{FORMAT}")
 @limited
 def service_definition(service_code: str, fmt: str):
+    """A service definition: the attributes a request of this service carries."""
     current_client()
     _check_jurisdiction()
     return render(service.service_definition(service_code=service_code), fmt=fmt, root="service_definition")
@@ -120,6 +110,7 @@ def service_definition(service_code: str, fmt: str):
 @blp.route(f"/requests.{FORMAT}", methods=["GET"])
 @limited
 def requests_list(fmt: str):
+    """Requests the caller may read, filtered by the spec's parameters."""
     who = service.reader(current_client(), public_read=current_app.config["OPEN311_PUBLIC_READ"])
     _check_jurisdiction()
     statuses = _list("status")
@@ -142,6 +133,7 @@ def requests_list(fmt: str):
 @limited
 @accepts_form
 def requests_create(fmt: str):
+    """File a request (form-encoded, with a write key): a problem of the enterprise named by its credit code."""
     client = current_client()
     if client is None:
         raise Forbidden("api_key", zh="提交请求需要 api_key", en="Filing a request needs an api_key")
@@ -158,6 +150,7 @@ def requests_create(fmt: str):
 @blp.route(f"/requests/<string:service_request_id>.{FORMAT}")
 @limited
 def request_one(service_request_id: str, fmt: str):
+    """One request, as a one-item list."""
     who = service.reader(current_client(), public_read=current_app.config["OPEN311_PUBLIC_READ"])
     _check_jurisdiction()
     return render(service.get_request(who=who, service_request_id=service_request_id), fmt=fmt, root="service_requests")

@@ -48,7 +48,25 @@ def _forbidden(zh: str, en: str) -> Forbidden:
     return Forbidden("api_key", zh=zh, en=en)
 
 
+SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
+CHANGESET = "2026-12-01T00:00:00+08:00"  # when this endpoint's behaviour last changed
+
+
 # --- services -------------------------------------------------------------------------------------
+
+def discovery(*, url: str, contact: str) -> dict[str, Any]:
+    """The Service Discovery document of this one GeoReport v2 endpoint."""
+    endpoint = {
+        "specification": SPEC_URL, "url": url, "changeset": CHANGESET, "type": "production",
+        "formats": ["text/xml", "application/json"],
+    }
+    return {
+        "changeset": CHANGESET,
+        "contact": contact or bilingual("园区管理员", "The zone's administrator"),
+        "key_service": bilingual("向园区管理员申请 api_key", "Ask the zone's administrator for an api_key"),
+        "endpoints": [endpoint],
+    }
+
 
 def _active_categories() -> Select:
     return select(Category).where(Category.is_active.is_(True)).order_by(Category.sort_order, Category.id)
