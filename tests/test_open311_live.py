@@ -20,7 +20,7 @@ import pytest
 from georeport import GeoReport
 
 from tests.factories import new_credit_code
-from tests.live import free_port
+from tests.live import PrivatePostgres, free_port
 from tests.open311_conformance import assert_valid, assert_w3_dates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,14 +46,34 @@ def _post_json(url: str, document: dict, token: str | None = None):
     return status, json.loads(raw)
 
 
+def _backends() -> list[str]:
+    return [b.strip() for b in os.environ.get("TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
+
+
+@pytest.fixture(scope="module", params=_backends())
+def database_url(request, tmp_path_factory):
+    """SQLite (make run's default) or a private PostgreSQL cluster, so the live server owns its database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('open311-db') / 'run.db'}"
+        return
+    try:
+        cluster = PrivatePostgres().init()
+    except (RuntimeError, OSError) as error:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"the live Open311 test needs PostgreSQL server binaries: {error}", pytrace=False)
+        pytest.skip(f"no PostgreSQL server binaries: {error}")
+    yield cluster.url
+    cluster.destroy()
+
+
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
+def live_server(database_url, tmp_path_factory):
     """`make run` (SEED=reference, public read on) plus an admin account; stopped with Ctrl-C."""
     tmp = tmp_path_factory.mktemp("open311-live")
     port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp / 'run.db'}",
+        "DATABASE_URL": database_url,
         "PORT": str(port),
         "SEED": "reference",
         "WEB_CONCURRENCY": "1",
