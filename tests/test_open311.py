@@ -92,6 +92,17 @@ def filed(client, key: str, world, **fields) -> str:
 
 # --- services -------------------------------------------------------------------------------------
 
+def test_the_schema_check_resolves_references_and_rejects_what_breaks_them():
+    """requests.json only `$ref`s request.json: a wrong item must fail through the reference."""
+    assert_valid([{"service_request_id": "WT-1", "status": "open", "service_code": "c",
+                   "requested_datetime": "2026-01-01T00:00:00+08:00"}], "requests.json")
+    with pytest.raises(AssertionError, match="status"):
+        assert_valid([{"service_request_id": "WT-1", "status": "pending", "service_code": "c",
+                       "requested_datetime": "2026-01-01T00:00:00+08:00"}], "requests.json")
+    with pytest.raises(AssertionError, match="service_code"):
+        assert_valid([{"service_name": "x", "metadata": True, "type": "realtime"}], "services.json")
+
+
 def test_discovery_names_the_endpoint_and_formats(client):
     document = get_both(client, "discovery", "discovery")
     (endpoint,) = document["endpoints"]

@@ -111,7 +111,7 @@ def service_definition(service_code: str, fmt: str):
 @limited
 def requests_list(fmt: str):
     """Requests the caller may read, filtered by the spec's parameters."""
-    who = service.reader(current_client(), public_read=current_app.config["OPEN311_PUBLIC_READ"])
+    who = service.reader(client=current_client(), public_read=current_app.config["OPEN311_PUBLIC_READ"])
     _check_jurisdiction()
     statuses = _list("status")
     if set(statuses) - {"open", "closed"}:
@@ -151,7 +151,7 @@ def requests_create(fmt: str):
 @limited
 def request_one(service_request_id: str, fmt: str):
     """One request, as a one-item list."""
-    who = service.reader(current_client(), public_read=current_app.config["OPEN311_PUBLIC_READ"])
+    who = service.reader(client=current_client(), public_read=current_app.config["OPEN311_PUBLIC_READ"])
     _check_jurisdiction()
     return render(service.get_request(who=who, service_request_id=service_request_id), fmt=fmt, root="service_requests")
 

@@ -235,7 +235,7 @@ class Reader:
         return self.client is not None
 
 
-def reader(client: ApiClient | None, *, public_read: bool) -> Reader:
+def reader(*, client: ApiClient | None, public_read: bool) -> Reader:
     """403 unless the caller may read requests at all."""
     if client is None:
         if not public_read:
