@@ -12,6 +12,7 @@ from service_app.extensions import db
 from service_app.notifications.models import Notification
 from service_app.open311 import clients
 from service_app.problems.models import Problem
+from tests.conftest import count_queries
 from tests.factories import AdminFactory, CategoryFactory, EnterpriseFactory, LinkFactory, new_credit_code
 from tests.factories_problems import act, advance, file, make_world
 from tests.helpers import auth_headers
@@ -366,3 +367,17 @@ def test_requests_of_an_enterprise_without_location_still_conform(client, hotlin
     code = filed(client, hotline, world, **{"attribute[credit_code]": bare.credit_code})
     (request,) = get_both(client, f"requests/{code}", "requests", "requests.json", api_key=hotline)
     assert (request["lat"], request["long"], request["address"]) == (None, None, None)
+
+
+def test_a_list_costs_the_same_statements_whatever_its_length(app, client, world, hotline):
+    def statements_for_list() -> int:
+        with count_queries(app) as statements:
+            assert client.get(f"{BASE}/requests.json", query_string={"api_key": hotline}).status_code == 200
+        return len(statements)
+
+    first = filed(client, hotline, world)
+    act(world, db.session.query(Problem.id).filter_by(code=first).scalar(), "comment", "cadre", body="已联系企业")
+    short = statements_for_list()
+    for _ in range(5):
+        filed(client, hotline, world)
+    assert statements_for_list() == short <= 3  # the key, the page, the latest notes
