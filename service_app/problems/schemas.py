@@ -8,8 +8,8 @@ from __future__ import annotations
 from marshmallow import fields, validate
 from webargs.fields import DelimitedList
 
-from service_app.common.pagination import PageArgsSchema, page_schema
 from service_app.attachments.schemas import AttachmentSchema
+from service_app.common.pagination import PageArgsSchema, page_schema
 from service_app.common.schemas import MAX_ID, AwareDateTime, Schema, Text
 from service_app.common.time import utcnow
 from service_app.problems import sla

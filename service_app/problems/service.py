@@ -33,6 +33,7 @@ from service_app.problems.workflow import field_error
 from service_app.visits.models import Visit
 from service_app.visits.scoping import visible_visits
 
+
 @dataclass
 class ProblemView:
     """A problem as GET /problems/{id} shows it: the row plus what is computed for the caller."""
@@ -197,7 +198,9 @@ def file_problem(
 def _filing_enterprise(actor: User, enterprise_id: int | None) -> int:
     if actor.role == Role.ENTERPRISE.value:
         if enterprise_id not in (None, actor.enterprise_id):
-            raise field_error("enterprise_id", "企业只能反映本企业的问题", "An enterprise files problems for itself only")
+            raise field_error(
+                "enterprise_id", "企业只能反映本企业的问题", "An enterprise files problems for itself only"
+            )
         return actor.enterprise_id
     if actor.role != Role.CADRE.value:
         raise Forbidden()

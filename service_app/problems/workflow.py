@@ -13,8 +13,8 @@ problem in memory (effect, status, stamps, `version`/`updated_at`), then `transi
 timeline row and queues the notices, all in the caller's transaction. The demo seeds call `apply`
 alone, so their history follows the same rules.
 
-    submitted ─accept→ accepted ─dispatch→ dispatched ─claim→ in_progress ─resolve→ resolved ─rate ≥3 / unrated job→ closed
-        └─reject→ rejected   │    ▲                 │                  │                  └─rate ≤2 (reopen)→ in_progress
+    submitted ─accept→ accepted ─dispatch→ dispatched ─claim→ in_progress ─resolve→ resolved ─rate ≥3 / unrated→ closed
+        └─reject→ rejected   │    ▲                 │                  │                  └─rate ≤2 reopen→ in_progress
                              │    └────return───────┴──────────────────┘
                              └─resolve→ resolved  (the linked cadre solves it directly)
 """
@@ -453,7 +453,9 @@ def _prepare_reject(
             visible_problems(actor).where(Problem.id == duplicate_of).with_only_columns(Problem.enterprise_id)
         )
         if duplicate_of == problem.id or original != problem.enterprise_id:
-            raise field_error("duplicate_of", "须为同一企业的另一个问题", "Must be another problem of the same enterprise")
+            raise field_error(
+                "duplicate_of", "须为同一企业的另一个问题", "Must be another problem of the same enterprise"
+            )
     return Params(note=reason, duplicate_of_id=duplicate_of)
 
 
@@ -461,7 +463,8 @@ def _prepare_dispatch(
     actor: User, problem: Problem, now: datetime, *, department_id: int | None = None, note: str | None = None
 ) -> Params:
     if department_id is None:
-        department_id = db.session.scalar(select(Category.default_department_id).where(Category.id == problem.category_id))
+        default = select(Category.default_department_id).where(Category.id == problem.category_id)
+        department_id = db.session.scalar(default)
         if department_id is None:
             raise field_error(
                 "department_id", "该类别没有默认部门，请指定部门", "This category has no default department; choose one"
@@ -487,7 +490,9 @@ def _prepare_extend(actor: User, problem: Problem, now: datetime, *, due_at: dat
 
 def _prepare_comment(actor: User, problem: Problem, now: datetime, *, body: str, internal: bool = False) -> Params:
     if internal and actor.role == Role.ENTERPRISE.value:
-        raise Forbidden("internal_comment_forbidden", zh="企业不能发表内部意见", en="Enterprises cannot post internal comments")
+        raise Forbidden(
+            "internal_comment_forbidden", zh="企业不能发表内部意见", en="Enterprises cannot post internal comments"
+        )
     return Params(note=body, internal=internal)
 
 
