@@ -129,7 +129,7 @@ Prepare = Callable[..., Params]
 Recipients = Callable[[Problem], Iterable["int | None"]]
 
 
-def _always(actor: User | None) -> bool:
+def _always(actor: User | None, params: Params) -> bool:
     return True
 
 
@@ -138,18 +138,19 @@ class Notice:
     """One row of the notice table (DESIGN §9): who hears of an action, as which kind of notice.
 
     Nobody is told of their own action (`send` leaves the actor out). `when` chooses between rows of
-    one action by who did it (the overdue job's supervise is an `overdue` notice, a manager's a
-    `supervised` one); `with_reason` passes the event's reason code along.
+    one action by who did it and what it carried (the overdue job's supervise is an `overdue` notice,
+    a manager's a `supervised` one; a comment could be told one way when internal, another when
+    public); `with_reason` passes the event's reason code along.
     """
 
     kind: str
     title: str
     to: tuple[Recipients, ...]
-    when: Callable[[User | None], bool] = _always
+    when: Callable[[User | None, Params], bool] = _always
     with_reason: bool = False
 
     def send(self, problem: Problem, actor: User | None, params: Params) -> None:
-        if not self.when(actor):
+        if not self.when(actor, params):
             return
         user_ids = [uid for recipients in self.to for uid in recipients(problem) if actor is None or uid != actor.id]
         data = {"code": problem.code, "status": problem.status}
@@ -431,11 +432,11 @@ def _doers(problem: Problem) -> list[int | None]:
     return [problem.handler_id] if problem.handler_id is not None else _department_staff(problem)
 
 
-def _by_system(actor: User | None) -> bool:
+def _by_system(actor: User | None, params: Params) -> bool:
     return actor is None
 
 
-def _by_person(actor: User | None) -> bool:
+def _by_person(actor: User | None, params: Params) -> bool:
     return actor is not None
 
 
