@@ -313,7 +313,7 @@ def apply(
         "to_status": problem.status,
         "note": params.note,
         "reason_code": params.reason_code or params.closed_reason,
-        "department_id": params.department_id if action == "dispatch" else None,
+        "department_id": params.department_id,  # only dispatch's prepare sets it (a CHECK says so too)
         "internal": params.internal,
         "created_at": now,
     }
