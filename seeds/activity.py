@@ -23,6 +23,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import func, insert, inspect, select, update
@@ -131,7 +132,7 @@ class Story:
     title: str
     description: str
     urgent: bool
-    problem: Problem | None = None  # the row being written, in memory only: `workflow.apply` changes it
+    problem: SimpleNamespace | None = None  # the row being written (`_draft`): `workflow.apply` changes it
     row: dict = field(default_factory=dict)  # its columns, once written
     events: list[dict] = field(default_factory=list)
     ratings: list[dict] = field(default_factory=list)
@@ -296,6 +297,13 @@ def _before_cutoff(moment: datetime) -> bool:
     return moment < CUTOFF - timedelta(minutes=1)
 
 
+def _draft(**columns) -> SimpleNamespace:
+    """A problem row in memory: every column of Problem, None unless given. `workflow.apply` reads
+    and sets columns only, so it changes this as it changes a Problem, without the ORM's bookkeeping
+    (which tripled the time of building the data set)."""
+    return SimpleNamespace(**{**dict.fromkeys(ROW_COLUMNS), **columns})
+
+
 class Writer:
     """Plays one problem's plan forward in time, stopping where the cut-off falls.
 
@@ -336,7 +344,7 @@ class Writer:
         response_due_at, due_at = sla.deadlines(
             created_at=story.created_at, sla_hours=sla_hours, urgent=story.urgent, response_hours=self.response_hours
         )
-        story.problem = Problem(
+        story.problem = _draft(
             enterprise_id=story.enterprise_id,
             category_id=category_id,
             title=story.title,
