@@ -124,9 +124,9 @@ class Params:
     closed_reason: str | None = None
 
 
-Effect = Callable[[Problem, "User | None", Params], None]
+Effect = Callable[[Problem, User | None, Params], None]
 Prepare = Callable[..., Params]
-Recipients = Callable[[Problem], Iterable["int | None"]]
+Recipients = Callable[[Problem], Iterable[int | None]]
 
 
 def _always(actor: User | None, params: Params) -> bool:
