@@ -51,15 +51,15 @@ class SummaryQuerySchema(PeriodQuerySchema):
     department_id = _id_field()
 
 
-class TrendQuerySchema(PeriodQuerySchema):
+class TrendQuerySchema(SummaryQuerySchema):
     interval = fields.String(load_default="day", validate=validate.OneOf(INTERVALS))
 
 
-class CommonQuerySchema(PeriodQuerySchema):
+class CommonQuerySchema(SummaryQuerySchema):
     min_enterprises = fields.Integer(load_default=None, validate=validate.Range(min=2, max=10000))
 
 
-class ExportQuerySchema(PeriodQuerySchema):
+class ExportQuerySchema(SummaryQuerySchema):
     format = fields.String(required=True, validate=validate.OneOf(("csv", "xlsx")))
 
 
