@@ -88,7 +88,8 @@ class Browser:
     def screenshot(self, path: Path, *, full_page: bool = False) -> None:
         import base64
 
-        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": full_page})
+        options = {"format": "png", "captureBeyondViewport": full_page}
+        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", options)
         Path(path).write_bytes(base64.b64decode(shot["data"]))
 
     def console_errors(self) -> list[dict]:

@@ -81,13 +81,25 @@ class Page:
         return self.driver.execute_script(script, *args)
 
     def visible(self, element_id: str) -> bool:
-        return self.js("const e = document.getElementById(arguments[0]); return !!e && !e.closest('[hidden]')", element_id)
+        script = "const e = document.getElementById(arguments[0]); return !!e && !e.closest('[hidden]')"
+        return self.js(script, element_id)
 
     def text(self, element_id: str) -> str:
         return self.js("return document.getElementById(arguments[0]).textContent.trim()", element_id)
 
     def tile(self, name: str) -> str:
-        return self.js("return document.querySelector(`#tile-${arguments[0]} .value`).textContent", name).replace(",", "")
+        value = self.js("return document.querySelector(`#tile-${arguments[0]} .value`).textContent", name)
+        return value.replace(",", "")
+
+    def period(self, start: str, end: str) -> None:
+        self.js(
+            "document.getElementById('filter-from').value = arguments[0];"
+            "document.getElementById('filter-to').value = arguments[1]",
+            start, end,
+        )
+
+    def count(self, selector: str) -> int:
+        return self.js("return document.querySelectorAll(arguments[0]).length", selector)
 
     def loaded(self) -> str | None:
         return self.js("return document.body.dataset.loading === 'false' ? document.body.dataset.loaded : null")
@@ -169,16 +181,15 @@ def test_manager_sees_the_zone_figures_and_category_shares(page):
     trend = page.chart_option("chart-trend")["series"]
     assert sum(trend[0]["data"]) == 1301 and sum(trend[1]["data"]) == 749
 
-    assert page.js("return document.querySelectorAll('#list-overdue li.problem').length") > 0
-    assert page.js("return document.querySelectorAll('#table-departments tbody tr').length") > 5
-    assert page.visible("panel-review") and page.js("return document.querySelectorAll('#list-review li.review').length") > 0
+    assert page.count("#list-overdue li.problem") > 0 and page.count("#table-departments tbody tr") > 5
+    assert page.visible("panel-review") and page.count("#list-review li.review") > 0
     page.assert_clean()
 
     shots = _screenshots()
     if shots is not None:
         shots.mkdir(parents=True, exist_ok=True)
         # The period of the demo data, so the coverage gauge reads 2019's visits.
-        page.js("document.getElementById('filter-from').value = '2019-03-01'; document.getElementById('filter-to').value = '2019-08-31'")
+        page.period("2019-03-01", "2019-08-31")
         page.reload_panels()
         time.sleep(1)  # the charts' entry animation (400 ms) — only for the picture, nothing is asserted on it
         page.browser.screenshot(shots / "dashboard-big-screen.png")
@@ -196,9 +207,9 @@ def test_problem_detail_timeline_review_and_export(page, tmp_path):
     page.js("document.querySelector('#problem-dialog form button').click()")
 
     visit_id = int(page.js("return document.querySelector('#list-review li.review').dataset.visitId"))
-    page.js("document.querySelector(`#list-review li[data-visit-id='${arguments[0]}'] button.confirm`).click()", visit_id)
-    page.wait(lambda: not page.js("return !!document.querySelector(`#list-review li[data-visit-id='${arguments[0]}']`)", visit_id),
-              "the reviewed check-in to leave the queue")
+    item = f"#list-review li[data-visit-id='{visit_id}']"
+    page.js("document.querySelector(arguments[0]).click()", f"{item} button.confirm")
+    page.wait(lambda: page.count(item) == 0, "the reviewed check-in to leave the queue")
     assert page.api("GET", f"/visits/{visit_id}", username="manager")["review"] == "confirmed"
 
     page.driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
@@ -213,7 +224,8 @@ def test_problem_detail_timeline_review_and_export(page, tmp_path):
 def test_filing_a_problem_moves_the_tile_by_one(page):
     page.open("manager")
     before = int(page.tile("total"))
-    page.api("POST", "/problems", username="ent001", body={"title": "浏览器测试：园区路灯不亮", "description": "夜间无照明", "category_id": 1})
+    problem = {"title": "浏览器测试：园区路灯不亮", "description": "夜间无照明", "category_id": 1}
+    page.api("POST", "/problems", username="ent001", body=problem)
     page.api("POST", "/stats/refresh", username="manager")
     page.reload_panels()
     assert int(page.tile("total")) == before + 1
@@ -228,7 +240,8 @@ def test_a_department_user_sees_only_its_scope(page):
     assert int(page.tile("resolved")) == own["resolved"]
     assert not page.visible("panel-review") and not page.visible("panel-coverage")
     # Its problems are those ever dispatched to it; the league also shows where else they went.
-    shown = page.js("return [...document.querySelectorAll('#table-departments tbody tr')].map((r) => r.cells[0].textContent)")
+    rows_js = "return [...document.querySelectorAll('#table-departments tbody tr')].map((r) => r.cells[0].textContent)"
+    shown = page.js(rows_js)
     rows = page.api("GET", "/stats/by/department", username="dept01")["rows"]
     assert sorted(shown) == sorted(r["label"] for r in rows if r["total"] and r["key"] is not None)
     assert next(r for r in rows if r["key"] == me["department_id"])["total"] == own["total"]
@@ -240,7 +253,7 @@ def test_a_department_user_sees_only_its_scope(page):
 
 def test_an_api_error_shows_a_message(page):
     page.open("manager")
-    page.js("document.getElementById('filter-from').value = '2019-08-01'; document.getElementById('filter-to').value = '2019-03-01'")
+    page.period("2019-08-01", "2019-03-01")
     page.reload_panels()
     assert page.visible("message") and "结束时间" in page.text("message")
     assert page.visible("board")

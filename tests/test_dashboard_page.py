@@ -55,7 +55,7 @@ def test_scripts_import_only_modules_of_this_origin():
     for script in (STATIC / "js").glob("*.js"):
         source = script.read_text()
         for target in re.findall(r'(?:import|from)\s+[^"\']*["\']([^"\']+)["\']', source):
-            assert target.startswith("./") or target.startswith("../vendor/"), (script.name, target)
+            assert target.startswith(("./", "../vendor/")), (script.name, target)
         assert "localStorage.setItem" not in source and "innerHTML" not in source and "eval(" not in source
     module = STATIC / "vendor" / "echarts" / "echarts.esm.min.js"
     assert module.exists() and "http://" not in module.read_text()[:200]

@@ -95,11 +95,13 @@ def test_breakdown_trend_common_and_export_answer_cadres_and_departments_with_th
     assert sum(p["total"] for p in points) == 1
     common = _get(client, cadre, "/api/v1/stats/common-problems", min_enterprises=2).get_json()
     assert [(c["key"], c["problems"]) for c in common["categories"]] == [(data["category"].id, 2)]
-    assert _get(client, department_user, "/api/v1/stats/common-problems", min_enterprises=2).get_json()["categories"] == []
+    common = _get(client, department_user, "/api/v1/stats/common-problems", min_enterprises=2).get_json()
+    assert common["categories"] == []
     overview = dict(_csv_sections(_get(client, cadre, "/api/v1/stats/export", format="csv").data)["统计概览"][1:])
     assert int(overview["问题总数"]) == 2
     other = DepartmentFactory().id
-    for url in ("/api/v1/stats/by/park", "/api/v1/stats/trend", "/api/v1/stats/common-problems", "/api/v1/stats/export"):
+    urls = ("/api/v1/stats/by/park", "/api/v1/stats/trend", "/api/v1/stats/common-problems", "/api/v1/stats/export")
+    for url in urls:
         assert_error(_get(client, department_user, url, department_id=other, format="csv"), 403)
         assert_error(_get(client, EnterpriseUserFactory(), url, format="csv"), 403)
 
