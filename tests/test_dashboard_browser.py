@@ -27,32 +27,45 @@ ECHARTS = "/dashboard/static/vendor/echarts/echarts.esm.min.js"
 WAIT_SECONDS = 60
 
 
-def _browser_database(tmp_path: Path) -> str:
+def _recreate(url: str, name: str, *, create: bool = True) -> None:
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if create:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser_database(tmp_path_factory):
+    """A database of the demo data for the live service, dropped afterwards (a SQLite file: removed with tmp)."""
     if "postgresql" in _backends():
         url = _pg_url()
         reason = _pg_reachable(url)
         if reason is None:
             parts = sa.engine.make_url(url)
             name = f"{parts.database}_browser"
-            engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-            with engine.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-            engine.dispose()
-            return parts.set(database=name).render_as_string(hide_password=False)
+            _recreate(url, name)
+            yield parts.set(database=name).render_as_string(hide_password=False)
+            _recreate(url, name, create=False)
+            return
         if CI:
             pytest.fail(f"PostgreSQL is required under CI=true but {url} is unreachable: {reason}", pytrace=False)
-    return f"sqlite:///{tmp_path / 'dashboard.db'}"
+    yield f"sqlite:///{tmp_path_factory.mktemp('dashboard') / 'dashboard.db'}"
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory):
+def chromium():
     reason = ensure_chromium()
     if reason is not None:
         if CI:
             pytest.fail(f"the browser tests need Chromium under CI=true: {reason}", pytrace=False)
         pytest.skip(reason)
-    service = LiveService(_browser_database(tmp_path_factory.mktemp("dashboard")), workers=2)
+
+
+@pytest.fixture(scope="module")
+def live(chromium, browser_database):
+    service = LiveService(browser_database, workers=2)
     service.prepare(seed="demo").start()
     yield service
     service.stop()

@@ -63,6 +63,9 @@ def test_summary_filters_and_validation(client, data):
     empty = _get(client, manager, "/api/v1/stats/summary", **{"from": "2019-03-01", "to": "2019-03-31"}).get_json()
     assert (empty["total"], empty["resolution_rate"]) == (0, None)
     assert_error(_get(client, manager, "/api/v1/stats/by/nonsense"), 404)
+    # Beyond a 32-bit key the schema refuses the id, before the database could.
+    for url in ("/api/v1/stats/summary", "/api/v1/stats/common-problems", "/api/v1/stats/by/park"):
+        assert "chain_id" in assert_error(_get(client, manager, url, chain_id=309501274722304704), 422)["errors"]
 
 
 def test_breakdown_trend_and_common_problems_for_managers(client, data):
