@@ -7,7 +7,7 @@ from service_app.problems.codes import ProblemCodeCounter  # noqa: F401
 from service_app.problems import scoping as _problem_scoping  # noqa: F401  (registers the department rule)
 from service_app.visits.models import Visit  # noqa: F401
 from service_app.attachments.models import Attachment  # noqa: F401
-from service_app.notifications.models import Notification  # noqa: F401
+from service_app.notifications.models import JobWatermark, Notification, ProblemMark  # noqa: F401
 from service_app.common.models import IdempotencyKey  # noqa: F401
 from service_app.enterprises.models import EnterpriseIndicator  # noqa: F401
 from service_app.scheduling.models import JobLock, JobRun  # noqa: F401
