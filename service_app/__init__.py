@@ -161,11 +161,12 @@ def _register_blueprints(app: Flask) -> None:
     from service_app.problems.routes import blp as problems_blp
     from service_app.scheduling.routes import blp as scheduling_blp
     from service_app.stats.routes import blp as stats_blp
+    from service_app.todo.routes import blp as todo_blp
     from service_app.visits.routes import blp as visits_blp
 
     blueprints = (
         health_blp, auth_blp, org_blp, enterprises_blp, problems_blp, visits_blp,
-        attachments_blp, notifications_blp, stats_blp, scheduling_blp,
+        attachments_blp, notifications_blp, stats_blp, scheduling_blp, todo_blp,
     )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)

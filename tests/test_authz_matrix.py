@@ -78,6 +78,7 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/v1/me/notifications"): ALL,
     ("POST", "/api/v1/me/notifications/<int:notification_id>/read"): ALL,
     ("POST", "/api/v1/me/notifications/read-all"): ALL,
+    ("GET", "/api/v1/me/todo"): ALL,
 }
 
 
