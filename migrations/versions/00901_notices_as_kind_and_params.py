@@ -63,7 +63,9 @@ def upgrade():
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('problem_id', sa.Integer(), nullable=False),
     sa.Column('due_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['problem_id'], ['problems.id'], name=op.f('fk_problem_marks_problem_id_problems'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(
+        ['problem_id'], ['problems.id'], name=op.f('fk_problem_marks_problem_id_problems'), ondelete='CASCADE'
+    ),
     sa.PrimaryKeyConstraint('kind', 'problem_id', name=op.f('pk_problem_marks'))
     )
     with op.batch_alter_table('notifications', schema=None) as batch_op:

@@ -48,7 +48,10 @@ MESSAGES: dict[str, Message] = {
     "reopened": _problem("企业不满意，问题重新办理", "The enterprise was dissatisfied; the problem is reopened"),
     "supervised": _problem("问题被督办", "The problem is under supervision"),
     "extended": _problem(
-        "办理时限已延长", "The deadline was extended", "{title}（{code}）新时限：{due_at}", "{title} ({code}), now due {due_at}"
+        "办理时限已延长",
+        "The deadline was extended",
+        "{title}（{code}）新时限：{due_at}",
+        "{title} ({code}), now due {due_at}",
     ),
     "commented": _problem("问题有新的留言", "New comment on a problem"),
     "info_requested": _problem("请补充问题材料", "Please supply more information"),

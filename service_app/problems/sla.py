@@ -17,7 +17,6 @@ from sqlalchemy import and_, bindparam
 from service_app.common.time import as_utc
 from service_app.problems.models import OPEN_STATUSES, Problem
 
-
 # "One working day left" (DESIGN §15); a day of the clock until the working-day calendar exists.
 DUE_SOON = timedelta(days=1)
 

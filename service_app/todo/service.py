@@ -49,7 +49,10 @@ def _enterprise(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
 def _cadre(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
     acts_on = and_(
         cadre_scope(actor.id),
-        or_(Problem.status.in_(("submitted", "accepted")), and_(Problem.handler_id == actor.id, Problem.status.in_(OPEN_STATUSES))),
+        or_(
+            Problem.status.in_(("submitted", "accepted")),
+            and_(Problem.handler_id == actor.id, Problem.status.in_(OPEN_STATUSES)),
+        ),
     )
     keys = [
         *_deadlines(now),
@@ -65,7 +68,10 @@ def _department(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
         return false(), []
     acts_on = and_(
         Problem.department_id == actor.department_id,
-        or_(Problem.status == "dispatched", and_(Problem.handler_id == actor.id, Problem.status.in_(("in_progress", "awaiting_info")))),
+        or_(
+            Problem.status == "dispatched",
+            and_(Problem.handler_id == actor.id, Problem.status.in_(("in_progress", "awaiting_info"))),
+        ),
     )
     keys = [
         *_deadlines(now),
@@ -77,8 +83,8 @@ def _department(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
 
 
 def _manager(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
-    keys = [("overdue", sla.overdue_clause(now)), ("supervised", and_(Problem.supervised, Problem.status.in_(OPEN_STATUSES)))]
-    return true(), keys
+    supervised = and_(Problem.supervised, Problem.status.in_(OPEN_STATUSES))
+    return true(), [("overdue", sla.overdue_clause(now)), ("supervised", supervised)]
 
 
 ROLE_KEYS = {
@@ -106,7 +112,8 @@ def todo_counts(*, actor: User, now: datetime | None = None) -> dict[str, Any]:
         key = case(*((condition, literal(name)) for name, condition in keys), else_=None).label("key")
         todo = select(key).where(acts_on).subquery()
         counted = [func.count().filter(todo.c.key == name).label(name) for name, _ in keys]
-        query = select(*counted, *(value.label(name) for name, value in extra.items()), unread.label("unread")).select_from(todo)
+        others = [value.label(name) for name, value in extra.items()]
+        query = select(*counted, *others, unread.label("unread")).select_from(todo)
     else:
         query = select(unread.label("unread"))
     row = db.session.execute(query).one()._mapping

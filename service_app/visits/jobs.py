@@ -54,7 +54,9 @@ def remind_unvisited(*, now: datetime, days: int = coverage.WINDOW_DAYS) -> int:
         return 0
     links = (
         _overdue_links(now, days)
-        .where(tuple_(CadreLink.cadre_id, CadreLink.enterprise_id).not_in(_overdue_links(previous, days).correlate(None)))
+        .where(
+            tuple_(CadreLink.cadre_id, CadreLink.enterprise_id).not_in(_overdue_links(previous, days).correlate(None))
+        )
         .join(User, User.id == CadreLink.cadre_id)
         .where(User.is_active.is_(True), User.role == Role.CADRE.value)
         .distinct()
