@@ -44,7 +44,7 @@ def world(client, app_ctx):
     db.session.add(ProblemEvent(problem_id=problem.id, action="dispatch", from_status="accepted", to_status="dispatched", department_id=b_staff.department_id))
     attachment = Attachment(owner_id=b_user.id, problem_id=problem.id, storage="local", storage_key="bola/secret.png", filename="secret.png", content_type="image/png", size=4, sha256="0" * 64)
     visit = Visit(cadre_id=b_link.cadre_id, enterprise_id=b_user.enterprise_id, recorded_at=now, lat=27.84, lng=113.08, note=SECRET)
-    notice = Notification(user_id=b_user.id, kind="assigned", title=SECRET)
+    notice = Notification(user_id=b_user.id, kind="submitted", params={"title": SECRET})
     indicator = EnterpriseIndicator(enterprise_id=b_user.enterprise_id, year=2019, quarter=0, revenue=123)
     db.session.add_all([attachment, visit, notice, indicator])
     db.session.flush()
