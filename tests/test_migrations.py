@@ -41,7 +41,7 @@ def test_notices_are_converted_to_kind_and_parameters(tmp_path):
     """Migration 00901 turns the stored Chinese texts into parameters the messages render."""
     app = make_app(f"sqlite:///{tmp_path / 'old.db'}")
     with app.app_context():
-        upgrade(revision="0006")
+        upgrade(revision=_script(app).get_revision("00901").down_revision)
         connection = db.session.connection()
         connection.execute(sa.text(
             "INSERT INTO users (id, username, name, role, password_hash, is_active, created_at, updated_at) "

@@ -49,6 +49,7 @@ def world(app_ctx):
     problem_in(world, "in_progress", now=late)  # overdue: the department's and the manager's
     problem_in(world, "dispatched", now=utcnow() - timedelta(hours=60))  # due in 12 hours: the department's
     VisitFactory(cadre=world.cadre, enterprise=world.enterprise, flagged=True, recorded_at=late)
+    VisitFactory(cadre=world.cadre, enterprise=world.enterprise, flagged=True, recorded_at=late, review="dismissed")
     VisitFactory(cadre=world.cadre, enterprise=world.enterprise, recorded_at=late)
     db.session.commit()
     return world

@@ -107,7 +107,8 @@ def todo_counts(*, actor: User, now: datetime | None = None) -> dict[str, Any]:
     )
     extra = {}
     if actor.role == Role.MANAGER.value:
-        extra["flagged_visits"] = select(func.count()).select_from(Visit).where(Visit.flagged).scalar_subquery()
+        pending = select(func.count()).select_from(Visit).where(Visit.flagged, Visit.review.is_(None))
+        extra["flagged_visits"] = pending.scalar_subquery()  # flagged check-ins no manager has reviewed
     if keys:
         key = case(*((condition, literal(name)) for name, condition in keys), else_=None).label("key")
         todo = select(key).where(acts_on).subquery()
