@@ -224,6 +224,7 @@ def test_migrate_applies_every_revision_once(migrations, database_url):
     applied = [target for _source, target in UPGRADE_LINE.findall(first)]
     assert sorted(applied) == sorted(revision.revision for revision in script.walk_revisions()), first
     assert UPGRADE_LINE.findall(second) == [], second
+    assert [line for line in (first + second).splitlines() if ERROR_LINE.search(line)] == []
     engine = sa.create_engine(database_url)
     with engine.connect() as connection:
         assert set(connection.scalars(sa.text("SELECT version_num FROM alembic_version"))) == set(heads)
