@@ -160,6 +160,14 @@ def _call(url: str, *, data: bytes | None = None, headers: dict[str, str] | None
         return error.code, json.loads(error.read() or b"{}")
 
 
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
 def _logs(name: str) -> str:
     return docker("logs", name)
 
@@ -239,6 +247,13 @@ def test_serves_ready_as_a_non_root_user(server):
     assert set(uids) == {"10001"}  # real, effective, saved and filesystem uid of PID 1 (gunicorn)
     assert docker("exec", name, "id", "-un").strip() == "app"
     assert "gunicorn" in docker("exec", name, "cat", "/proc/1/cmdline")
+
+
+def test_serves_the_dashboard_files(server):
+    """Package files that are not Python (templates, scripts, vendored ECharts) are in the image."""
+    _name, base = server
+    root = base.removesuffix("/api/v1")
+    assert [_status(f"{root}{path}") for path in ("/dashboard", "/dashboard/static/js/main.js")] == [200, 200]
 
 
 def test_uploads_go_to_a_fresh_volume_the_service_may_write(server):
