@@ -11,7 +11,8 @@ _limits_in_process = os.environ.get("RATELIMIT_STORAGE_URI", "memory://").starts
 workers = int(os.environ.get("WEB_CONCURRENCY", "1" if _limits_in_process else "2"))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "8" if workers == 1 else "4"))
-if workers > 1 and _limits_in_process and os.environ.get("RATELIMIT_ENABLED", "true").lower() in ("1", "true", "yes", "on"):
+_limits_on = os.environ.get("RATELIMIT_ENABLED", "true").lower() in ("1", "true", "yes", "on")
+if workers > 1 and _limits_in_process and _limits_on:
     sys.stderr.write(
         f"WARNING: {workers} workers with in-process rate-limit storage: each worker counts failed logins "
         "on its own. Set RATELIMIT_STORAGE_URI=redis://... or WEB_CONCURRENCY=1.\n"

@@ -60,7 +60,9 @@ def from_environment() -> dict:
         # Login limits (Flask-Limiter notation), counting failed logins only (auth/throttle.py): a
         # (username, address) pair and an address are refused (429); a username attacked from
         # everywhere is only slowed down, so its owner can still log in.
-        "LOGIN_LIMIT_PER_USERNAME_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_USERNAME_ADDRESS", "5 per minute;20 per hour"),
+        "LOGIN_LIMIT_PER_USERNAME_ADDRESS": os.environ.get(
+            "LOGIN_LIMIT_PER_USERNAME_ADDRESS", "5 per minute;20 per hour"
+        ),
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per minute;100 per hour"),
         "LOGIN_SLOWDOWN_PER_USERNAME": os.environ.get("LOGIN_SLOWDOWN_PER_USERNAME", "10 per 15 minutes"),
         "LOGIN_SLOWDOWN_SECONDS": float(os.environ.get("LOGIN_SLOWDOWN_SECONDS", "1")),

@@ -25,14 +25,21 @@ import threading
 import time
 import urllib.parse
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 ALGORITHM = "ACS3-HMAC-SHA256"
 AUTHORIZATION = re.compile(rf"^{ALGORITHM} Credential=([^,]+),SignedHeaders=([^,]+),Signature=([0-9a-f]{{64}})$")
-REQUIRED_SIGNED = {"host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"}
+REQUIRED_SIGNED = {
+    "host",
+    "x-acs-action",
+    "x-acs-version",
+    "x-acs-date",
+    "x-acs-signature-nonce",
+    "x-acs-content-sha256",
+}
 MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
@@ -52,7 +59,7 @@ class AliyunSmsServer:
         self.endpoint = f"127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def start(self) -> "AliyunSmsServer":
+    def start(self) -> AliyunSmsServer:
         self._thread.start()
         return self
 
@@ -62,8 +69,13 @@ class AliyunSmsServer:
     # --- answers -------------------------------------------------------------------------------
 
     def _error(self, status: int, code: str, message: str) -> Response:
-        body = {"RequestId": str(uuid.uuid4()).upper(), "HostId": "dysmsapi.aliyuncs.com", "Code": code,
-                "Message": message, "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}"}
+        body = {
+            "RequestId": str(uuid.uuid4()).upper(),
+            "HostId": "dysmsapi.aliyuncs.com",
+            "Code": code,
+            "Message": message,
+            "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}",
+        }
         return Response(json.dumps(body), status=status, content_type="application/json;charset=utf-8")
 
     def _business(self, code: str, message: str, biz_id: str | None = None) -> Response:
@@ -79,34 +91,48 @@ class AliyunSmsServer:
         canonical_query = "&".join(f"{k}={v}" for k, v in query)
         canonical_headers = "".join(f"{name}:{(request.headers.get(name) or '').strip()}\n" for name in signed)
         payload_hash = hashlib.sha256(body).hexdigest()
-        return "\n".join([request.method, request.path or "/", canonical_query, canonical_headers, ";".join(signed), payload_hash])
+        return "\n".join(
+            [request.method, request.path or "/", canonical_query, canonical_headers, ";".join(signed), payload_hash]
+        )
 
     def _authenticate(self, request: Request, body: bytes) -> Response | None:
         match = AUTHORIZATION.match(request.headers.get("Authorization", ""))
         if match is None:
-            return self._error(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards.")
+            return self._error(
+                400, "IncompleteSignature", "The request signature does not conform to Aliyun standards."
+            )
         key_id, signed_text, signature = match.groups()
         signed = signed_text.split(";")
-        present = {name.lower() for name in request.headers.keys()}
+        present = {name.lower() for name, _value in request.headers.items()}
         must_sign = REQUIRED_SIGNED | {n for n in present if n.startswith("x-acs-")} | ({"content-type"} & present)
         if signed != sorted(signed) or not must_sign <= set(signed):
-            return self._error(400, "IncompleteSignature", f"SignedHeaders must list, sorted: {';'.join(sorted(must_sign))}")
+            return self._error(
+                400, "IncompleteSignature", f"SignedHeaders must list, sorted: {';'.join(sorted(must_sign))}"
+            )
         if not REQUIRED_SIGNED <= present:
             return self._error(400, "MissingParameter", f"Missing headers: {sorted(REQUIRED_SIGNED - present)}")
         secret = self.access_keys.get(key_id)
         if secret is None:
             return self._error(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
-        string_to_sign = f"{ALGORITHM}\n{hashlib.sha256(self._canonical_request(request, signed, body).encode()).hexdigest()}"
+        string_to_sign = (
+            f"{ALGORITHM}\n{hashlib.sha256(self._canonical_request(request, signed, body).encode()).hexdigest()}"
+        )
         expected = hmac.new(secret.encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature):
-            return self._error(400, "SignatureDoesNotMatch", f"Specified signature is not matched with our calculation. server string to sign is:{string_to_sign}")
+            return self._error(
+                400,
+                "SignatureDoesNotMatch",
+                f"Specified signature is not matched with our calculation. server string to sign is:{string_to_sign}",
+            )
         if request.headers["x-acs-content-sha256"] != hashlib.sha256(body).hexdigest():
             return self._error(400, "SignatureDoesNotMatch", "x-acs-content-sha256 is not the SHA-256 of the body.")
         try:
-            sent_at = datetime.strptime(request.headers["x-acs-date"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            sent_at = datetime.strptime(request.headers["x-acs-date"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         except ValueError:
-            return self._error(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
-        if abs((datetime.now(timezone.utc) - sent_at).total_seconds()) > 15 * 60:
+            return self._error(
+                400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted."
+            )
+        if abs((datetime.now(UTC) - sent_at).total_seconds()) > 15 * 60:
             return self._error(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
         with self._lock:
             nonce = request.headers["x-acs-signature-nonce"]
@@ -138,7 +164,9 @@ class AliyunSmsServer:
             if now - self._last_sent.get(phone, -120.0) < 60:
                 return self._business("isv.BUSINESS_LIMIT_CONTROL", "触发分钟级流控Permits:1")
             self._last_sent[phone] = now
-        self.delivered.put({"phone": phone, "sign_name": params["SignName"], "template": params["TemplateCode"], "params": values})
+        self.delivered.put(
+            {"phone": phone, "sign_name": params["SignName"], "template": params["TemplateCode"], "params": values}
+        )
         return self._business("OK", "OK", biz_id=f"{uuid.uuid4().int % 10**16}^0")
 
     def _wsgi(self, environ, start_response):

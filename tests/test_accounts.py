@@ -25,6 +25,7 @@ def change(client, token: str, current: str, new: str, *, language: str = "zh"):
 
 # --- POST /me/password -----------------------------------------------------------------------
 
+
 def test_changing_the_password_ends_the_other_sessions_only(client, app_ctx):
     UserFactory(username="owner1")
     phone, tablet = login(client, "owner1"), login(client, "owner1")
@@ -96,6 +97,7 @@ def test_the_new_password_must_differ_from_the_current_one(client, app_ctx):
 
 # --- PATCH /me ---------------------------------------------------------------------------------
 
+
 def test_patch_me_changes_name_and_phone(client, app_ctx):
     cadre = CadreFactory()
     headers = auth_headers(client, cadre)
@@ -125,16 +127,25 @@ def test_admin_cannot_give_two_accounts_one_phone(client, app_ctx):
 
 # --- must change password ---------------------------------------------------------------------
 
+
 def test_an_account_an_admin_creates_must_change_its_password_first(client, app_ctx):
     enterprise = EnterpriseFactory()
     admin_headers = auth_headers(client, AdminFactory())
-    body = {"username": "newent2", "password": "Given@2026", "name": "新企业", "role": "enterprise", "enterprise_id": enterprise.id}
+    body = {
+        "username": "newent2",
+        "password": "Given@2026",
+        "name": "新企业",
+        "role": "enterprise",
+        "enterprise_id": enterprise.id,
+    }
     assert client.post("/api/v1/users", json=body, headers=admin_headers).status_code == 201
     tokens = login(client, "newent2", "Given@2026")
     assert tokens["password_change_required"] is True and tokens["user"]["must_change_password"] is True
     token = tokens["access_token"]
     assert_error(client.get("/api/v1/problems", headers=bearer(token)), 403, "password_change_required")
-    assert_error(client.get(f"/api/v1/enterprises/{enterprise.id}", headers=bearer(token)), 403, "password_change_required")
+    assert_error(
+        client.get(f"/api/v1/enterprises/{enterprise.id}", headers=bearer(token)), 403, "password_change_required"
+    )
     assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
     assert change(client, token, "Given@2026", NEW_PASSWORD).status_code == 204
     assert client.get("/api/v1/problems", headers=bearer(token)).status_code == 200
@@ -145,7 +156,10 @@ def test_an_admin_reset_sets_must_change_and_demo_style_accounts_are_free(client
     user = UserFactory(username="resetme")
     assert login(client, "resetme")["password_change_required"] is False
     admin_headers = auth_headers(client, AdminFactory())
-    assert client.patch(f"/api/v1/users/{user.id}", json={"password": "Reset@2026"}, headers=admin_headers).status_code == 200
+    assert (
+        client.patch(f"/api/v1/users/{user.id}", json={"password": "Reset@2026"}, headers=admin_headers).status_code
+        == 200
+    )
     tokens = login(client, "resetme", "Reset@2026")
     assert tokens["password_change_required"] is True
     refreshed = client.post("/api/v1/auth/refresh", headers=bearer(tokens["refresh_token"]))
@@ -154,12 +168,19 @@ def test_an_admin_reset_sets_must_change_and_demo_style_accounts_are_free(client
 
 # Endpoints that need no token at all, and those a must-change account may call (DESIGN §15).
 PUBLIC = {
-    ("GET", "/api/v1/health"), ("GET", "/api/v1/health/ready"), ("POST", "/api/v1/auth/login"),
-    ("POST", "/api/v1/auth/sms-code"), ("POST", "/api/v1/auth/login/sms"), ("POST", "/api/v1/auth/password/reset"),
+    ("GET", "/api/v1/health"),
+    ("GET", "/api/v1/health/ready"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/sms-code"),
+    ("POST", "/api/v1/auth/login/sms"),
+    ("POST", "/api/v1/auth/password/reset"),
 }
 ALLOWED_BEFORE_CHANGE = {
-    ("GET", "/api/v1/me"), ("PATCH", "/api/v1/me"), ("POST", "/api/v1/me/password"),
-    ("POST", "/api/v1/auth/refresh"), ("POST", "/api/v1/auth/logout"),
+    ("GET", "/api/v1/me"),
+    ("PATCH", "/api/v1/me"),
+    ("POST", "/api/v1/me/password"),
+    ("POST", "/api/v1/auth/refresh"),
+    ("POST", "/api/v1/auth/logout"),
 }
 
 
@@ -173,7 +194,9 @@ def _routes(app) -> list[tuple[str, str]]:
     routes = []
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1/") and rule.rule != "/api/v1/openapi.json":
-            routes += [(method, rule.rule, _concrete(rule.rule)) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+            routes += [
+                (method, rule.rule, _concrete(rule.rule)) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+            ]
     return sorted(routes, key=lambda route: route[1] == "/api/v1/auth/logout")  # logout last: it ends the session
 
 
@@ -192,7 +215,11 @@ def test_must_change_account_can_do_nothing_else_walking_the_route_table(client,
             assert response.status_code < 500, (method, rule)
             allowed += 1
         else:
-            assert response.status_code == 403 and body["error_code"] == "password_change_required", (method, rule, body)
+            assert response.status_code == 403 and body["error_code"] == "password_change_required", (
+                method,
+                rule,
+                body,
+            )
             refused += 1
         if rule == "/api/v1/auth/refresh":
             tokens = response.get_json()

@@ -54,10 +54,14 @@ def test_a_username_attacked_from_many_addresses_is_slowed_not_locked(client, ap
 def test_a_wrong_sms_code_counts_like_a_wrong_password(client, app_ctx):
     for _ in range(5):
         response = client.post(
-            "/api/v1/auth/login/sms", json={"phone": "13700000001", "code": "000000"}, environ_base={"REMOTE_ADDR": ATTACKER}
+            "/api/v1/auth/login/sms",
+            json={"phone": "13700000001", "code": "000000"},
+            environ_base={"REMOTE_ADDR": ATTACKER},
         )
         assert_error(response, 401, "bad_sms_code")
     response = client.post(
-        "/api/v1/auth/login/sms", json={"phone": "13700000001", "code": "000000"}, environ_base={"REMOTE_ADDR": ATTACKER}
+        "/api/v1/auth/login/sms",
+        json={"phone": "13700000001", "code": "000000"},
+        environ_base={"REMOTE_ADDR": ATTACKER},
     )
     assert_error(response, 429)

@@ -29,7 +29,9 @@ def inbox():
 
 
 def ask(client, phone: str, purpose: str = "login", address: str = "127.0.0.1"):
-    response = client.post("/api/v1/auth/sms-code", json={"phone": phone, "purpose": purpose}, environ_base={"REMOTE_ADDR": address})
+    response = client.post(
+        "/api/v1/auth/sms-code", json={"phone": phone, "purpose": purpose}, environ_base={"REMOTE_ADDR": address}
+    )
     assert response.status_code == 202, response.get_json()
     return response.get_json()
 
@@ -66,12 +68,16 @@ def test_password_reset_end_to_end_ends_every_session(client, app_ctx, inbox):
     weak = client.post("/api/v1/auth/password/reset", json={"phone": PHONE, "code": code, "new_password": "forgetful"})
     assert assert_error(weak, 422)["password_rule"] in {"letters_and_digits", "same_as_username"}
     # The code survives a refused password and sets a good one.
-    response = client.post("/api/v1/auth/password/reset", json={"phone": PHONE, "code": code, "new_password": "Remember@2026"})
+    response = client.post(
+        "/api/v1/auth/password/reset", json={"phone": PHONE, "code": code, "new_password": "Remember@2026"}
+    )
     assert response.status_code == 204
     assert_error(client.get("/api/v1/me", headers={"Authorization": f"Bearer {old['access_token']}"}), 401)
     assert login(client, "forgetful", "Remember@2026")["password_change_required"] is False
     assert_error(client.post("/api/v1/auth/login", json={"username": "forgetful", "password": PASSWORD}), 401)
-    reused = client.post("/api/v1/auth/password/reset", json={"phone": PHONE, "code": code, "new_password": "Another@2026"})
+    reused = client.post(
+        "/api/v1/auth/password/reset", json={"phone": PHONE, "code": code, "new_password": "Another@2026"}
+    )
     assert list(assert_error(reused, 422)["errors"]) == ["code"]
 
 
@@ -79,7 +85,9 @@ def test_a_login_code_does_not_reset_and_a_reset_code_does_not_log_in(client, ap
     UserFactory(phone=PHONE)
     ask(client, PHONE, "login")
     code = inbox.next_code(PHONE)
-    response = client.post("/api/v1/auth/password/reset", json={"phone": PHONE, "code": code, "new_password": "Remember@2026"})
+    response = client.post(
+        "/api/v1/auth/password/reset", json={"phone": PHONE, "code": code, "new_password": "Remember@2026"}
+    )
     assert list(assert_error(response, 422)["errors"]) == ["code"]
 
 
@@ -88,14 +96,18 @@ def test_wrong_expired_and_reused_codes_answer_alike(client, app_ctx, inbox):
     messages = set()
 
     def reset(code: str):
-        response = client.post("/api/v1/auth/password/reset", json={"phone": PHONE, "code": code, "new_password": "Remember@2026"})
+        response = client.post(
+            "/api/v1/auth/password/reset", json={"phone": PHONE, "code": code, "new_password": "Remember@2026"}
+        )
         body = assert_error(response, 422, "validation_failed")
         messages.add((body["message"], tuple(body["errors"]["code"])))
 
     ask(client, PHONE, "reset")
     code = inbox.next_code(PHONE)
     reset("000000" if code != "000000" else "111111")  # wrong
-    db.session.execute(SmsCode.__table__.update().where(SmsCode.phone == PHONE).values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.execute(
+        SmsCode.__table__.update().where(SmsCode.phone == PHONE).values(expires_at=utcnow() - timedelta(seconds=1))
+    )
     reset(code)  # expired
     reset("123456")  # no live code at all (as for a number without an account)
     assert len(messages) == 1
@@ -142,7 +154,14 @@ def test_five_tries_and_the_sixth_burns_the_code(client, app_ctx, inbox):
     code = inbox.next_code(PHONE)
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(5):
-        assert_error(client.post("/api/v1/auth/login/sms", json={"phone": PHONE, "code": wrong}, environ_base={"REMOTE_ADDR": "192.0.2.50"}), 401)
+        assert_error(
+            client.post(
+                "/api/v1/auth/login/sms",
+                json={"phone": PHONE, "code": wrong},
+                environ_base={"REMOTE_ADDR": "192.0.2.50"},
+            ),
+            401,
+        )
     # Five tries used: the sixth burns the code even though it is right.
     assert_error(sms_login(client, PHONE, code), 401, "bad_sms_code")
     assert db.session.scalar(select(SmsCode.used_at).where(SmsCode.phone == PHONE)) is not None
@@ -154,7 +173,14 @@ def test_four_wrong_tries_leave_the_fifth_good(client, app_ctx, inbox):
     code = inbox.next_code(PHONE)
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(4):
-        assert_error(client.post("/api/v1/auth/login/sms", json={"phone": PHONE, "code": wrong}, environ_base={"REMOTE_ADDR": "192.0.2.51"}), 401)
+        assert_error(
+            client.post(
+                "/api/v1/auth/login/sms",
+                json={"phone": PHONE, "code": wrong},
+                environ_base={"REMOTE_ADDR": "192.0.2.51"},
+            ),
+            401,
+        )
     assert sms_login(client, PHONE, code).status_code == 200
 
 
@@ -170,6 +196,8 @@ def test_a_newer_code_replaces_the_older(client, app, app_ctx, inbox, monkeypatc
     assert sms_login(client, PHONE, second).status_code == 200
 
 
-@pytest.mark.parametrize("body", [{"phone": "0731-2868", "purpose": "login"}, {"phone": PHONE, "purpose": "signup"}, {"phone": PHONE}])
+@pytest.mark.parametrize(
+    "body", [{"phone": "0731-2868", "purpose": "login"}, {"phone": PHONE, "purpose": "signup"}, {"phone": PHONE}]
+)
 def test_malformed_requests_are_422(client, body):
     assert assert_error(client.post("/api/v1/auth/sms-code", json=body), 422)["errors"]

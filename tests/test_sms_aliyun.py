@@ -39,34 +39,47 @@ def sdk_client(server: AliyunSmsServer, secret: str = SECRET, key_id: str = KEY_
     from alibabacloud_dysmsapi20170525.client import Client
     from alibabacloud_tea_openapi import utils_models
 
-    return Client(utils_models.Config(access_key_id=key_id, access_key_secret=secret, endpoint=server.endpoint, protocol="http"))
+    return Client(
+        utils_models.Config(access_key_id=key_id, access_key_secret=secret, endpoint=server.endpoint, protocol="http")
+    )
 
 
 def sdk_send(client, phone: str, template: str = TEMPLATES["login"], sign: str = SIGN):
     from alibabacloud_dysmsapi20170525 import models
 
-    request = models.SendSmsRequest(phone_numbers=phone, sign_name=sign, template_code=template, template_param='{"code":"246810"}')
+    request = models.SendSmsRequest(
+        phone_numbers=phone, sign_name=sign, template_code=template, template_param='{"code":"246810"}'
+    )
     return client.send_sms(request).body
 
 
 def our_sender(server: AliyunSmsServer, secret: str = SECRET) -> AliyunSmsSender:
     return AliyunSmsSender(
-        endpoint=f"http://{server.endpoint}", access_key_id=KEY_ID, access_key_secret=secret, sign_name=SIGN, templates=TEMPLATES
+        endpoint=f"http://{server.endpoint}",
+        access_key_id=KEY_ID,
+        access_key_secret=secret,
+        sign_name=SIGN,
+        templates=TEMPLATES,
     )
 
 
 # --- the contract server, checked with Aliyun's SDK --------------------------------------------
 
+
 def test_the_sdk_is_accepted_and_gets_the_documented_success_body(aliyun):
     body = sdk_send(sdk_client(aliyun), "13811110001")
     assert body.code == "OK" and body.message == "OK" and body.biz_id and body.request_id
     assert aliyun.delivered.get(timeout=5) == {
-        "phone": "13811110001", "sign_name": SIGN, "template": TEMPLATES["login"], "params": {"code": "246810"},
+        "phone": "13811110001",
+        "sign_name": SIGN,
+        "template": TEMPLATES["login"],
+        "params": {"code": "246810"},
     }
 
 
 @pytest.mark.parametrize(
-    "key_id,secret,code", [(KEY_ID, "wrong-secret", "SignatureDoesNotMatch"), ("LTAI-unknown", SECRET, "InvalidAccessKeyId.NotFound")]
+    "key_id,secret,code",
+    [(KEY_ID, "wrong-secret", "SignatureDoesNotMatch"), ("LTAI-unknown", SECRET, "InvalidAccessKeyId.NotFound")],
 )
 def test_the_sdk_badly_signed_gets_the_documented_errors(aliyun, key_id, secret, code):
     from alibabacloud_tea_openapi.exceptions import ClientException
@@ -97,10 +110,14 @@ def test_the_sdk_meets_the_minute_flow_control(aliyun):
 
 # --- our sender against the same server ----------------------------------------------------------
 
+
 def test_our_sender_is_accepted(aliyun):
     our_sender(aliyun).send(SmsMessage(phone="13811110010", purpose="reset", code="135790", valid_minutes=5))
     assert aliyun.delivered.get(timeout=5) == {
-        "phone": "13811110010", "sign_name": SIGN, "template": TEMPLATES["reset"], "params": {"code": "135790"},
+        "phone": "13811110010",
+        "sign_name": SIGN,
+        "template": TEMPLATES["reset"],
+        "params": {"code": "135790"},
     }
 
 
@@ -127,19 +144,29 @@ def test_sms_login_and_reset_end_to_end_through_the_provider(client, app, app_ct
     UserFactory(username="forgotsms", phone="13811110021")
     assert client.post("/api/v1/auth/sms-code", json={"phone": "13811110021", "purpose": "reset"}).status_code == 202
     code = aliyun.delivered.get(timeout=10)["params"]["code"]
-    reset = client.post("/api/v1/auth/password/reset", json={"phone": "13811110021", "code": code, "new_password": "ViaSms@2026"})
+    reset = client.post(
+        "/api/v1/auth/password/reset", json={"phone": "13811110021", "code": code, "new_password": "ViaSms@2026"}
+    )
     assert reset.status_code == 204
-    assert client.post("/api/v1/auth/login", json={"username": "forgotsms", "password": "ViaSms@2026"}).status_code == 200
+    assert (
+        client.post("/api/v1/auth/login", json={"username": "forgotsms", "password": "ViaSms@2026"}).status_code == 200
+    )
     assert_error(client.post("/api/v1/auth/login/sms", json={"phone": "13811110021", "code": code}), 401)
 
 
 # --- choosing the sender -------------------------------------------------------------------------
 
+
 def test_the_sender_comes_from_the_configuration():
     settings = {
-        "SMS_SENDER": "aliyun", "ALIYUN_SMS_ENDPOINT": "https://dysmsapi.aliyuncs.com", "ALIYUN_SMS_ACCESS_KEY_ID": KEY_ID,
-        "ALIYUN_SMS_ACCESS_KEY_SECRET": SECRET, "ALIYUN_SMS_SIGN_NAME": SIGN, "ALIYUN_SMS_TEMPLATE_LOGIN": "SMS_1",
-        "ALIYUN_SMS_TEMPLATE_RESET": "SMS_2", "ALIYUN_SMS_TIMEOUT_SECONDS": 5.0,
+        "SMS_SENDER": "aliyun",
+        "ALIYUN_SMS_ENDPOINT": "https://dysmsapi.aliyuncs.com",
+        "ALIYUN_SMS_ACCESS_KEY_ID": KEY_ID,
+        "ALIYUN_SMS_ACCESS_KEY_SECRET": SECRET,
+        "ALIYUN_SMS_SIGN_NAME": SIGN,
+        "ALIYUN_SMS_TEMPLATE_LOGIN": "SMS_1",
+        "ALIYUN_SMS_TEMPLATE_RESET": "SMS_2",
+        "ALIYUN_SMS_TIMEOUT_SECONDS": 5.0,
     }
     sender = load_sender(settings)
     assert isinstance(sender, AliyunSmsSender) and sender.templates == {"login": "SMS_1", "reset": "SMS_2"}

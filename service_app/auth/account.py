@@ -33,7 +33,9 @@ def change_password(
     throttle.ensure_login_allowed(username=user.username, address=client_address)
     if not verify_password(user.password_hash, current_password):
         throttle.record_failed_login(username=user.username, address=client_address)
-        raise ValidationFailed(errors={"current_password": [bilingual("当前密码不正确", "The current password is wrong")]})
+        raise ValidationFailed(
+            errors={"current_password": [bilingual("当前密码不正确", "The current password is wrong")]}
+        )
     policy.check_password(new_password, username=user.username, field="new_password")
     if verify_password(user.password_hash, new_password):
         raise ValidationFailed(
@@ -60,5 +62,7 @@ def update_profile(*, user: User, name: str | object = KEEP, phone: str | None |
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict("phone_taken", errors={"phone": [bilingual("该手机号已被其他账号使用", "Another account has this number")]}) from None
+        raise Conflict(
+            "phone_taken", errors={"phone": [bilingual("该手机号已被其他账号使用", "Another account has this number")]}
+        ) from None
     return user

@@ -21,7 +21,9 @@ from service_app.auth.schemas import (
 from service_app.common.api import Blueprint, error_responses
 from service_app.common.net import client_address
 
-blp = Blueprint("account", __name__, url_prefix="/api/v1", description="自助账号：密码、资料、短信验证码 / Self-service accounts")
+blp = Blueprint(
+    "account", __name__, url_prefix="/api/v1", description="自助账号：密码、资料、短信验证码 / Self-service accounts"
+)
 blp.record_once(lambda state: sms_senders.init_app(state.app))
 
 
@@ -43,8 +45,11 @@ def update_me(data):
 def change_password(data):
     """Change the caller's password; the caller's other sessions end."""
     account.change_password(
-        user=actor(), current_password=data["current_password"], new_password=data["new_password"],
-        session_id=get_jwt()["sid"], client_address=client_address(),
+        user=actor(),
+        current_password=data["current_password"],
+        new_password=data["new_password"],
+        session_id=get_jwt()["sid"],
+        client_address=client_address(),
     )
 
 
@@ -64,7 +69,10 @@ def request_sms_code(data):
 def login_with_sms_code(data):
     """Log in with a phone number and an SMS code."""
     return sms.login_with_code(
-        phone=data["phone"], code=data["code"], client_address=client_address(), user_agent=request.headers.get("User-Agent")
+        phone=data["phone"],
+        code=data["code"],
+        client_address=client_address(),
+        user_agent=request.headers.get("User-Agent"),
     )
 
 

@@ -6,7 +6,6 @@ from service_app.auth.models import ROLE_LABELS, ROLE_VALUES, SMS_PURPOSES, Role
 from service_app.common.pagination import PageArgsSchema
 from service_app.common.schemas import AwareDateTime, Id, Schema, Text
 
-
 MOBILE_PATTERN = r"^1[3-9][0-9]{9}$"
 
 
@@ -104,7 +103,9 @@ class SmsCodeAcceptedSchema(Schema):
     """The same answer whether or not the number has an account, and whether or not a code was sent."""
 
     expires_in = fields.Integer(required=True, metadata={"description": "Seconds a code stays valid"})
-    resend_after = fields.Integer(required=True, metadata={"description": "Seconds before another code may be asked for"})
+    resend_after = fields.Integer(
+        required=True, metadata={"description": "Seconds before another code may be asked for"}
+    )
 
 
 SMS_CODE = validate.Regexp(r"^[0-9]{6}$")

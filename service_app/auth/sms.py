@@ -58,12 +58,20 @@ def request_code(*, phone: str, purpose: str, client_address: str) -> None:
     )
     db.session.add(
         SmsCode(
-            phone=phone, purpose=purpose, code_hash=_digest(phone, purpose, code), user_id=user_id,
-            created_at=now, expires_at=now + timedelta(seconds=ttl), attempts=0, client_address=client_address[:64],
+            phone=phone,
+            purpose=purpose,
+            code_hash=_digest(phone, purpose, code),
+            user_id=user_id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl),
+            attempts=0,
+            client_address=client_address[:64],
         )
     )
     db.session.commit()
-    sms_senders.dispatch(sms_senders.SmsMessage(phone=phone, purpose=purpose, code=code, valid_minutes=max(1, ttl // 60)))
+    sms_senders.dispatch(
+        sms_senders.SmsMessage(phone=phone, purpose=purpose, code=code, valid_minutes=max(1, ttl // 60))
+    )
 
 
 def _redeem(*, phone: str, purpose: str, code: str) -> User | None:
@@ -118,7 +126,9 @@ def reset_password(*, phone: str, code: str, new_password: str, client_address: 
     if user is None:
         db.session.commit()  # keep the counted try
         throttle.record_failed_login(username=_sms_login_name(phone), address=client_address)
-        raise ValidationFailed(errors={"code": [bilingual("验证码错误或已失效", "The code is wrong or no longer valid")]})
+        raise ValidationFailed(
+            errors={"code": [bilingual("验证码错误或已失效", "The code is wrong or no longer valid")]}
+        )
     try:
         policy.check_password(new_password, username=user.username, field="new_password")
     except ValidationFailed:

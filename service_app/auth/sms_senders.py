@@ -25,7 +25,7 @@ import urllib.request
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from flask import Flask, current_app
@@ -65,7 +65,9 @@ class LogSender:
 
     def send(self, message: SmsMessage) -> None:
         if not self.reveal_codes:
-            log.warning("sms_not_sent", extra={"reason": "SMS_SENDER=log under APP_ENV=production", "purpose": message.purpose})
+            log.warning(
+                "sms_not_sent", extra={"reason": "SMS_SENDER=log under APP_ENV=production", "purpose": message.purpose}
+            )
             return
         log.warning("sms_code", extra={"phone": message.phone, "purpose": message.purpose, "sms_code": message.code})
 
@@ -99,9 +101,14 @@ class AliyunSmsSender:
         self.sign_name, self.templates, self.timeout = sign_name, templates, timeout
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "AliyunSmsSender":
-        names = ("ALIYUN_SMS_ACCESS_KEY_ID", "ALIYUN_SMS_ACCESS_KEY_SECRET", "ALIYUN_SMS_SIGN_NAME",
-                 "ALIYUN_SMS_TEMPLATE_LOGIN", "ALIYUN_SMS_TEMPLATE_RESET")
+    def from_config(cls, config: dict[str, Any]) -> AliyunSmsSender:
+        names = (
+            "ALIYUN_SMS_ACCESS_KEY_ID",
+            "ALIYUN_SMS_ACCESS_KEY_SECRET",
+            "ALIYUN_SMS_SIGN_NAME",
+            "ALIYUN_SMS_TEMPLATE_LOGIN",
+            "ALIYUN_SMS_TEMPLATE_RESET",
+        )
         missing = [name for name in names if not config.get(name)]
         if missing:
             raise SenderConfigError(f"SMS_SENDER=aliyun needs {', '.join(missing)}")
@@ -123,7 +130,7 @@ class AliyunSmsSender:
         }
 
     def signed_request(self, body: bytes, *, now: datetime | None = None) -> urllib.request.Request:
-        moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        moment = (now or datetime.now(UTC)).astimezone(UTC)
         headers = {
             "host": urllib.parse.urlsplit(self.endpoint).netloc,
             "content-type": "application/x-www-form-urlencoded",
@@ -136,7 +143,9 @@ class AliyunSmsSender:
         signed_names = sorted(headers)
         canonical_headers = "".join(f"{name}:{headers[name].strip()}\n" for name in signed_names)
         signed_headers = ";".join(signed_names)
-        canonical_request = "\n".join(["POST", "/", "", canonical_headers, signed_headers, headers["x-acs-content-sha256"]])
+        canonical_request = "\n".join(
+            ["POST", "/", "", canonical_headers, signed_headers, headers["x-acs-content-sha256"]]
+        )
         string_to_sign = f"{self.ALGORITHM}\n{_sha256_hex(canonical_request.encode())}"
         signature = hmac.new(self.access_key_secret.encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()
         headers["authorization"] = (
@@ -154,7 +163,9 @@ class AliyunSmsSender:
                 answer = json.loads(error.read() or b"{}")
             except ValueError:
                 answer = {}
-            raise SmsDeliveryError(answer.get("Code") or f"HTTP{error.code}", answer.get("Message") or str(error)) from None
+            raise SmsDeliveryError(
+                answer.get("Code") or f"HTTP{error.code}", answer.get("Message") or str(error)
+            ) from None
         if answer.get("Code") != "OK":
             raise SmsDeliveryError(str(answer.get("Code")), str(answer.get("Message")))
 

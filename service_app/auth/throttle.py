@@ -93,7 +93,10 @@ def take_sms_allowance(*, phone: str, address: str) -> bool:
     if not limiter.enabled:
         return True
     config = current_app.config
-    counters = ((SMS_PHONE, phone, config["SMS_LIMIT_PER_PHONE"]), (SMS_ADDRESS, address, config["SMS_LIMIT_PER_ADDRESS"]))
+    counters = (
+        (SMS_PHONE, phone, config["SMS_LIMIT_PER_PHONE"]),
+        (SMS_ADDRESS, address, config["SMS_LIMIT_PER_ADDRESS"]),
+    )
     checks = [(item, _keys(scope, value)) for scope, value, spec in counters for item in _items(spec)]
     if not all(limiter.limiter.test(item, *keys) for item, keys in checks):
         return False

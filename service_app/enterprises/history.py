@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, has_request_context
-from sqlalchemy import event, inspect, insert, select
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from service_app.auth.service import loaded_user
@@ -58,8 +58,12 @@ def record_changes(session: Session, _flush_context, _instances) -> None:
         for field, old, new in _changes(instance):
             session.add(
                 EnterpriseChange(
-                    enterprise_id=instance.id, changed_at=now, changed_by_id=author_id,
-                    field=field, old_value=old, new_value=new,
+                    enterprise_id=instance.id,
+                    changed_at=now,
+                    changed_by_id=author_id,
+                    field=field,
+                    old_value=old,
+                    new_value=new,
                 )
             )
 
@@ -73,7 +77,7 @@ def record_bulk_updates(rows: list[dict[str, Any]], *, chunk: int = 500) -> None
     """History of a bulk UPDATE by primary key (`rows` carry `id` and the new values), before it runs."""
     now, author_id, changes = utcnow(), _author_id(), []
     for start in range(0, len(rows), chunk):
-        part = {row["id"]: row for row in rows[start:start + chunk]}
+        part = {row["id"]: row for row in rows[start : start + chunk]}
         fields = sorted({key for row in part.values() for key in row} - UNTRACKED)
         columns = [getattr(Enterprise, name) for name in fields]
         for current in db.session.execute(select(Enterprise.id, *columns).where(Enterprise.id.in_(part))):
@@ -81,8 +85,14 @@ def record_bulk_updates(rows: list[dict[str, Any]], *, chunk: int = 500) -> None
                 new = part[current.id].get(name, old)
                 if _text(old) != _text(new):
                     changes.append(
-                        {"enterprise_id": current.id, "changed_at": now, "changed_by_id": author_id,
-                         "field": name, "old_value": _text(old), "new_value": _text(new)}
+                        {
+                            "enterprise_id": current.id,
+                            "changed_at": now,
+                            "changed_by_id": author_id,
+                            "field": name,
+                            "old_value": _text(old),
+                            "new_value": _text(new),
+                        }
                     )
     if changes:
         db.session.execute(insert(EnterpriseChange), changes)

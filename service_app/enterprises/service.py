@@ -324,4 +324,6 @@ def enterprise_history(actor: User, enterprise_id: int, *, limit: int | None, cu
         .options(joinedload(EnterpriseChange.changed_by))
         .where(EnterpriseChange.enterprise_id == enterprise_id)
     )
-    return keyset_page(query, columns=[EnterpriseChange.id], kinds=[int], limit=limit, cursor=cursor, session=db.session)
+    return keyset_page(
+        query, columns=[EnterpriseChange.id], kinds=[int], limit=limit, cursor=cursor, session=db.session
+    )
