@@ -196,6 +196,16 @@ def test_a_newer_code_replaces_the_older(client, app, app_ctx, inbox, monkeypatc
     assert sms_login(client, PHONE, second).status_code == 200
 
 
+def test_expired_codes_are_purged_a_day_later(client, app_ctx):
+    from service_app.auth.sms import purge_expired_codes
+
+    UserFactory(phone=PHONE)
+    ask(client, PHONE)
+    assert purge_expired_codes(now=utcnow() + timedelta(hours=23)) == 0
+    assert purge_expired_codes(now=utcnow() + timedelta(days=1, minutes=6)) == 1
+    assert codes_for(PHONE) == 0
+
+
 @pytest.mark.parametrize(
     "body", [{"phone": "0731-2868", "purpose": "login"}, {"phone": PHONE, "purpose": "signup"}, {"phone": PHONE}]
 )

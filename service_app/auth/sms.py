@@ -14,10 +14,10 @@ import hashlib
 import hmac
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from service_app.auth import policy, sms_senders, throttle
 from service_app.auth.account import set_own_password
@@ -137,3 +137,14 @@ def reset_password(*, phone: str, code: str, new_password: str, client_address: 
     set_own_password(user, new_password)
     revoke_sessions(AuthSession.user_id == user.id, reason="password_reset")
     db.session.commit()
+
+
+# Expired codes stay a day, for looking into abuse, then go.
+CODE_RETENTION = timedelta(days=1)
+
+
+def purge_expired_codes(*, now: datetime) -> int:
+    """Delete codes that expired more than `CODE_RETENTION` ago."""
+    result = db.session.execute(delete(SmsCode).where(SmsCode.expires_at < now - CODE_RETENTION))
+    db.session.commit()
+    return result.rowcount or 0
