@@ -5,7 +5,7 @@ are not mobile numbers (a department's landline), and later duplicates of one, a
 the unique constraint is added: an SMS code must never reach the wrong person.
 
 Revision ID: 00701
-Revises: 0006
+Revises: 00601
 Create Date: 2026-12-01 14:55:37.626551
 
 """
@@ -19,7 +19,7 @@ import service_app.common.types
 
 # revision identifiers, used by Alembic.
 revision = "00701"
-down_revision = "0006"
+down_revision = "00601"
 branch_labels = None
 depends_on = None
 
