@@ -8,7 +8,7 @@ reminder's count from its enterprise ids, and the filing notice's kind `assigned
 `problem_marks` let the notifying jobs tell only what changed since their previous run.
 
 Revision ID: 00901
-Revises: 00601
+Revises: 00701
 Create Date: 2026-12-01 15:40:00
 
 """
@@ -21,7 +21,7 @@ import service_app.common.types
 
 # revision identifiers, used by Alembic.
 revision = '00901'
-down_revision = '00601'
+down_revision = '00701'
 branch_labels = None
 depends_on = None
 
