@@ -17,6 +17,7 @@ import signal
 from datetime import datetime
 
 import click
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -45,6 +46,7 @@ JOBS: tuple[Job, ...] = (
     Job("stats.trends", daily("00:10"), "service_app.stats.jobs:refresh_trends", description="统计趋势：日、周、月"),
     Job("purge", daily("03:30"), "service_app.scheduling.jobs:purge", description="清理过期会话、幂等键与旧的任务记录"),
     Job("problems.flag_overdue", every(minutes=10), "service_app.problems.jobs:flag_overdue", description="超期问题督办并通知领导"),
+    Job("problems.notify_due_soon", every(minutes=10), "service_app.problems.jobs:notify_due_soon", description="提醒办理人问题即将到期"),
     Job("problems.close_unrated", every(hours=1), "service_app.problems.jobs:close_unrated", description="办结后7天未评价自动关闭"),
     Job("visits.close_stale", every(minutes=30), "service_app.visits.jobs:close_stale_visits", description="关闭超时未签退的走访"),
     Job("visits.remind_unvisited", daily("09:00"), "service_app.visits.jobs:remind_unvisited", description="提醒30天未走访结对企业的干部"),
@@ -65,6 +67,10 @@ def run_once(app: Flask, name: str, *, now: datetime | None = None) -> RunResult
 
 def _tick(app: Flask, job: Job) -> None:
     """What APScheduler calls: never lets an exception escape (the run log has the details)."""
+    # Stop signals must reach the main thread, which sleeps on a lock until the next tick: one the
+    # kernel hands to this job thread instead is seen there only when that sleep ends (Ctrl-C during
+    # the start-up snapshot took up to a minute to stop the scheduler).
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         run_job(app, job)
     except Exception:  # noqa: BLE001 - e.g. the database is down: log, and try again next tick
@@ -90,7 +96,10 @@ def _serve(app: Flask) -> None:
     def stop(signum, _frame):
         if scheduler.running:  # a second Ctrl-C while running jobs finish is not an error
             log.info("scheduler_stopping", extra={"signal": signum})
-            scheduler.shutdown(wait=True)
+            try:
+                scheduler.shutdown(wait=True)
+            except SchedulerNotRunningError:  # a second signal came between the check and the shutdown
+                pass
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

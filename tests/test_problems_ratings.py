@@ -43,7 +43,8 @@ def test_a_poor_score_reopens_it_with_the_last_handler(app_ctx):
     problem_id = problem_in(world, "resolved")
     view = service.rate(world.owner, problem_id, score=2, comment="灯又坏了")
     assert (view.status, view.reopen_count, view.handler_id, view.department_id, view.resolution, view.resolved_at) == ("in_progress", 1, world.staff.id, world.department.id, None, None)
-    assert _kinds(problem_id, "reopened") == [world.staff.id, world.cadre.id]
+    assert _kinds(problem_id, "reopened") == [world.staff.id, world.cadre.id, world.manager.id]  # managers too
+    assert _kinds(problem_id, "rated") == []  # a dissatisfied rating is told by its reopen
     with pytest.raises(InvalidTransition):
         service.rate(world.owner, problem_id, score=5)
     service.perform(world.staff, problem_id, "resolve", resolution="更换整条线路")

@@ -5,7 +5,7 @@ Partner systems' API clients; `problems.source` ("app" for every existing proble
 problems stored fails on the NOT NULL: delete or reassign them first.
 
 Revision ID: 00401
-Revises: 00601
+Revises: 00901
 Create Date: 2026-12-01 14:56:13.813704
 
 """
@@ -16,7 +16,7 @@ import service_app.common.types
 
 # revision identifiers, used by Alembic.
 revision = '00401'
-down_revision = '00601'
+down_revision = '00901'
 branch_labels = None
 depends_on = None
 
