@@ -26,6 +26,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service_app.common import http, logs
 
     logs.configure(app)
+    # Subsystems first: a bad setting fails before the shared extension objects are touched.
+    _init_subsystems(app)
     _init_extensions(app)
     http.init_app(app)
     _register_blueprints(app)
@@ -77,6 +79,28 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     api.init_app(app, spec_kwargs={"info": {"description": "四联行动联企服务 API: problems, visits, enterprises, statistics."}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+
+
+def _init_subsystems(app: Flask) -> None:
+    """Each subsystem's own set-up, and the rules a lower layer needs from a higher one, handed down.
+
+    Attachments and visits sit below problems in the layers (tests/test_layers.py), so they are
+    given the problem (and visit) rules they consult here, explicitly, rather than importing them.
+    """
+    from service_app.attachments import service as attachments
+    from service_app.notifications import senders
+    from service_app.problems import scoping as problem_scoping
+    from service_app.visits import scoping as visit_scoping
+    from service_app.visits import service as visits
+
+    attachments.init_app(
+        app,
+        rules=attachments.DocumentRules(
+            can_view_problem=problem_scoping.can_view_problem, can_view_visit=visit_scoping.can_view_visit
+        ),
+    )
+    senders.init_app(app)
+    visits.init_app(app, problems_raised=problem_scoping.raised_during_visit)
 
 
 def _migrations_dir():

@@ -7,12 +7,9 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import factory
-import pytest
-from sqlalchemy import select
 
 from service_app.enterprises.models import FULL_YEAR, EnterpriseIndicator
 from service_app.extensions import db
-from service_app.org import scoping
 from service_app.org.models import Category
 from service_app.problems.models import Problem, ProblemEvent
 from service_app.visits.models import Visit
@@ -75,18 +72,3 @@ def make_visit(link, *, recorded_at: datetime) -> Visit:
     db.session.add(visit)
     db.session.flush()
     return visit
-
-
-@pytest.fixture
-def department_rule(app_ctx):
-    """The problems domain's department scope when it is registered, else an equivalent stand-in:
-    enterprises with a problem dispatched (now or before) to the department."""
-    saved = scoping._department_scope
-    if saved is None:
-        scoping.register_department_scope(
-            lambda department_id: select(Problem.enterprise_id)
-            .join(ProblemEvent, ProblemEvent.problem_id == Problem.id)
-            .where(ProblemEvent.department_id == department_id)
-        )
-    yield
-    scoping._department_scope = saved

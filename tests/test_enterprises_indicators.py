@@ -13,8 +13,16 @@ from service_app.enterprises import metrics
 from service_app.enterprises.models import FULL_YEAR, EnterpriseIndicator
 from service_app.enterprises.service import check_period_started
 from service_app.extensions import db
-from tests.factories import AdminFactory, DepartmentFactory, DepartmentUserFactory, EnterpriseFactory, EnterpriseUserFactory, LinkFactory, UserFactory
-from tests.factories_enterprises import IndicatorFactory, department_rule, make_problem  # noqa: F401
+from tests.factories import (
+    AdminFactory,
+    DepartmentFactory,
+    DepartmentUserFactory,
+    EnterpriseFactory,
+    EnterpriseUserFactory,
+    LinkFactory,
+    UserFactory,
+)
+from tests.factories_enterprises import IndicatorFactory, make_problem  # noqa: F401
 from tests.helpers import assert_error, auth_headers
 
 D = Decimal
@@ -160,7 +168,7 @@ def test_indicator_scope_per_role(client, history):
         assert_error(client.get(url, headers=auth_headers(client, user)), 404)
 
 
-def test_department_reads_indicators_of_enterprises_dispatched_to_it(client, history, department_rule):  # noqa: F811
+def test_department_reads_indicators_of_enterprises_dispatched_to_it(client, history):
     department = DepartmentFactory()
     make_problem(history, status="dispatched", department=department)
     headers = auth_headers(client, DepartmentUserFactory(department=department))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+
 from service_app.auth.models import Role
 from service_app.common.time import utcnow
 from tests.conftest import count_queries
@@ -20,7 +21,7 @@ from tests.factories import (
     ParkFactory,
     UserFactory,
 )
-from tests.factories_enterprises import IndicatorFactory, department_rule, make_problem, make_visit  # noqa: F401
+from tests.factories_enterprises import IndicatorFactory, make_problem, make_visit  # noqa: F401
 from tests.helpers import assert_error, auth_headers
 
 
@@ -172,7 +173,7 @@ def test_cadre_sees_linked_enterprises_only(client, app_ctx):
     assert_error(client.get(f"/api/v1/enterprises/{stranger.id}", headers=headers), 404)
 
 
-def test_department_sees_enterprises_with_problems_dispatched_to_it(client, department_rule):  # noqa: F811
+def test_department_sees_enterprises_with_problems_dispatched_to_it(client):
     department = DepartmentFactory()
     user = DepartmentUserFactory(department=department)
     dispatched, other = EnterpriseFactory(), EnterpriseFactory()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service_app.auth.models import Role
+from service_app.enterprises.scoping import can_see_enterprise
 from service_app.org import credit_code, scoping
 from tests.factories import (
     AdminFactory,
@@ -148,8 +149,8 @@ def test_manager_reads_links_but_cannot_change_them(client, app_ctx):
 def test_scoping_helpers(app_ctx):
     link = LinkFactory()
     assert scoping.is_linked(link.cadre_id, link.enterprise_id)
-    assert scoping.can_see_enterprise(link.cadre, link.enterprise_id)
-    assert not scoping.can_see_enterprise(link.cadre, EnterpriseFactory().id)
+    assert can_see_enterprise(link.cadre, link.enterprise_id)
+    assert not can_see_enterprise(link.cadre, EnterpriseFactory().id)
     assert credit_code.is_valid(link.enterprise.credit_code)
 
 

@@ -8,7 +8,7 @@ from typing import Callable
 from flask import current_app, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from service_app.attachments import service, storage
+from service_app.attachments import service
 from service_app.attachments.download import file_response
 from service_app.attachments.schemas import AttachmentSchema, UploadSchema
 from service_app.auth.models import Role
@@ -18,8 +18,6 @@ from service_app.common.http import accepts_multipart
 from service_app.common.idempotency import idempotent
 
 blp = Blueprint("attachments", __name__, url_prefix="/api/v1", description="附件 / Attachments: photos and PDF documents")
-# The storage backends are built when the blueprint is registered: a bad setting fails at start-up.
-blp.record_once(lambda state: storage.init_app(state.app))
 
 # Admins neither file problems nor visit enterprises, and see neither: an upload of theirs could
 # never be attached to anything or read by anyone else.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import BinaryIO, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, Callable, Sequence
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
@@ -16,10 +17,26 @@ from service_app.auth.models import User
 from service_app.common.i18n import bilingual
 from service_app.errors import NotFound, PayloadTooLarge, ValidationFailed
 from service_app.extensions import db
-from service_app.problems.scoping import can_view_problem
-from service_app.visits.scoping import can_view_visit
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DocumentRules:
+    """Who may see what an attachment documents: (actor, problem or visit id) -> bool.
+
+    Those rules belong to problems and visits, above attachments in the layers; `create_app` hands
+    them in through `init_app`, so this package never imports its users.
+    """
+
+    can_view_problem: Callable[[User, int], bool]
+    can_view_visit: Callable[[User, int], bool]
+
+
+def init_app(app: Flask, *, rules: DocumentRules) -> None:
+    """Build the storage backends (a bad setting fails at start-up) and keep the document rules."""
+    storage.init_app(app)
+    app.extensions["attachment_rules"] = rules
 
 
 def too_large(limit: int) -> PayloadTooLarge:
@@ -120,9 +137,10 @@ def may_view(actor: User, attachment: Attachment) -> bool:
     """Its uploader, and whoever may see the problem or the visit it documents."""
     if attachment.owner_id == actor.id:
         return True
-    if attachment.problem_id is not None and can_view_problem(actor, attachment.problem_id):
+    rules: DocumentRules = current_app.extensions["attachment_rules"]
+    if attachment.problem_id is not None and rules.can_view_problem(actor, attachment.problem_id):
         return True
-    return attachment.visit_id is not None and can_view_visit(actor, attachment.visit_id)
+    return attachment.visit_id is not None and rules.can_view_visit(actor, attachment.visit_id)
 
 
 def get_visible_attachment(actor: User, attachment_id: int) -> Attachment:

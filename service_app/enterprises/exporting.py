@@ -15,10 +15,9 @@ from sqlalchemy.orm import aliased
 from service_app.auth.models import User
 from service_app.common.time import SHANGHAI, utcnow
 from service_app.enterprises import columns as cols
-from service_app.enterprises import metrics, tabular
+from service_app.enterprises import metrics, scoping, tabular
 from service_app.enterprises.models import FULL_YEAR, EnterpriseIndicator
 from service_app.extensions import db
-from service_app.org import scoping
 from service_app.org.models import SCALE_LABELS, Chain, Enterprise, Park
 
 FULL_YEAR_LABEL = "全年"

@@ -1,5 +1,5 @@
 """Enterprise look-up and key indicators: the scoped list, the profile, indicator history and
-reports, and per-mu rankings. Every query starts from `org.scoping`, so a caller never reads an
+reports, and per-mu rankings. Every query starts from `enterprises.scoping`, so a caller never reads an
 enterprise it may not see (404, as if it did not exist)."""
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import Page, keyset_page
 from service_app.common.time import SHANGHAI, utcnow
-from service_app.enterprises import metrics
+from service_app.enterprises import metrics, scoping
 from service_app.enterprises.models import FULL_YEAR, EnterpriseIndicator
 from service_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service_app.extensions import db
-from service_app.org import scoping
 from service_app.org.models import CadreLink, Enterprise
 from service_app.problems.models import OPEN_STATUSES, RESOLVED_STATUSES, Problem
 from service_app.visits.models import Visit

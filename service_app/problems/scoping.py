@@ -77,9 +77,11 @@ def can_view_problem(actor: User, problem_id: int) -> bool:
     return db.session.scalar(query) is not None
 
 
-def _department_enterprises(department_id: int) -> Select:
+def department_enterprise_ids(department_id: int) -> Select:
+    """Enterprise ids whose problems reached the department: it sees their basic information."""
     return select(Problem.enterprise_id).where(dispatched_to(department_id))
 
 
-# Departments see the basic information of enterprises whose problems reached them.
-org_scoping.register_department_scope(_department_enterprises)
+def raised_during_visit(visit_id: int) -> list[int]:
+    """Ids of the problems filed during a visit, oldest first (the visit's own scope was checked)."""
+    return list(db.session.scalars(select(Problem.id).where(Problem.visit_id == visit_id).order_by(Problem.id)))

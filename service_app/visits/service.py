@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -31,7 +31,6 @@ from service_app.errors import Conflict, NotFound, ValidationFailed
 from service_app.extensions import db
 from service_app.org import scoping as org_scoping
 from service_app.org.models import Enterprise
-from service_app.problems.models import Problem
 from service_app.visits import coverage, geo
 from service_app.visits.models import Visit
 from service_app.visits.schemas import VisitDetailSchema
@@ -51,6 +50,15 @@ class VisitDetail:
         if name == "visit":
             raise AttributeError(name)
         return getattr(self.visit, name)
+
+
+def init_app(app: Flask, *, problems_raised: Callable[[int], Sequence[int]]) -> None:
+    """Keep the query of the problems raised during a visit (visit id -> problem ids, in order).
+
+    Problems sit above visits in the layers (a problem names the visit it was raised in), so
+    `create_app` hands the query in and this package never imports problems.
+    """
+    app.extensions["visit_problems_raised"] = problems_raised
 
 
 # --- rules -------------------------------------------------------------------------------------
@@ -285,7 +293,7 @@ def _detail(query: Select) -> VisitDetail:
     if visit is None:
         raise NotFound()
     photo_ids = db.session.scalars(select(Attachment.id).where(Attachment.visit_id == visit.id).order_by(Attachment.id)).all()
-    problem_ids = db.session.scalars(select(Problem.id).where(Problem.visit_id == visit.id).order_by(Problem.id)).all()
+    problem_ids = current_app.extensions["visit_problems_raised"](visit.id)
     return VisitDetail(visit=visit, photo_ids=list(photo_ids), problem_ids=list(problem_ids))
 
 
