@@ -16,6 +16,7 @@ from flask import current_app
 
 from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
+from service_app.common.references import check_references
 from service_app.common.time import SHANGHAI, utcnow
 from service_app.errors import Forbidden, ValidationFailed
 from service_app.extensions import db
@@ -23,23 +24,6 @@ from service_app.org.models import Chain, Department, Park
 from service_app.stats import compute, snapshots
 from service_app.stats import export as export_file
 from service_app.stats.compute import NO_KEY, Scope
-
-
-_REFERENCES = {
-    "park_id": (Park, "园区不存在", "No such park"),
-    "chain_id": (Chain, "产业链不存在", "No such industry chain"),
-    "department_id": (Department, "部门不存在", "No such department"),
-}
-
-
-def _check_references(**ids: int | None) -> None:
-    errors = {}
-    for name, value in ids.items():
-        model, zh, en = _REFERENCES[name]
-        if value is not None and db.session.get(model, value) is None:
-            errors[name] = [bilingual(zh, en)]
-    if errors:
-        raise ValidationFailed(errors=errors)
 
 
 def _check_period(start: datetime | None, end: datetime | None) -> None:
@@ -58,7 +42,9 @@ def scope_for(
 ) -> Scope:
     """The problems `actor` may count: managers all, a cadre its own, a department its own."""
     _check_period(start, end)
-    _check_references(park_id=park_id, chain_id=chain_id, department_id=department_id)
+    check_references(
+        park_id=(Park.id, park_id), chain_id=(Chain.id, chain_id), department_id=(Department.id, department_id)
+    )
     scope = dict(park_id=park_id, chain_id=chain_id, department_id=department_id, start=start, end=end)
     if actor.role == Role.MANAGER.value:
         return Scope(**scope)
