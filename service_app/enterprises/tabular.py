@@ -1,12 +1,10 @@
-"""Spreadsheet files in and out: CSV and XLSX, recognised by their content, never by a file name.
+"""Spreadsheet files in: CSV and XLSX, recognised by their content, never by a file name.
 
 Reading accepts CSV in UTF-8 (with or without BOM), UTF-16 (Excel's "Unicode text") and GBK/GB18030
 (what Excel in China saves), separated by commas, tabs or semicolons, and XLSX (openpyxl, read-only).
 Row numbers are those a spreadsheet shows: the header is row 1. Blank rows are skipped, not renumbered.
 
-Writing produces UTF-8 CSV with a BOM (so Excel opens it with the right encoding) or XLSX. Text that
-a spreadsheet would run as a formula (starting with = + - @) is defused: CSV cells get a leading
-apostrophe, which reading removes again; XLSX cells are typed as text.
+Files are written by `common.tabular`, whose leading apostrophe on formula-like text reading removes again.
 """
 
 from __future__ import annotations
@@ -16,22 +14,15 @@ import csv
 import io
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 from service_app.common.i18n import bilingual
+from service_app.common.tabular import FORMULA_START
 from service_app.errors import UnsupportedMediaType, ValidationFailed
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_MIMETYPE = "text/csv"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # A zip whose members inflate beyond this is refused before any XML is parsed (zip bombs).
 MAX_INFLATED_BYTES = 200 * 1024 * 1024
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf")
@@ -152,55 +143,3 @@ def _sheet_rows(workbook) -> Iterator[Sequence[Any]]:
         yield from workbook.worksheets[0].iter_rows(values_only=True)
     finally:
         workbook.close()
-
-
-def _defuse(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow(headers)
-    for row in rows:
-        writer.writerow(["" if value is None else _defuse(_csv_value(value)) for value in row])
-    return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
-
-
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return value
-
-
-def write_xlsx(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title)
-    for index, header in enumerate(headers):
-        sheet.column_dimensions[get_column_letter(index + 1)].width = max(10, min(40, len(header) * 2 + 4))
-    bold = Font(bold=True)
-    header_cells = []
-    for header in headers:
-        cell = WriteOnlyCell(sheet, value=header)
-        cell.font = bold
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    for row in rows:
-        sheet.append([_xlsx_cell(sheet, value) for value in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def _xlsx_cell(sheet, value: Any) -> Any:
-    if isinstance(value, str) and value.startswith("="):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.data_type = "s"  # text, not a formula
-        return cell
-    return value

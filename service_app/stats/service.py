@@ -8,7 +8,6 @@ paths give the same figures for the same data. Before the first snapshot exists,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,12 +16,13 @@ from flask import current_app
 from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.references import check_references
-from service_app.common.time import SHANGHAI, utcnow
+from service_app.common.tabular import ExportFile, export_file
+from service_app.common.time import utcnow
 from service_app.errors import Forbidden, ValidationFailed
 from service_app.extensions import db
 from service_app.org.models import Chain, Department, Park
 from service_app.stats import compute, snapshots
-from service_app.stats import export as export_file
+from service_app.stats import export as stats_export
 from service_app.stats.compute import NO_KEY, Scope
 
 
@@ -208,28 +208,13 @@ def refresh(*, now: datetime | None = None) -> dict[str, Any]:
 
 # --- export -------------------------------------------------------------------------------------
 
-EXPORT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-
-
-@dataclass(frozen=True)
-class ExportFile:
-    content: bytes
-    mimetype: str
-    filename: str
-
-
 def export(file_format: str, *, start: datetime | None = None, end: datetime | None = None) -> ExportFile:
     """The zone summary, every breakdown, the monthly trend and the common problems as one file."""
     _check_period(start, end)
-    parts = export_file.sections(
+    sheets = stats_export.sheets(
         summary=summary_of(Scope(start=start, end=end)),
         breakdowns={dimension: breakdown(dimension, start=start, end=end) for dimension in compute.DIMENSIONS},
         trend=trend("month", start=start, end=end),
         common=common_problems(start=start, end=end),
     )
-    content = export_file.to_csv(parts) if file_format == "csv" else export_file.to_xlsx(parts)
-    stamp = utcnow().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
-    return ExportFile(content=content, mimetype=EXPORT_TYPES[file_format], filename=f"lianqi-stats-{stamp}.{file_format}")
+    return export_file(sheets, file_format=file_format, name="lianqi-stats")
