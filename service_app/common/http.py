@@ -3,18 +3,45 @@
 from __future__ import annotations
 
 import json
+from functools import wraps
+from typing import Callable
 
 from flask import Flask, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from service_app.errors import PayloadTooLarge, UnsupportedMediaType
+from service_app.errors import AppError, PayloadTooLarge, UnsupportedMediaType
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+# Room for the multipart boundaries and part headers around a file of the maximum size.
+MULTIPART_OVERHEAD = 64 * 1024
 
 
 def accepts_multipart(view):
     """Mark a view that takes multipart/form-data (uploads, imports) instead of JSON."""
     view._accepts_multipart = True
     return view
+
+
+def upload_size_limit(setting: str, too_large: Callable[[int], AppError]) -> Callable:
+    """Size a multipart request for the file limit `config[setting]` plus its framing.
+
+    A body beyond it, declared or streamed (chunked), is refused while the form is parsed and
+    answers `too_large(limit)`: the same 413 as a file found too large by the service.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            limit = current_app.config[setting]
+            request.max_content_length = limit + MULTIPART_OVERHEAD
+            try:
+                return view(*args, **kwargs)
+            except RequestEntityTooLarge:
+                raise too_large(limit) from None
+
+        return wrapper
+
+    return decorator
 
 
 def _has_body() -> bool:

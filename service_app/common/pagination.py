@@ -17,9 +17,9 @@ from flask import current_app
 from marshmallow import fields, validate
 from sqlalchemy import Select, and_, or_
 
+from service_app.common.i18n import bilingual
 from service_app.common.schemas import Schema
 from service_app.errors import ValidationFailed
-from service_app.common.i18n import bilingual
 
 
 class PageArgsSchema(Schema):

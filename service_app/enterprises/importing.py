@@ -111,17 +111,17 @@ def _rejected(plan: Plan) -> ValidationFailed:
     )
 
 
-def file_too_large() -> PayloadTooLarge:
-    limit = current_app.config["IMPORT_MAX_BYTES"]
+def file_too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(
         "import_file_too_large", zh=f"文件超过 {limit:,} 字节的上限", en=f"The file exceeds the limit of {limit:,} bytes"
     )
 
 
 def _read_limited(stream: IO[bytes]) -> bytes:
-    data = stream.read(current_app.config["IMPORT_MAX_BYTES"] + 1)
-    if len(data) > current_app.config["IMPORT_MAX_BYTES"]:
-        raise file_too_large()
+    limit = current_app.config["IMPORT_MAX_BYTES"]
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise file_too_large(limit)
     return data
 
 
