@@ -16,6 +16,7 @@ from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import Page, keyset_page
 from service_app.common.time import SHANGHAI, utcnow
+from service_app.common.views import RowView
 from service_app.enterprises import metrics, scoping
 from service_app.enterprises.models import FULL_YEAR, EnterpriseIndicator
 from service_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -58,7 +59,7 @@ def list_enterprises(
 
 
 @dataclass
-class Profile:
+class Profile(RowView, row="enterprise"):
     """An enterprise with what its profile page shows; reads as the enterprise for its own fields."""
 
     enterprise: Enterprise
@@ -66,11 +67,6 @@ class Profile:
     problems: dict[str, int]
     last_visit_at: datetime | None
     latest_indicators: dict[str, Any] | None
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "enterprise":
-            raise AttributeError(name)
-        return getattr(self.enterprise, name)
 
 
 def get_profile(actor: User, enterprise_id: int) -> Profile:

@@ -23,6 +23,7 @@ from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import Page, keyset_page
 from service_app.common.time import as_utc, utcnow
+from service_app.common.views import RowView
 from service_app.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from service_app.extensions import db
 from service_app.org.models import CadreLink, Category, Department, Enterprise
@@ -39,7 +40,7 @@ SATISFIED_SCORE = 3
 
 
 @dataclass
-class ProblemView:
+class ProblemView(RowView, row="problem"):
     """A problem as GET /problems/{id} shows it: the row plus what is computed for the caller."""
 
     problem: Problem
@@ -47,21 +48,11 @@ class ProblemView:
     rating: Rating | None = None
     allowed_actions: list[str] = field(default_factory=list)
 
-    def __getattr__(self, name: str) -> Any:
-        if name == "problem":  # not set yet (copying, unpickling): do not recurse
-            raise AttributeError(name)
-        return getattr(self.problem, name)
-
 
 @dataclass
-class TimelineEntry:
+class TimelineEntry(RowView, row="event"):
     event: ProblemEvent
     department_name: str | None
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "event":
-            raise AttributeError(name)
-        return getattr(self.event, name)
 
 
 def _summary_options() -> tuple:

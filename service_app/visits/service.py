@@ -27,6 +27,7 @@ from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import Page, decode_cursor, effective_limit, encode_cursor, keyset_page
 from service_app.common.time import utcnow
+from service_app.common.views import RowView
 from service_app.errors import Conflict, NotFound, ValidationFailed
 from service_app.extensions import db
 from service_app.org import scoping as org_scoping
@@ -38,18 +39,12 @@ from service_app.visits.scoping import get_visible_visit, visible_visits
 
 
 @dataclass
-class VisitDetail:
+class VisitDetail(RowView, row="visit"):
     """A visit with the ids of its photos and of the problems raised during it."""
 
     visit: Visit
     photo_ids: list[int]
     problem_ids: list[int]
-
-    def __getattr__(self, name: str) -> Any:
-        # Only reached for names the dataclass lacks: the visit's own columns and relationships.
-        if name == "visit":
-            raise AttributeError(name)
-        return getattr(self.visit, name)
 
 
 def init_app(app: Flask, *, problems_raised: Callable[[int], Sequence[int]]) -> None:
