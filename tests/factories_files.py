@@ -1,20 +1,15 @@
-"""Factories and sample files for the attachments and notifications tests, and the storage fixtures."""
+"""Factories and sample files for the attachments and notifications tests."""
 
 from __future__ import annotations
 
-import socket
 import struct
-import uuid
 import zlib
 
 import factory
-import pytest
 
 from service_app.attachments import storage
 from service_app.notifications.models import Notification
 from tests.factories import Base, UserFactory
-from tests.factories_stats import ProblemFactory  # noqa: F401  (re-exported for the attachment tests)
-from tests.factories_visits import VisitFactory  # noqa: F401
 
 
 class NotificationFactory(Base):
@@ -52,45 +47,7 @@ TEXT = "这不是图片，只是一段文字。\nnot an image\n".encode()
 HTML = b"<!DOCTYPE html><html><script>alert(1)</script></html>"
 
 
-# --- storage backends: the local directory, and S3 through a real HTTP peer (moto's server) ---
-
-@pytest.fixture(scope="session")
-def s3_endpoint():
-    """A local S3-compatible HTTP endpoint (moto's threaded server on a free loopback port)."""
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture(params=["local", "s3"])
-def store(request, app, tmp_path):
-    """Install a fresh backend of each kind as the app's upload storage for one test."""
-    kind = request.param
-    config = {**app.config, "ATTACHMENT_STORAGE": kind, "ATTACHMENT_DIR": str(tmp_path / "attachments")}
-    if kind == "s3":
-        config.update(
-            S3_ENDPOINT_URL=request.getfixturevalue("s3_endpoint"),
-            S3_BUCKET=f"attachments-{uuid.uuid4().hex[:12]}",
-            S3_REGION="us-east-1",
-            S3_ACCESS_KEY_ID="test-key",
-            S3_SECRET_ACCESS_KEY="test-secret",
-        )
-    storages = storage.build(config)
-    if kind == "s3":
-        storages["s3"].client.create_bucket(Bucket=config["S3_BUCKET"])
-    saved = app.extensions["attachment_storages"], app.config["ATTACHMENT_STORAGE"]
-    app.extensions["attachment_storages"], app.config["ATTACHMENT_STORAGE"] = storages, kind
-    try:
-        yield storages[kind]
-    finally:
-        app.extensions["attachment_storages"], app.config["ATTACHMENT_STORAGE"] = saved
-
+# --- storage backends (the `store` and `s3_endpoint` fixtures are in conftest.py) ----------------
 
 def stored_keys(backend) -> set[str]:
     """Every blob a backend holds (to prove nothing was left behind)."""

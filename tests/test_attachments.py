@@ -16,25 +16,30 @@ from service_app.attachments.models import Attachment
 from service_app.errors import PayloadTooLarge
 from service_app.extensions import db
 from service_app.problems.models import ProblemEvent
-from tests.factories import AdminFactory, CadreFactory, DepartmentUserFactory, EnterpriseUserFactory, LinkFactory, UserFactory
-from tests.factories_files import (  # noqa: F401  (s3_endpoint and store are fixtures)
+from tests.factories import (
+    AdminFactory,
+    CadreFactory,
+    DepartmentUserFactory,
+    EnterpriseUserFactory,
+    LinkFactory,
+    UserFactory,
+)
+from tests.factories_files import (
+    AVIF,
     ELF,
     EXE,
     HEIC,
     HEIF_10BIT,
-    AVIF,
     HTML,
     JPEG,
     PDF,
     TEXT,
     WEBP,
-    ProblemFactory,
-    VisitFactory,
     png_bytes,
-    s3_endpoint,
-    store,
     stored_keys,
 )
+from tests.factories_stats import ProblemFactory
+from tests.factories_visits import VisitFactory
 from tests.helpers import assert_error, auth_headers
 
 URL = "/api/v1/attachments"

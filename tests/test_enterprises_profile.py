@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import pytest
-
 from service_app.auth.models import Role
 from service_app.common.time import utcnow
 from tests.conftest import count_queries
@@ -23,11 +21,6 @@ from tests.factories import (
 )
 from tests.factories_enterprises import IndicatorFactory, make_problem, make_visit  # noqa: F401
 from tests.helpers import assert_error, auth_headers
-
-
-@pytest.fixture
-def manager_headers(client, app_ctx):
-    return auth_headers(client, UserFactory(role=Role.MANAGER.value))
 
 
 def _ids(response) -> list[int]:

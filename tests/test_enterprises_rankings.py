@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from service_app.auth.models import Role
-from tests.factories import ChainFactory, EnterpriseFactory, EnterpriseUserFactory, LinkFactory, ParkFactory, UserFactory
+from tests.factories import (
+    ChainFactory,
+    EnterpriseFactory,
+    EnterpriseUserFactory,
+    LinkFactory,
+    ParkFactory,
+)
 from tests.factories_enterprises import IndicatorFactory
 from tests.helpers import assert_error, auth_headers
-
-
-@pytest.fixture
-def manager_headers(client, app_ctx):
-    return auth_headers(client, UserFactory(role=Role.MANAGER.value))
 
 
 @pytest.fixture

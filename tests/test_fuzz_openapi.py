@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
@@ -22,8 +21,14 @@ from schemathesis.specs.openapi.checks import (
 
 from service_app.auth.models import Role
 from service_app.extensions import limiter
-from tests.factories import AdminFactory, CadreFactory, DepartmentUserFactory, EnterpriseUserFactory, LinkFactory, UserFactory
-from tests.helpers import login
+from tests.factories import (
+    AdminFactory,
+    CadreFactory,
+    DepartmentUserFactory,
+    EnterpriseUserFactory,
+    LinkFactory,
+    UserFactory,
+)
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 # Token lifecycle endpoints would revoke the very token the fuzzer is using; tests/test_auth.py covers them.
@@ -47,29 +52,19 @@ def _make(role: str):
     return UserFactory(role=role)
 
 
-@pytest.fixture
-def tokens(client, app_ctx):
-    """A logged-in user of every role (and no token at all), made inside the test's transaction."""
-    headers = {}
-    for role in ["anonymous", *(r.value for r in Role)]:
-        user = _make(role)
-        headers[role] = {} if user is None else {"Authorization": f"Bearer {login(client, user.username)['access_token']}"}
-    return headers
-
-
-def _fuzz_operation(operation, tokens: dict[str, dict]) -> None:
+def _fuzz_operation(operation, role_headers: dict[str, dict]) -> None:
     @given(case=operation.as_strategy())
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
     def run(case):
         limiter.reset()
-        for headers in tokens.values():
+        for headers in role_headers.values():
             response = case.call(headers=headers)
             case.validate_response(response, checks=CHECKS)
 
     run()
 
 
-def test_every_operation_as_every_role(app, tokens):
+def test_every_operation_as_every_role(app, role_headers):
     """Each generated request is sent once as every role and anonymously; failures are collected per operation."""
     api = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     failures, fuzzed = [], 0
@@ -79,10 +74,10 @@ def test_every_operation_as_every_role(app, tokens):
             continue
         fuzzed += 1
         try:
-            _fuzz_operation(operation, tokens)
+            _fuzz_operation(operation, role_headers)
         except Exception as error:  # noqa: BLE001 - collect every operation's failure before failing
             failures.append(f"{operation.method.upper()} {operation.path}: {str(error)[:2000]}")
-    print(f"fuzzed {fuzzed} operations x {len(tokens)} roles x up to {EXAMPLES} examples")
+    print(f"fuzzed {fuzzed} operations x {len(role_headers)} roles x up to {EXAMPLES} examples")
     assert not failures, "\n\n".join(failures)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from service_app.auth.models import Role
 from service_app.enterprises.scoping import can_see_enterprise
 from service_app.org import credit_code, scoping
@@ -35,11 +33,6 @@ def test_reference_lists(client, app_ctx):
 
 def test_reference_lists_need_login(client):
     assert_error(client.get("/api/v1/parks"), 401)
-
-
-@pytest.fixture
-def admin_headers(client, app_ctx):
-    return auth_headers(client, AdminFactory())
 
 
 def test_admin_registers_an_enterprise(client, admin_headers):

@@ -16,7 +16,7 @@ from service_app.problems.models import Problem
 from tests.conftest import count_queries
 from tests.factories import AdminFactory, CategoryFactory
 from tests.factories_problems import file, make_world, problem_in
-from tests.helpers import assert_error, auth_headers
+from tests.helpers import assert_error
 
 API = "/api/v1/problems"
 NEW = {"title": "园区路灯不亮", "description": "东门至三号厂房路灯已坏一周", "urgent": False}
@@ -25,19 +25,6 @@ NEW = {"title": "园区路灯不亮", "description": "东门至三号厂房路�
 @pytest.fixture
 def world(app_ctx):
     return make_world()
-
-
-@pytest.fixture
-def headers(client):
-    """headers(user, **extra): bearer headers, logging each user in once per test."""
-    tokens: dict[int, dict] = {}
-
-    def build(user, **extra) -> dict:
-        if user.id not in tokens:
-            tokens[user.id] = auth_headers(client, user)
-        return {**tokens[user.id], **extra}
-
-    return build
 
 
 def _ids(response) -> list[int]:

@@ -1,14 +1,7 @@
 from __future__ import annotations
 
-import pytest
-
-from tests.factories import AdminFactory, CadreFactory, DepartmentFactory, EnterpriseFactory, UserFactory
+from tests.factories import CadreFactory, DepartmentFactory, EnterpriseFactory, UserFactory
 from tests.helpers import assert_error, auth_headers, login
-
-
-@pytest.fixture
-def admin_headers(client, app_ctx):
-    return auth_headers(client, AdminFactory())
 
 
 def test_admin_creates_an_enterprise_account_that_can_log_in(client, admin_headers):
