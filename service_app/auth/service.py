@@ -10,7 +10,6 @@ from typing import Any
 from flask import current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from service_app.auth.models import AuthSession, Role, User
 from service_app.auth.passwords import burn_verification, hash_password, needs_rehash, verify_password
@@ -18,6 +17,7 @@ from service_app.common.i18n import bilingual
 from service_app.common.pagination import Page, keyset_page
 from service_app.common.references import check_references
 from service_app.common.time import utcnow
+from service_app.common.transactions import commit_or_conflict
 from service_app.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from service_app.extensions import db
 
@@ -184,6 +184,10 @@ def build_user(
     return user
 
 
+def _username_taken() -> Conflict:
+    return Conflict("username_taken", errors={"username": [bilingual("用户名已存在", "Already taken")]})
+
+
 def create_user(
     *,
     username: str,
@@ -197,7 +201,7 @@ def create_user(
 ) -> User:
     """Create an account; a taken username is a 409."""
     if db.session.scalar(select(User.id).where(User.username == username.strip().lower())):
-        raise Conflict("username_taken", errors={"username": [bilingual("用户名已存在", "Already taken")]})
+        raise _username_taken()
     user = build_user(
         username=username,
         password=password,
@@ -208,11 +212,7 @@ def create_user(
         phone=phone,
         title=title,
     )
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("username_taken", errors={"username": [bilingual("用户名已存在", "Already taken")]}) from None
+    commit_or_conflict(_username_taken())
     return user
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Select, false, select
 
 from service_app.auth.models import Role, User
-from service_app.errors import NotFound
-from service_app.extensions import db
+from service_app.common.scoping import get_scoped, in_scope, scoped
 from service_app.org.models import Enterprise
 from service_app.org.scoping import linked_enterprise_ids
 from service_app.problems.scoping import department_enterprise_ids
@@ -30,24 +29,21 @@ def visible_enterprise_ids(actor: User) -> Select | None:
     return select(Enterprise.id).where(false())
 
 
+def visibility(actor: User):
+    """A WHERE condition on Enterprise for `actor`, or None when it sees everything."""
+    ids = visible_enterprise_ids(actor)
+    return None if ids is None else Enterprise.id.in_(ids)
+
+
 def visible_enterprises(actor: User) -> Select:
     """SELECT of Enterprise rows scoped to `actor`; list endpoints always start from this."""
-    query = select(Enterprise)
-    ids = visible_enterprise_ids(actor)
-    return query if ids is None else query.where(Enterprise.id.in_(ids))
+    return scoped(Enterprise, visibility(actor))
 
 
 def get_visible_enterprise(actor: User, enterprise_id: int) -> Enterprise:
     """The enterprise if `actor` may see it; otherwise 404, exactly as if it did not exist."""
-    enterprise = db.session.scalar(visible_enterprises(actor).where(Enterprise.id == enterprise_id))
-    if enterprise is None:
-        raise NotFound()
-    return enterprise
+    return get_scoped(Enterprise, visibility(actor), enterprise_id)
 
 
 def can_see_enterprise(actor: User, enterprise_id: int) -> bool:
-    ids = visible_enterprise_ids(actor)
-    if ids is None:
-        return True
-    query = select(Enterprise.id).where(Enterprise.id == enterprise_id, Enterprise.id.in_(ids))
-    return db.session.scalar(query) is not None
+    return in_scope(Enterprise, visibility(actor), enterprise_id)

@@ -6,13 +6,13 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import Page, keyset_page
 from service_app.common.references import check_references
 from service_app.common.time import SHANGHAI, utcnow
+from service_app.common.transactions import commit_or_conflict
 from service_app.errors import Conflict, NotFound, ValidationFailed
 from service_app.extensions import db
 from service_app.org.models import CadreLink, Category, Chain, Department, Enterprise, Park
@@ -78,11 +78,7 @@ def create_enterprise(**data: Any) -> Enterprise:
         raise _conflict_credit_code()
     enterprise = Enterprise(**data)
     db.session.add(enterprise)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise _conflict_credit_code() from None
+    commit_or_conflict(_conflict_credit_code())
     return enterprise
 
 
@@ -95,11 +91,7 @@ def update_enterprise(enterprise_id: int, **changes: Any) -> Enterprise:
         raise _conflict_credit_code()
     for key, value in changes.items():
         setattr(enterprise, key, value)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise _conflict_credit_code() from None
+    commit_or_conflict(_conflict_credit_code())
     return enterprise
 
 

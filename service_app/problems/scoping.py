@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import Select, exists, false, or_, select
 
 from service_app.auth.models import Role, User
-from service_app.errors import NotFound
+from service_app.common.scoping import get_scoped, in_scope, scoped
 from service_app.extensions import db
 from service_app.org import scoping as org_scoping
 from service_app.problems.models import Problem, ProblemEvent
@@ -54,27 +54,15 @@ def visibility(actor: User):
 
 def visible_problems(actor: User) -> Select:
     """SELECT of Problem rows scoped to `actor`; list queries are always built from this."""
-    condition = visibility(actor)
-    query = select(Problem)
-    return query if condition is None else query.where(condition)
+    return scoped(Problem, visibility(actor))
 
 
 def get_visible_problem(actor: User, problem_id: int, *, for_update: bool = False) -> Problem:
-    query = visible_problems(actor).where(Problem.id == problem_id)
-    if for_update:
-        query = query.with_for_update(of=Problem)
-    problem = db.session.scalar(query)
-    if problem is None:
-        raise NotFound()
-    return problem
+    return get_scoped(Problem, visibility(actor), problem_id, for_update=for_update)
 
 
 def can_view_problem(actor: User, problem_id: int) -> bool:
-    condition = visibility(actor)
-    query = select(Problem.id).where(Problem.id == problem_id)
-    if condition is not None:
-        query = query.where(condition)
-    return db.session.scalar(query) is not None
+    return in_scope(Problem, visibility(actor), problem_id)
 
 
 def department_enterprise_ids(department_id: int) -> Select:
