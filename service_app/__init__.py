@@ -25,7 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from service_app.common import http, logs
 
-    logs.configure(app)
+    logs.init_app(app)
     # Subsystems first: a bad setting fails before the shared extension objects are touched.
     _init_subsystems(app)
     _init_extensions(app)

@@ -32,7 +32,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def configure(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if app.config["LOG_JSON"]:
         handler.setFormatter(JsonFormatter())
