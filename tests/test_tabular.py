@@ -32,6 +32,12 @@ def test_writer_defuses_every_formula_start(start):
     assert (cell.data_type, cell.value.endswith("1+2")) == ("s", True)
 
 
+def test_xlsx_replaces_control_characters_xml_cannot_hold():
+    sheet = Sheet(title="t", headers=["名称"], rows=[["甲\x00乙\x1b"]])
+    assert load_workbook(io.BytesIO(write_xlsx([sheet]))).worksheets[0]["A2"].value == "甲\ufffd乙\ufffd"
+    assert write_csv([sheet]).decode("utf-8-sig").splitlines()[1] == "甲\x00乙\x1b"
+
+
 def test_statistics_export_defuses_a_formula_in_a_user_name(client, app_ctx):
     cadre = CadreFactory(name=HYPERLINK)
     ProblemFactory(enterprise=LinkFactory(cadre=cadre).enterprise)

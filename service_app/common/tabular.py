@@ -3,7 +3,8 @@
 CSV is UTF-8 with a BOM, so Excel opens the Chinese right. Text a spreadsheet would run as a
 formula — a cell starting with = + - @, a tab or a carriage return (OWASP, "CSV Injection") — is
 defused: a CSV cell gets a leading apostrophe (the import removes it again), an XLSX cell is stored
-as text, never as a formula. Numbers, dates and None are written as values.
+as text, never as a formula. Numbers, dates and None are written as values. Control characters XML
+cannot hold (stored text may carry them) become U+FFFD in XLSX instead of failing the whole file.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Iterable, Sequence
 from flask import Response, send_file
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -117,6 +119,8 @@ def write_xlsx(sheets: Sequence[Sheet]) -> bytes:
 
 
 def _xlsx_cell(worksheet, value: Any, *, font: Font | None = None, number_format: str | None = None) -> WriteOnlyCell:
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     cell = WriteOnlyCell(worksheet, value=value)
     if isinstance(value, str) and value.startswith(FORMULA_START):
         cell.data_type = "s"  # text, not a formula
