@@ -20,7 +20,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     if app.config.get("SQLALCHEMY_DATABASE_URI"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+        app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_database_url(
+            app.config["SQLALCHEMY_DATABASE_URI"]
+        )
     _refuse_unsafe_production(app)
 
     from service_app.common import http, logs
@@ -77,7 +79,9 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
     tokens.init_app(app)
     limiter.init_app(app)
-    api.init_app(app, spec_kwargs={"info": {"description": "四联行动联企服务 API: problems, visits, enterprises, statistics."}})
+    api.init_app(
+        app, spec_kwargs={"info": {"description": "四联行动联企服务 API: problems, visits, enterprises, statistics."}}
+    )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
 
 
@@ -188,8 +192,16 @@ def _register_blueprints(app: Flask) -> None:
     from service_app.visits.routes import blp as visits_blp
 
     blueprints = (
-        health_blp, auth_blp, org_blp, enterprises_blp, problems_blp, visits_blp,
-        attachments_blp, notifications_blp, stats_blp, scheduling_blp,
+        health_blp,
+        auth_blp,
+        org_blp,
+        enterprises_blp,
+        problems_blp,
+        visits_blp,
+        attachments_blp,
+        notifications_blp,
+        stats_blp,
+        scheduling_blp,
     )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)

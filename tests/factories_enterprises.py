@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import factory
@@ -37,7 +37,7 @@ class IndicatorFactory(Base):
 
 def make_problem(enterprise, *, status: str = "submitted", department=None, filed_by=None) -> Problem:
     """A problem row in `status` (the workflow is another domain's; the profile only counts rows)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     category = db.session.query(Category).order_by(Category.id).first()
     problem = Problem(
         code=f"T{next(_problem_codes):08d}",
@@ -54,7 +54,15 @@ def make_problem(enterprise, *, status: str = "submitted", department=None, file
     db.session.add(problem)
     db.session.flush()
     if department is not None:
-        db.session.add(ProblemEvent(problem_id=problem.id, action="dispatch", from_status="accepted", to_status="dispatched", department_id=department.id))
+        db.session.add(
+            ProblemEvent(
+                problem_id=problem.id,
+                action="dispatch",
+                from_status="accepted",
+                to_status="dispatched",
+                department_id=department.id,
+            )
+        )
         db.session.flush()
     return problem
 

@@ -54,7 +54,9 @@ def _make(role: str):
 
 def _fuzz_operation(operation, role_headers: dict[str, dict]) -> None:
     @given(case=operation.as_strategy())
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
+    @settings(
+        max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None
+    )
     def run(case):
         limiter.reset()
         for headers in role_headers.values():
@@ -83,7 +85,12 @@ def test_every_operation_as_every_role(app, role_headers):
 
 def test_documented_routes_are_the_served_routes(app, client):
     document = client.get("/api/v1/openapi.json").get_json()
-    documented = {(method.upper(), path) for path, item in document["paths"].items() for method in item if method in {"get", "post", "put", "patch", "delete"}}
+    documented = {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
     served = set()
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/") or rule.rule == "/api/v1/openapi.json":

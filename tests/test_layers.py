@@ -7,8 +7,9 @@ import re
 import tomllib
 from pathlib import Path
 
-import service_app
 from importlinter.cli import lint_imports
+
+import service_app
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "pyproject.toml"

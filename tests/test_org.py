@@ -39,13 +39,21 @@ def test_admin_registers_an_enterprise(client, admin_headers):
     code = new_credit_code()
     response = client.post(
         "/api/v1/enterprises",
-        json={"name": "株洲新成立科技有限公司", "credit_code": code.lower(), "lat": 27.84, "lng": 113.08, "scale": "small"},
+        json={
+            "name": "株洲新成立科技有限公司",
+            "credit_code": code.lower(),
+            "lat": 27.84,
+            "lng": 113.08,
+            "scale": "small",
+        },
         headers=admin_headers,
     )
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["credit_code"] == code and body["scale_label"] == "小型"
-    again = client.post("/api/v1/enterprises", json={"name": "重复企业有限公司", "credit_code": code}, headers=admin_headers)
+    again = client.post(
+        "/api/v1/enterprises", json={"name": "重复企业有限公司", "credit_code": code}, headers=admin_headers
+    )
     assert_error(again, 409, "credit_code_taken")
 
 
@@ -61,20 +69,28 @@ def test_bad_credit_code_and_coordinates_are_422(client, admin_headers):
 
 
 def test_unknown_park_is_422(client, admin_headers):
-    response = client.post("/api/v1/enterprises", json={"name": "某企业", "credit_code": new_credit_code(), "park_id": 99999}, headers=admin_headers)
+    response = client.post(
+        "/api/v1/enterprises",
+        json={"name": "某企业", "credit_code": new_credit_code(), "park_id": 99999},
+        headers=admin_headers,
+    )
     assert "park_id" in assert_error(response, 422)["errors"]
 
 
 def test_admin_updates_an_enterprise(client, admin_headers):
     enterprise = EnterpriseFactory()
-    response = client.patch(f"/api/v1/enterprises/{enterprise.id}", json={"address": "新地址1号"}, headers=admin_headers)
+    response = client.patch(
+        f"/api/v1/enterprises/{enterprise.id}", json={"address": "新地址1号"}, headers=admin_headers
+    )
     assert response.status_code == 200 and response.get_json()["address"] == "新地址1号"
     assert_error(client.patch("/api/v1/enterprises/999999", json={"address": "x"}, headers=admin_headers), 404)
 
 
 def test_non_admin_cannot_register_enterprises(client, app_ctx):
     headers = auth_headers(client, UserFactory(role=Role.MANAGER.value))
-    assert_error(client.post("/api/v1/enterprises", json={"name": "x", "credit_code": new_credit_code()}, headers=headers), 403)
+    assert_error(
+        client.post("/api/v1/enterprises", json={"name": "x", "credit_code": new_credit_code()}, headers=headers), 403
+    )
 
 
 def test_enterprise_sees_only_itself(client, app_ctx):
@@ -118,12 +134,21 @@ def test_manager_sees_all_and_can_search(client, app_ctx):
 
 def test_links_admin(client, admin_headers, app_ctx):
     cadre, enterprise = CadreFactory(), EnterpriseFactory()
-    created = client.post("/api/v1/links", json={"cadre_id": cadre.id, "enterprise_id": enterprise.id}, headers=admin_headers)
+    created = client.post(
+        "/api/v1/links", json={"cadre_id": cadre.id, "enterprise_id": enterprise.id}, headers=admin_headers
+    )
     assert created.status_code == 201
     link = created.get_json()
     assert link["active"] is True
-    assert_error(client.post("/api/v1/links", json={"cadre_id": cadre.id, "enterprise_id": enterprise.id}, headers=admin_headers), 409)
-    not_cadre = client.post("/api/v1/links", json={"cadre_id": AdminFactory().id, "enterprise_id": enterprise.id}, headers=admin_headers)
+    assert_error(
+        client.post(
+            "/api/v1/links", json={"cadre_id": cadre.id, "enterprise_id": enterprise.id}, headers=admin_headers
+        ),
+        409,
+    )
+    not_cadre = client.post(
+        "/api/v1/links", json={"cadre_id": AdminFactory().id, "enterprise_id": enterprise.id}, headers=admin_headers
+    )
     assert "cadre_id" in assert_error(not_cadre, 422)["errors"]
     assert client.delete(f"/api/v1/links/{link['id']}", headers=admin_headers).status_code == 204
     active = client.get(f"/api/v1/links?cadre_id={cadre.id}", headers=admin_headers).get_json()["items"]
@@ -159,13 +184,29 @@ def test_department_sees_enterprises_of_problems_dispatched_to_it(client, app_ct
     link = LinkFactory()
     now = utcnow()
     problem = Problem(
-        code="WT-TEST-0001", enterprise_id=link.enterprise_id, category_id=CategoryFactory().id, title="路灯不亮",
-        description="园区道路路灯损坏", filed_by_id=link.cadre_id, status="dispatched", created_at=now, updated_at=now,
-        response_due_at=now + timedelta(hours=24), due_at=now + timedelta(hours=72),
+        code="WT-TEST-0001",
+        enterprise_id=link.enterprise_id,
+        category_id=CategoryFactory().id,
+        title="路灯不亮",
+        description="园区道路路灯损坏",
+        filed_by_id=link.cadre_id,
+        status="dispatched",
+        created_at=now,
+        updated_at=now,
+        response_due_at=now + timedelta(hours=24),
+        due_at=now + timedelta(hours=72),
     )
     db.session.add(problem)
     db.session.flush()
-    db.session.add(ProblemEvent(problem_id=problem.id, action="dispatch", from_status="accepted", to_status="dispatched", department_id=staff.department_id))
+    db.session.add(
+        ProblemEvent(
+            problem_id=problem.id,
+            action="dispatch",
+            from_status="accepted",
+            to_status="dispatched",
+            department_id=staff.department_id,
+        )
+    )
     db.session.flush()
     headers = auth_headers(client, staff)
     listed = [e["id"] for e in client.get("/api/v1/enterprises", headers=headers).get_json()["items"]]

@@ -43,7 +43,9 @@ def test_flag_overdue_supervises_once_and_tells_managers(app_ctx):
         assert _system_events(pid) == [("supervise", problem.status, None)]
     assert db.session.get(Problem, late).status == "submitted"  # supervising is not a state change
     assert [db.session.get(Problem, pid).supervised for pid in (finished, on_time)] == [False, False]
-    notices = db.session.execute(select(Notification.user_id).where(Notification.problem_id == late_working, Notification.kind == "overdue"))
+    notices = db.session.execute(
+        select(Notification.user_id).where(Notification.problem_id == late_working, Notification.kind == "overdue")
+    )
     assert {row[0] for row in notices} == {world.manager.id, second_manager.id, world.staff.id, world.cadre.id}
     assert _system_events(already) == []
 

@@ -47,7 +47,9 @@ def test_statistics_export_defuses_a_formula_in_a_user_name(client, app_ctx):
     assert exported.status_code == 200
     cells = [cell for row in csv.reader(io.StringIO(exported.data.decode("utf-8-sig"), newline="")) for cell in row]
     assert "'" + HYPERLINK in cells
-    assert not any(cell.startswith(FORMULA_START) for cell in cells if cell and not cell.lstrip("-").replace(".", "").isdigit())
+    assert not any(
+        cell.startswith(FORMULA_START) for cell in cells if cell and not cell.lstrip("-").replace(".", "").isdigit()
+    )
 
     exported = client.get("/api/v1/stats/export", query_string={"format": "xlsx"}, headers=headers)
     assert exported.status_code == 200

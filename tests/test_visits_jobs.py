@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -13,7 +13,7 @@ from service_app.visits.models import Visit
 from tests.factories import CadreFactory, EnterpriseFactory
 from tests.factories_visits import VisitFactory, pair
 
-NOW = datetime(2019, 6, 30, 4, 0, tzinfo=timezone.utc)  # 12:00 in Shanghai
+NOW = datetime(2019, 6, 30, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 
 
 def _reload(visit_id: int) -> Visit:
@@ -26,7 +26,12 @@ def test_close_stale_visits_at_check_in_plus_the_limit(app_ctx):
     stale = VisitFactory(cadre=link.cadre, enterprise=link.enterprise, recorded_at=NOW - timedelta(hours=30))
     at_limit = VisitFactory(recorded_at=NOW - timedelta(hours=8))
     fresh = VisitFactory(recorded_at=NOW - timedelta(hours=7, minutes=59))
-    done = VisitFactory(recorded_at=NOW - timedelta(hours=30), checked_out_at=NOW - timedelta(hours=29), duration_s=3600, summary="已签退")
+    done = VisitFactory(
+        recorded_at=NOW - timedelta(hours=30),
+        checked_out_at=NOW - timedelta(hours=29),
+        duration_s=3600,
+        summary="已签退",
+    )
     assert jobs.close_stale_visits(now=NOW) == 2
     closed = _reload(stale.id)
     assert closed.auto_closed and closed.checked_out_at == NOW - timedelta(hours=22) and closed.duration_s == 8 * 3600
@@ -49,7 +54,9 @@ def test_close_stale_visits_honours_the_setting(app_ctx, app, monkeypatch):
 
 def _reminders(user_ids) -> list[Notification]:
     return db.session.scalars(
-        select(Notification).where(Notification.kind == "visit_reminder", Notification.user_id.in_(list(user_ids))).order_by(Notification.id)
+        select(Notification)
+        .where(Notification.kind == "visit_reminder", Notification.user_id.in_(list(user_ids)))
+        .order_by(Notification.id)
     ).all()
 
 
@@ -73,7 +80,7 @@ def test_remind_unvisited_once_per_cadre_per_shanghai_day(app_ctx):
     assert "2 家结对企业" in busy_notice.body and busy_notice.title == "走访提醒"
 
     # Later the same Shanghai day (23:30 local): nothing new.
-    assert jobs.remind_unvisited(now=datetime(2019, 6, 30, 15, 30, tzinfo=timezone.utc)) == 0
+    assert jobs.remind_unvisited(now=datetime(2019, 6, 30, 15, 30, tzinfo=UTC)) == 0
     # Half an hour after midnight in Shanghai, still 30 June in UTC: a new day.
-    assert jobs.remind_unvisited(now=datetime(2019, 6, 30, 16, 30, tzinfo=timezone.utc)) == 2
+    assert jobs.remind_unvisited(now=datetime(2019, 6, 30, 16, 30, tzinfo=UTC)) == 2
     assert len(_reminders(everyone)) == 4

@@ -13,13 +13,18 @@ from service_app.common.api import Blueprint, error_responses
 from service_app.common.http import accepts_multipart, upload_size_limit
 from service_app.common.idempotency import idempotent
 
-blp = Blueprint("attachments", __name__, url_prefix="/api/v1", description="附件 / Attachments: photos and PDF documents")
+blp = Blueprint(
+    "attachments", __name__, url_prefix="/api/v1", description="附件 / Attachments: photos and PDF documents"
+)
 
 # Admins neither file problems nor visit enterprises, and see neither: an upload of theirs could
 # never be attached to anything or read by anyone else.
 UPLOADERS = (Role.ENTERPRISE, Role.CADRE, Role.DEPARTMENT, Role.MANAGER)
 FILE_RESPONSES = {
-    "200": {"description": "The file", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+    "200": {
+        "description": "The file",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    },
     "304": {"description": "Not modified (If-None-Match matched the ETag, the file's SHA-256)"},
     "206": {"description": "Partial content (Range)"},
 }

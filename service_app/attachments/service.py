@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Sequence
+from typing import BinaryIO
 
 from flask import Flask, current_app
 from sqlalchemy import select
@@ -159,7 +160,14 @@ def open_content(attachment: Attachment) -> BinaryIO:
         raise NotFound() from None
 
 
-def claim(*, owner_id: int, attachment_ids: Sequence[int], problem_id: int | None = None, visit_id: int | None = None, field: str = "attachment_ids") -> list[Attachment]:
+def claim(
+    *,
+    owner_id: int,
+    attachment_ids: Sequence[int],
+    problem_id: int | None = None,
+    visit_id: int | None = None,
+    field: str = "attachment_ids",
+) -> list[Attachment]:
     """Attach the caller's own, still unattached uploads; anything else is a 422 on `field`.
 
     Flushes only: the caller's commit stores the link with the object it documents.
@@ -169,13 +177,13 @@ def claim(*, owner_id: int, attachment_ids: Sequence[int], problem_id: int | Non
     wanted = list(dict.fromkeys(attachment_ids))
     if not wanted:
         return []
-    rows = db.session.scalars(
-        select(Attachment).where(Attachment.id.in_(wanted)).with_for_update()
-    ).all()
+    rows = db.session.scalars(select(Attachment).where(Attachment.id.in_(wanted)).with_for_update()).all()
     usable = {a.id: a for a in rows if a.owner_id == owner_id and a.problem_id is None and a.visit_id is None}
     bad = [i for i in wanted if i not in usable]
     if bad:
-        raise ValidationFailed(errors={field: [bilingual(f"附件不存在或不可用：{bad}", f"Unknown or unavailable attachments: {bad}")]})
+        raise ValidationFailed(
+            errors={field: [bilingual(f"附件不存在或不可用：{bad}", f"Unknown or unavailable attachments: {bad}")]}
+        )
     for attachment in usable.values():
         attachment.problem_id, attachment.visit_id = problem_id, visit_id
     db.session.flush()

@@ -38,8 +38,18 @@ def _failed(response) -> bool:
 
 
 @blp.route("/auth/login", methods=["POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_USERNAME"], key_func=_login_username, deduct_when=_failed, scope="login-username")
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=client_address, deduct_when=_failed, scope="login-address")
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_USERNAME"],
+    key_func=_login_username,
+    deduct_when=_failed,
+    scope="login-username",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    key_func=client_address,
+    deduct_when=_failed,
+    scope="login-address",
+)
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
 @blp.doc(responses=error_responses(401, 429))
@@ -55,7 +65,11 @@ def login(data):
 
 @blp.route("/auth/refresh", methods=["POST"])
 @blp.response(200, TokenSchema)
-@blp.doc(security=[{"bearerAuth": []}], responses=error_responses(401), description="Send the refresh token as the Bearer token. The refresh token is rotated: the one sent stops working.")
+@blp.doc(
+    security=[{"bearerAuth": []}],
+    responses=error_responses(401),
+    description="Send the refresh token as the Bearer token. The refresh token is rotated: the one sent stops working.",
+)
 def refresh():
     """Exchange a refresh token for a new token pair."""
     verify_jwt_in_request(refresh=True)

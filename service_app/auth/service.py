@@ -137,7 +137,14 @@ PASSWORD_MIN_LENGTH = 8
 def check_password_policy(password: str) -> None:
     if len(password) < PASSWORD_MIN_LENGTH or password.isdigit() or password.isalpha():
         raise ValidationFailed(
-            errors={"password": [bilingual("密码至少 8 位，且须同时包含字母和数字或符号", "At least 8 characters, not only letters or only digits")]}
+            errors={
+                "password": [
+                    bilingual(
+                        "密码至少 8 位，且须同时包含字母和数字或符号",
+                        "At least 8 characters, not only letters or only digits",
+                    )
+                ]
+            }
         )
 
 
@@ -148,7 +155,9 @@ def _check_role_binding(role: str, enterprise_id: int | None, department_id: int
     if role == Role.DEPARTMENT.value and department_id is None:
         errors["department_id"] = [bilingual("部门账号须关联职能部门", "Required for department accounts")]
     if role != Role.ENTERPRISE.value and enterprise_id is not None:
-        errors["enterprise_id"] = [bilingual("仅企业账号可关联企业", "Only enterprise accounts belong to an enterprise")]
+        errors["enterprise_id"] = [
+            bilingual("仅企业账号可关联企业", "Only enterprise accounts belong to an enterprise")
+        ]
     if role != Role.DEPARTMENT.value and department_id is not None:
         errors["department_id"] = [bilingual("仅部门账号可关联部门", "Only department accounts belong to a department")]
     if errors:
@@ -169,7 +178,9 @@ def build_user(
     """A new, validated user added to the session (not committed): seeds and services share it."""
     check_password_policy(password)
     _check_role_binding(role, enterprise_id, department_id)
-    check_references(enterprise_id=(User.enterprise_id, enterprise_id), department_id=(User.department_id, department_id))
+    check_references(
+        enterprise_id=(User.enterprise_id, enterprise_id), department_id=(User.department_id, department_id)
+    )
     user = User(
         username=username.strip().lower(),
         name=name,
@@ -243,8 +254,13 @@ def update_user(
     changes = {
         key: value
         for key, value in (
-            ("name", name), ("role", role), ("enterprise_id", enterprise_id), ("department_id", department_id),
-            ("phone", phone), ("title", title), ("is_active", is_active),
+            ("name", name),
+            ("role", role),
+            ("enterprise_id", enterprise_id),
+            ("department_id", department_id),
+            ("phone", phone),
+            ("title", title),
+            ("is_active", is_active),
         )
         if value is not UNCHANGED
     }
@@ -295,7 +311,9 @@ def list_users(
     if q is not None:
         pattern = f"%{q}%"
         query = query.where(or_(User.username.like(pattern), User.name.like(pattern)))
-    return keyset_page(query, columns=[User.id], kinds=[int], limit=limit, cursor=cursor, descending=False, session=db.session)
+    return keyset_page(
+        query, columns=[User.id], kinds=[int], limit=limit, cursor=cursor, descending=False, session=db.session
+    )
 
 
 def purge_expired_sessions(*, now: datetime | None = None) -> int:

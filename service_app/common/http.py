@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from flask import Flask, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -52,7 +52,9 @@ def check_request() -> None:
     if request.method not in _BODY_METHODS or not _has_body():
         return
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-    multipart = getattr(view, "_accepts_multipart", False) or getattr(getattr(view, "view_class", None), "_accepts_multipart", False)
+    multipart = getattr(view, "_accepts_multipart", False) or getattr(
+        getattr(view, "view_class", None), "_accepts_multipart", False
+    )
     mimetype = request.mimetype
     if multipart:
         if mimetype != "multipart/form-data":

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from flask import current_app
 from marshmallow import fields, validate
@@ -36,7 +37,9 @@ def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
         (Schema,),
         {
             "items": fields.List(fields.Nested(item_schema), required=True),
-            "next_cursor": fields.String(allow_none=True, metadata={"description": "Pass as ?cursor= for the next page; null at the end"}),
+            "next_cursor": fields.String(
+                allow_none=True, metadata={"description": "Pass as ?cursor= for the next page; null at the end"}
+            ),
         },
     )
 
@@ -63,7 +66,9 @@ def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
         if not isinstance(values, list) or len(values) != len(kinds):
             raise ValueError
-        return [datetime.fromisoformat(v) if kind is datetime else kind(v) for v, kind in zip(values, kinds)]
+        return [
+            datetime.fromisoformat(v) if kind is datetime else kind(v) for v, kind in zip(values, kinds, strict=True)
+        ]
     except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
         raise ValidationFailed(errors={"cursor": [bilingual("游标无效", "Invalid cursor")]}) from None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -47,9 +49,8 @@ class AwareDateTime(fields.AwareDateTime):
     """ISO 8601 with offset; naive input is read as UTC."""
 
     def __init__(self, **kwargs):
-        from datetime import timezone
 
-        kwargs.setdefault("default_timezone", timezone.utc)
+        kwargs.setdefault("default_timezone", UTC)
         super().__init__(**kwargs)
 
 

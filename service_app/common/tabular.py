@@ -12,10 +12,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from flask import Response, send_file
 from openpyxl import Workbook
@@ -51,7 +52,9 @@ class ExportFile:
 
     def response(self) -> Response:
         """The file as a download."""
-        return send_file(io.BytesIO(self.content), mimetype=self.mimetype, as_attachment=True, download_name=self.filename)
+        return send_file(
+            io.BytesIO(self.content), mimetype=self.mimetype, as_attachment=True, download_name=self.filename
+        )
 
 
 def export_file(sheets: Sequence[Sheet], *, file_format: str, name: str) -> ExportFile:
@@ -109,7 +112,9 @@ def write_xlsx(sheets: Sequence[Sheet]) -> bytes:
         for row in sheet.rows:
             worksheet.append(
                 [
-                    _xlsx_cell(worksheet, value, number_format=PERCENT_FORMAT if index in sheet.percent_columns else None)
+                    _xlsx_cell(
+                        worksheet, value, number_format=PERCENT_FORMAT if index in sheet.percent_columns else None
+                    )
                     for index, value in enumerate(row)
                 ]
             )

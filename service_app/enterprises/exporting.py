@@ -6,7 +6,8 @@ their Chinese label, full-year periods as "全年", and derived per-mu columns a
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased

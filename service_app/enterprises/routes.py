@@ -26,9 +26,13 @@ from service_app.enterprises.schemas import (
 from service_app.org import service as org_service
 from service_app.org.schemas import EnterpriseCreateSchema, EnterpriseSchema, EnterpriseUpdateSchema
 
-blp = Blueprint("enterprises", __name__, url_prefix="/api/v1", description="企业信息与关键指标 / Enterprises and key indicators")
+blp = Blueprint(
+    "enterprises", __name__, url_prefix="/api/v1", description="企业信息与关键指标 / Enterprises and key indicators"
+)
 
 EnterprisePageSchema = page_schema(EnterpriseSchema, "EnterprisePage")
+
+
 @blp.route("/enterprises")
 class Enterprises(MethodView):
     @login_required
@@ -110,7 +114,9 @@ def import_enterprises(args, files):
 @blp.route("/enterprises/export", methods=["GET"])
 @roles_required(Role.MANAGER, Role.ADMIN)
 @blp.arguments(ExportQuerySchema, location="query")
-@blp.doc(responses={"200": {"description": "The file", "content": {tabular.CSV_MIMETYPE: {}, tabular.XLSX_MIMETYPE: {}}}})
+@blp.doc(
+    responses={"200": {"description": "The file", "content": {tabular.CSV_MIMETYPE: {}, tabular.XLSX_MIMETYPE: {}}}}
+)
 def export_enterprises(args):
     """Export enterprises or indicators as CSV or XLSX, in the shape the import reads."""
     exported = exporting.export(actor(), **args)

@@ -114,8 +114,13 @@ class EnterpriseProfileSchema(EnterpriseSchema):
 
 class RankingQuerySchema(Schema):
     metric = fields.String(required=True, validate=validate.OneOf(METRICS))
-    year = fields.Integer(validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR), metadata={"description": "Default: the latest year with full-year figures"})
-    quarter = fields.Integer(validate=validate.Range(min=1, max=4), metadata={"description": "Rank one quarter instead of the full year"})
+    year = fields.Integer(
+        validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR),
+        metadata={"description": "Default: the latest year with full-year figures"},
+    )
+    quarter = fields.Integer(
+        validate=validate.Range(min=1, max=4), metadata={"description": "Rank one quarter instead of the full year"}
+    )
     park_id = Id()
     chain_id = Id()
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
@@ -142,7 +147,9 @@ class RankingSchema(Schema):
 
 class ImportQuerySchema(Schema):
     kind = fields.String(load_default="enterprises", validate=validate.OneOf(IMPORT_KINDS))
-    partial = fields.Boolean(load_default=False, metadata={"description": "Import the valid rows even when some rows are bad"})
+    partial = fields.Boolean(
+        load_default=False, metadata={"description": "Import the valid rows even when some rows are bad"}
+    )
 
 
 class ImportFileSchema(Schema):
@@ -162,7 +169,12 @@ class ImportReportSchema(Schema):
     created = fields.Integer(dump_only=True)
     updated = fields.Integer(dump_only=True)
     skipped = fields.Integer(dump_only=True)
-    columns = fields.Dict(keys=fields.String(), values=fields.String(), dump_only=True, metadata={"description": "Field name -> header as found in the file"})
+    columns = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        dump_only=True,
+        metadata={"description": "Field name -> header as found in the file"},
+    )
     errors = fields.List(fields.Nested(RowErrorSchema), dump_only=True)
 
 
@@ -171,4 +183,6 @@ class ExportQuerySchema(Schema):
     format = fields.String(load_default="csv", validate=validate.OneOf(EXPORT_FORMATS))
     park_id = Id()
     chain_id = Id()
-    year = fields.Integer(validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR), metadata={"description": "Indicators of this year only"})
+    year = fields.Integer(
+        validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR), metadata={"description": "Indicators of this year only"}
+    )

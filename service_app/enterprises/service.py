@@ -46,7 +46,10 @@ def list_enterprises(
     query = scoping.visible_enterprises(actor)
     if q:
         query = query.where(
-            or_(Enterprise.name.contains(q, autoescape=True), Enterprise.credit_code.contains(q.upper(), autoescape=True))
+            or_(
+                Enterprise.name.contains(q, autoescape=True),
+                Enterprise.credit_code.contains(q.upper(), autoescape=True),
+            )
         )
     for column, value in ((Enterprise.park_id, park_id), (Enterprise.chain_id, chain_id), (Enterprise.scale, scale)):
         if value is not None:
@@ -55,7 +58,9 @@ def list_enterprises(
         query = query.where(Enterprise.id.in_(scoping.linked_enterprise_ids(actor.id)))
     if updated_since is not None:
         query = query.where(Enterprise.updated_at >= updated_since)
-    return keyset_page(query, columns=[Enterprise.id], kinds=[int], limit=limit, cursor=cursor, descending=False, session=db.session)
+    return keyset_page(
+        query, columns=[Enterprise.id], kinds=[int], limit=limit, cursor=cursor, descending=False, session=db.session
+    )
 
 
 @dataclass
@@ -161,7 +166,9 @@ def present(row: EnterpriseIndicator, previous: EnterpriseIndicator | None) -> d
 def indicator_history(actor: User, enterprise_id: int) -> list[dict[str, Any]]:
     """Every reported period of a visible enterprise, latest first, with derived figures."""
     scoping.get_visible_enterprise(actor, enterprise_id)
-    rows = db.session.scalars(select(EnterpriseIndicator).where(EnterpriseIndicator.enterprise_id == enterprise_id)).all()
+    rows = db.session.scalars(
+        select(EnterpriseIndicator).where(EnterpriseIndicator.enterprise_id == enterprise_id)
+    ).all()
     by_period = {(r.year, r.quarter): r for r in rows}
     ordered = sorted(rows, key=lambda r: metrics.period_rank(r.year, r.quarter), reverse=True)
     return [present(r, by_period.get((r.year - 1, r.quarter))) for r in ordered]
@@ -208,7 +215,9 @@ def report_indicators(actor: User, enterprise_id: int, *, figures: dict[str, Any
     except IntegrityError:
         # Another request created the same period between our read and our insert.
         db.session.rollback()
-        raise Conflict(zh="该报告期的数据正被同时提交，请重试", en="This period was reported concurrently; retry") from None
+        raise Conflict(
+            zh="该报告期的数据正被同时提交，请重试", en="This period was reported concurrently; retry"
+        ) from None
     previous = db.session.scalar(
         select(EnterpriseIndicator).where(
             EnterpriseIndicator.enterprise_id == enterprise_id,
@@ -221,15 +230,22 @@ def report_indicators(actor: User, enterprise_id: int, *, figures: dict[str, Any
     return result, created
 
 
-def _ranking_query(actor: User, *, metric: str, year: int, quarter: int, park_id: int | None, chain_id: int | None) -> Select:
+def _ranking_query(
+    actor: User, *, metric: str, year: int, quarter: int, park_id: int | None, chain_id: int | None
+) -> Select:
     amount = EnterpriseIndicator.tax_paid if metric == "tax_per_mu" else EnterpriseIndicator.industrial_output
     # As floats: SQLite keeps whole NUMERIC values as integers and would divide them as integers.
     value = (cast(amount, Float) / cast(EnterpriseIndicator.land_area_mu, Float)).label("value")
     query = (
         scoping.visible_enterprises(actor)
         .with_only_columns(
-            Enterprise.id, Enterprise.name, Enterprise.park_id, Enterprise.chain_id,
-            amount.label("amount"), EnterpriseIndicator.land_area_mu, value,
+            Enterprise.id,
+            Enterprise.name,
+            Enterprise.park_id,
+            Enterprise.chain_id,
+            amount.label("amount"),
+            EnterpriseIndicator.land_area_mu,
+            value,
         )
         .join(EnterpriseIndicator, EnterpriseIndicator.enterprise_id == Enterprise.id)
         .where(
@@ -262,7 +278,9 @@ def rankings(
     """
     stored = metrics.stored_quarter(quarter)
     if year is None:
-        year = db.session.scalar(select(func.max(EnterpriseIndicator.year)).where(EnterpriseIndicator.quarter == stored))
+        year = db.session.scalar(
+            select(func.max(EnterpriseIndicator.year)).where(EnterpriseIndicator.quarter == stored)
+        )
     result: dict[str, Any] = {"metric": metric, "year": year, "quarter": quarter, "period_label": None, "items": []}
     if year is None:
         return result

@@ -13,8 +13,9 @@ import codecs
 import csv
 import io
 import zipfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -62,7 +63,10 @@ def read_table(data: bytes, *, max_rows: int) -> Table:
     if data.startswith(b"PK\x03\x04"):
         rows = _xlsx_rows(data)
     elif data.startswith(_OLE_MAGIC):
-        zh, en = "不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV", "Legacy Excel (.xls) is not supported; save as .xlsx or CSV"
+        zh, en = (
+            "不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV",
+            "Legacy Excel (.xls) is not supported; save as .xlsx or CSV",
+        )
         raise UnsupportedMediaType("import_unsupported_file", zh=zh, en=en, errors={"file": [bilingual(zh, en)]})
     elif data.startswith(_BINARY_MAGIC) or (b"\x00" in data[:4096] and not data.startswith(_UTF16_BOMS)):
         raise _unsupported()
@@ -98,7 +102,7 @@ def _collect(rows: Iterator[Sequence[Any]], *, max_rows: int) -> Table:
 
 def _decode(data: bytes) -> str:
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict")
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict")
     if data.startswith(_UTF16_BOMS):
         try:
             return data.decode("utf-16")
@@ -109,7 +113,9 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise _malformed("文件编码无法识别（支持 UTF-8 与 GBK）", "Unrecognised text encoding (UTF-8 and GBK are supported)")
+    raise _malformed(
+        "文件编码无法识别（支持 UTF-8 与 GBK）", "Unrecognised text encoding (UTF-8 and GBK are supported)"
+    )
 
 
 def _csv_rows(text: str) -> Iterator[list[str]]:

@@ -11,7 +11,18 @@ from service_app.common.time import utcnow
 from service_app.common.types import UTCDateTime
 from service_app.extensions import db
 
-KINDS = ("assigned", "dispatched", "returned", "resolved", "reopened", "supervised", "due_soon", "overdue", "rated", "visit_reminder")
+KINDS = (
+    "assigned",
+    "dispatched",
+    "returned",
+    "resolved",
+    "reopened",
+    "supervised",
+    "due_soon",
+    "overdue",
+    "rated",
+    "visit_reminder",
+)
 
 
 class Notification(db.Model):

@@ -19,7 +19,9 @@ from service_app.org.schemas import (
     ParkSchema,
 )
 
-blp = Blueprint("org", __name__, url_prefix="/api/v1", description="园区、产业链、部门、类别、企业与结对 / Organisation")
+blp = Blueprint(
+    "org", __name__, url_prefix="/api/v1", description="园区、产业链、部门、类别、企业与结对 / Organisation"
+)
 
 
 @blp.route("/parks", methods=["GET"])

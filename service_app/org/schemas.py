@@ -35,7 +35,12 @@ class CreditCode(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         result = credit_code.normalise(super()._deserialize(value, attr, data, **kwargs))
         if not credit_code.is_valid(result):
-            raise ValidationError(bilingual("统一社会信用代码无效（格式或校验位错误）", "Invalid unified social credit code (format or check character)"))
+            raise ValidationError(
+                bilingual(
+                    "统一社会信用代码无效（格式或校验位错误）",
+                    "Invalid unified social credit code (format or check character)",
+                )
+            )
         return result
 
 

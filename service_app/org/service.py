@@ -58,7 +58,9 @@ def list_links(
 
 
 def _check_refs(data: dict[str, Any]) -> None:
-    check_references(park_id=(Enterprise.park_id, data.get("park_id")), chain_id=(Enterprise.chain_id, data.get("chain_id")))
+    check_references(
+        park_id=(Enterprise.park_id, data.get("park_id")), chain_id=(Enterprise.chain_id, data.get("chain_id"))
+    )
 
 
 def _credit_code_taken(code: str, *, except_id: int | None = None) -> bool:
@@ -95,7 +97,9 @@ def update_enterprise(enterprise_id: int, **changes: Any) -> Enterprise:
     return enterprise
 
 
-def create_link(*, cadre_id: int, enterprise_id: int, role: str = "primary", started_on: date | None = None) -> CadreLink:
+def create_link(
+    *, cadre_id: int, enterprise_id: int, role: str = "primary", started_on: date | None = None
+) -> CadreLink:
     cadre = db.session.get(User, cadre_id)
     errors = {}
     if cadre is None or cadre.role != Role.CADRE.value:

@@ -8,9 +8,10 @@ and commits once. Reads always start from `scoping.visible_problems(actor)`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Collection, Sequence
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, case, select
@@ -78,12 +79,18 @@ def etag(problem: Problem, *, now: datetime | None = None) -> str:
 
 # --- reading --------------------------------------------------------------------------------------
 
-def list_problems(actor: User, *, limit: int | None = None, cursor: str | None = None, now: datetime | None = None, **filters: Any) -> Page:
+def list_problems(
+    actor: User, *, limit: int | None = None, cursor: str | None = None, now: datetime | None = None, **filters: Any
+) -> Page:
     """The caller's problems, newest first, one page at a time (keyset on id)."""
     # The long texts are not in a list item; raiseload makes any per-row access fail loudly.
-    long_texts = [defer(column, raiseload=True) for column in (Problem.description, Problem.reject_reason, Problem.resolution)]
+    long_texts = [
+        defer(column, raiseload=True) for column in (Problem.description, Problem.reject_reason, Problem.resolution)
+    ]
     query = _filtered(visible_problems(actor), now=now or utcnow(), **filters).options(*_summary_options(), *long_texts)
-    return keyset_page(query, columns=[Problem.id], kinds=[int], limit=limit, cursor=cursor, descending=True, session=db.session)
+    return keyset_page(
+        query, columns=[Problem.id], kinds=[int], limit=limit, cursor=cursor, descending=True, session=db.session
+    )
 
 
 def _filtered(
@@ -102,7 +109,11 @@ def _filtered(
     """The GET /problems filters (DESIGN §5), on top of the caller's scope."""
     if status:
         query = query.where(Problem.status.in_(status))
-    for column, value in ((Problem.category_id, category_id), (Problem.enterprise_id, enterprise_id), (Problem.department_id, department_id)):
+    for column, value in (
+        (Problem.category_id, category_id),
+        (Problem.enterprise_id, enterprise_id),
+        (Problem.department_id, department_id),
+    ):
         if value is not None:
             query = query.where(column == value)
     if overdue is not None:
@@ -123,8 +134,12 @@ def get_problem(actor: User, problem_id: int, *, now: datetime | None = None) ->
     problem = db.session.scalar(visible_problems(actor).where(Problem.id == problem_id).options(*_detail_options()))
     if problem is None:
         raise NotFound()
-    attachments = list(db.session.scalars(select(Attachment).where(Attachment.problem_id == problem.id).order_by(Attachment.id)))
-    rating = db.session.scalar(select(Rating).where(Rating.problem_id == problem.id).order_by(Rating.resolution_no.desc()).limit(1))
+    attachments = list(
+        db.session.scalars(select(Attachment).where(Attachment.problem_id == problem.id).order_by(Attachment.id))
+    )
+    rating = db.session.scalar(
+        select(Rating).where(Rating.problem_id == problem.id).order_by(Rating.resolution_no.desc()).limit(1)
+    )
     actions = workflow.allowed_actions(problem, actor, now=now or utcnow())
     return ProblemView(problem, attachments=attachments, rating=rating, allowed_actions=actions)
 
@@ -146,6 +161,7 @@ def timeline(actor: User, problem_id: int) -> list[TimelineEntry]:
 
 # --- filing ---------------------------------------------------------------------------------------
 
+
 def file_problem(
     actor: User,
     *,
@@ -165,7 +181,10 @@ def file_problem(
     if visit_id is not None:
         _check_visit(actor, visit_id, enterprise_id)
     response_due_at, due_at = sla.deadlines(
-        created_at=now, sla_hours=category.sla_hours, urgent=urgent, response_hours=current_app.config["RESPONSE_SLA_HOURS"]
+        created_at=now,
+        sla_hours=category.sla_hours,
+        urgent=urgent,
+        response_hours=current_app.config["RESPONSE_SLA_HOURS"],
     )
     problem = Problem(
         code=codes.next_code(now),
@@ -234,6 +253,7 @@ def _responsible_cadre(enterprise_id: int) -> int | None:
 
 # --- actions --------------------------------------------------------------------------------------
 
+
 def perform(
     actor: User,
     problem_id: int,
@@ -270,17 +290,25 @@ def _plain(actor: User, problem: Problem, now: datetime, *, note: str | None = N
 
 def _reject(actor: User, problem: Problem, now: datetime, *, reason: str, duplicate_of: int | None = None) -> Params:
     if duplicate_of is not None:
-        original = db.session.scalar(visible_problems(actor).where(Problem.id == duplicate_of).with_only_columns(Problem.enterprise_id))
+        original = db.session.scalar(
+            visible_problems(actor).where(Problem.id == duplicate_of).with_only_columns(Problem.enterprise_id)
+        )
         if duplicate_of == problem.id or original != problem.enterprise_id:
             raise _invalid("duplicate_of", "须为同一企业的另一个问题", "Must be another problem of the same enterprise")
     return Params(note=reason, duplicate_of_id=duplicate_of)
 
 
-def _dispatch(actor: User, problem: Problem, now: datetime, *, department_id: int | None = None, note: str | None = None) -> Params:
+def _dispatch(
+    actor: User, problem: Problem, now: datetime, *, department_id: int | None = None, note: str | None = None
+) -> Params:
     if department_id is None:
-        department_id = db.session.scalar(select(Category.default_department_id).where(Category.id == problem.category_id))
+        department_id = db.session.scalar(
+            select(Category.default_department_id).where(Category.id == problem.category_id)
+        )
         if department_id is None:
-            raise _invalid("department_id", "该类别没有默认部门，请指定部门", "This category has no default department; choose one")
+            raise _invalid(
+                "department_id", "该类别没有默认部门，请指定部门", "This category has no default department; choose one"
+            )
     elif db.session.get(Department, department_id) is None:
         raise _invalid("department_id", "部门不存在", "No such department")
     return Params(note=note, department_id=department_id)
@@ -302,7 +330,9 @@ def _extend(actor: User, problem: Problem, now: datetime, *, due_at: datetime, r
 
 def _comment(actor: User, problem: Problem, now: datetime, *, body: str, internal: bool = False) -> Params:
     if internal and actor.role == Role.ENTERPRISE.value:
-        raise Forbidden("internal_comment_forbidden", zh="企业不能发表内部意见", en="Enterprises cannot post internal comments")
+        raise Forbidden(
+            "internal_comment_forbidden", zh="企业不能发表内部意见", en="Enterprises cannot post internal comments"
+        )
     return Params(note=body, internal=internal)
 
 
@@ -321,6 +351,7 @@ _PREPARE: dict[str, Callable[..., Params]] = {
 
 # --- ratings --------------------------------------------------------------------------------------
 
+
 def rate(
     actor: User,
     problem_id: int,
@@ -334,7 +365,9 @@ def rate(
     now = now or utcnow()
     problem = _lock_for(actor, problem_id, "rate", if_match=if_match, now=now)
     _add_rating(problem, actor, score=score, comment=comment, now=now)
-    workflow.transition(problem, "rate", actor=actor, now=now, params=Params(note=comment, reason_code=f"score_{score}"))
+    workflow.transition(
+        problem, "rate", actor=actor, now=now, params=Params(note=comment, reason_code=f"score_{score}")
+    )
     if score >= SATISFIED_SCORE:
         workflow.transition(problem, "close", actor=actor, now=now, params=Params(closed_reason="rated"))
     else:
@@ -352,7 +385,15 @@ def _add_rating(problem: Problem, actor: User, *, score: int, comment: str | Non
     taken = select(Rating.id).where(Rating.problem_id == problem.id, Rating.resolution_no == resolution_no)
     if db.session.scalar(taken) is not None:
         raise _already_rated()
-    rating = Rating(problem_id=problem.id, enterprise_id=problem.enterprise_id, rated_by_id=actor.id, resolution_no=resolution_no, score=score, comment=comment, created_at=now)
+    rating = Rating(
+        problem_id=problem.id,
+        enterprise_id=problem.enterprise_id,
+        rated_by_id=actor.id,
+        resolution_no=resolution_no,
+        score=score,
+        comment=comment,
+        created_at=now,
+    )
     try:
         # The unique constraint is the last word; a savepoint keeps the rest of the transaction usable.
         with db.session.begin_nested():

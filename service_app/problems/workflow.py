@@ -7,8 +7,8 @@ e.g. a comment) and the parties who may do it, each a role plus a relation to th
 action's effect, stamps times, bumps `version`/`updated_at`, writes the timeline row and queues
 notifications, all in the caller's transaction.
 
-    submitted ─accept→ accepted ─dispatch→ dispatched ─claim→ in_progress ─resolve→ resolved ─rate ≥3 / unrated job→ closed
-        └─reject→ rejected   │    ▲                 │                  │                  └─rate ≤2 (reopen)→ in_progress
+    submitted ─accept→ accepted ─dispatch→ dispatched ─claim→ in_progress ─resolve→ resolved ─rate ≥3/unrated→ closed
+        └─reject→ rejected   │    ▲                 │                  │                  └─rate ≤2→ in_progress
                              │    └────return───────┴──────────────────┘
                              └─resolve→ resolved  (the linked cadre solves it directly)
 """
@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import enum
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import select
 
@@ -29,7 +29,15 @@ from service_app.errors import Conflict, Forbidden
 from service_app.extensions import db
 from service_app.notifications.service import notify
 from service_app.org.scoping import is_linked
-from service_app.problems.models import OPEN_STATUSES, RETURN_REASONS, STATUS_LABELS, STATUS_LABELS_EN, STATUSES, Problem, ProblemEvent
+from service_app.problems.models import (
+    OPEN_STATUSES,
+    RETURN_REASONS,
+    STATUS_LABELS,
+    STATUS_LABELS_EN,
+    STATUSES,
+    Problem,
+    ProblemEvent,
+)
 
 # Roles that work with problems at all; admins manage accounts and reference data only.
 PROBLEM_ROLES = (Role.ENTERPRISE, Role.CADRE, Role.DEPARTMENT, Role.MANAGER)
@@ -79,8 +87,15 @@ def _rule(to: str | None, *who: Party, guard: Guard | None = None) -> Rule:
     return Rule(to=to, who=frozenset(who), guard=guard)
 
 
-NOT_SUPERVISED = Guard(lambda p, _now: not p.supervised, "already_supervised", "该问题已在督办中", "The problem is already supervised")
-BEFORE_DEADLINE = Guard(lambda p, now: now < as_utc(p.due_at), "deadline_passed", "办理时限已过，不能再延期", "The deadline has passed; it can no longer be extended")
+NOT_SUPERVISED = Guard(
+    lambda p, _now: not p.supervised, "already_supervised", "该问题已在督办中", "The problem is already supervised"
+)
+BEFORE_DEADLINE = Guard(
+    lambda p, now: now < as_utc(p.due_at),
+    "deadline_passed",
+    "办理时限已过，不能再延期",
+    "The deadline has passed; it can no longer be extended",
+)
 
 P = Party
 TRANSITIONS: dict[tuple[str | None, str], Rule] = {
@@ -183,7 +198,11 @@ def relations(problem: Problem, actor: User | None) -> frozenset[Party]:
         found.add(Party.FILING_ENTERPRISE)
     elif actor.role == Role.CADRE.value and is_linked(actor.id, problem.enterprise_id):
         found.add(Party.LINKED_CADRE)
-    elif actor.role == Role.DEPARTMENT.value and problem.department_id is not None and actor.department_id == problem.department_id:
+    elif (
+        actor.role == Role.DEPARTMENT.value
+        and problem.department_id is not None
+        and actor.department_id == problem.department_id
+    ):
         found.add(Party.DEPARTMENT_STAFF)
     if problem.handler_id is not None and problem.handler_id == actor.id:
         found.add(Party.HANDLER)
@@ -194,7 +213,9 @@ def _permits(rule: Rule, parties: frozenset[Party], problem: Problem, now: datet
     return bool(rule.who & parties) and (rule.guard is None or rule.guard.holds(problem, now))
 
 
-def allowed_actions(problem: Problem, actor: User | None, *, now: datetime, parties: frozenset[Party] | None = None) -> list[str]:
+def allowed_actions(
+    problem: Problem, actor: User | None, *, now: datetime, parties: frozenset[Party] | None = None
+) -> list[str]:
     """What `actor` may do now, in the table's order (for the 409 body and GET /problems/{id})."""
     parties = relations(problem, actor) if parties is None else parties
     return [
@@ -225,7 +246,9 @@ def check(problem: Problem, action: str, actor: User | None, *, now: datetime) -
     return rule
 
 
-def _invalid(problem, actor, parties, now, *, key: str | None = None, zh: str | None = None, en: str | None = None) -> InvalidTransition:
+def _invalid(
+    problem, actor, parties, now, *, key: str | None = None, zh: str | None = None, en: str | None = None
+) -> InvalidTransition:
     status = problem.status
     return InvalidTransition(
         key,
@@ -235,7 +258,9 @@ def _invalid(problem, actor, parties, now, *, key: str | None = None, zh: str | 
     )
 
 
-def transition(problem: Problem, action: str, *, actor: User | None, now: datetime, params: Params = Params()) -> ProblemEvent:
+def transition(
+    problem: Problem, action: str, *, actor: User | None, now: datetime, params: Params = Params()
+) -> ProblemEvent:
     """Apply `action` to `problem`: the one way a problem changes. Flushes only when it must."""
     rule = check(problem, action, actor, now=now)
     before = problem.status
@@ -269,6 +294,7 @@ def transition(problem: Problem, action: str, *, actor: User | None, now: dateti
 
 
 # --- effects: what each action changes besides the status and the time stamps -------------------
+
 
 def _no_effect(problem: Problem, actor: User | None, params: Params) -> None:
     return None
@@ -345,6 +371,7 @@ EFFECTS: dict[str, Callable[[Problem, User | None, Params], None]] = {
 
 # --- notices: who hears about each action (queued in the same transaction) ---------------------
 
+
 def _active_users(*conditions) -> list[int]:
     return list(db.session.scalars(select(User.id).where(User.is_active.is_(True), *conditions).order_by(User.id)))
 
@@ -371,7 +398,14 @@ def _workers(problem: Problem) -> list[int]:
 
 def _send(user_ids, problem: Problem, kind: str, title: str, actor: User | None, **data) -> None:
     others = [uid for uid in user_ids if actor is None or uid != actor.id]
-    notify(others, kind=kind, title=f"{title}：{problem.title}", body=problem.code, problem_id=problem.id, data={"code": problem.code, "status": problem.status, **data})
+    notify(
+        others,
+        kind=kind,
+        title=f"{title}：{problem.title}",
+        body=problem.code,
+        problem_id=problem.id,
+        data={"code": problem.code, "status": problem.status, **data},
+    )
 
 
 def _no_notice(problem: Problem, actor: User | None, params: Params) -> None:

@@ -26,10 +26,30 @@ METRIC_HEADERS = [
     ("coverage", "走访覆盖率"),
 ]
 ROW_HEADERS = [("key", "编号"), ("code", "代码"), ("label", "名称"), ("share", "占比"), *METRIC_HEADERS]
-TREND_HEADERS = [("bucket", "月份"), *[(k, v) for k, v in METRIC_HEADERS if k != "coverage"], ("resolved_in_bucket", "当月办结")]
-COMMON_CATEGORY_HEADERS = [("label", "问题类别"), ("enterprises", "涉及企业数"), ("problems", "问题数"), ("resolved", "已解决")]
-COMMON_THEME_HEADERS = [("term", "共性主题"), ("enterprises", "涉及企业数"), ("problems", "问题数"), ("resolved", "已解决")]
-DIMENSION_TITLES = {"category": "按问题类别", "department": "按职能部门", "park": "按园区", "chain": "按产业链", "cadre": "按联企干部"}
+TREND_HEADERS = [
+    ("bucket", "月份"),
+    *[(k, v) for k, v in METRIC_HEADERS if k != "coverage"],
+    ("resolved_in_bucket", "当月办结"),
+]
+COMMON_CATEGORY_HEADERS = [
+    ("label", "问题类别"),
+    ("enterprises", "涉及企业数"),
+    ("problems", "问题数"),
+    ("resolved", "已解决"),
+]
+COMMON_THEME_HEADERS = [
+    ("term", "共性主题"),
+    ("enterprises", "涉及企业数"),
+    ("problems", "问题数"),
+    ("resolved", "已解决"),
+]
+DIMENSION_TITLES = {
+    "category": "按问题类别",
+    "department": "按职能部门",
+    "park": "按园区",
+    "chain": "按产业链",
+    "cadre": "按联企干部",
+}
 PERCENT_KEYS = {"share", "resolution_rate", "response_rate", "on_time_rate", "satisfaction_rate", "coverage"}
 
 

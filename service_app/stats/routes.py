@@ -22,7 +22,9 @@ from service_app.stats.schemas import (
 blp = Blueprint("stats", __name__, url_prefix="/api/v1/stats", description="统计 / Statistics")
 
 _SUMMARY_DOC = "Managers: the zone, or a park, chain or department. Cadres and departments: their own problems. "
-_PERIOD_DOC = "Without from/to the figures come from the latest snapshot (see computed_at); with them they are computed now."
+_PERIOD_DOC = (
+    "Without from/to the figures come from the latest snapshot (see computed_at); with them they are computed now."
+)
 
 
 @blp.route("/summary", methods=["GET"])
@@ -66,7 +68,8 @@ def common_problems(args):
 
 
 _EXPORT_CONTENT = {
-    mimetype.split(";")[0]: {"schema": {"type": "string", "format": "binary"}} for mimetype in tabular.MIMETYPES.values()
+    mimetype.split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
+    for mimetype in tabular.MIMETYPES.values()
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from marshmallow import ValidationError, fields, validate
 
@@ -29,16 +29,23 @@ class PeriodBound(fields.String):
         try:
             if len(value) == 10:
                 day = date.fromisoformat(value) + timedelta(days=1 if self.end else 0)
-                return datetime.combine(day, time(), SHANGHAI).astimezone(timezone.utc)
+                return datetime.combine(day, time(), SHANGHAI).astimezone(UTC)
             moment = datetime.fromisoformat(value)
         except ValueError:
             raise ValidationError(bilingual("须为日期或日期时间", "Must be a date or a datetime")) from None
-        return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 class PeriodQuerySchema(Schema):
-    start = PeriodBound(data_key="from", load_default=None, metadata={"description": "Date (Asia/Shanghai) or datetime; inclusive"})
-    end = PeriodBound(data_key="to", end=True, load_default=None, metadata={"description": "Date (inclusive, Asia/Shanghai) or datetime (exclusive)"})
+    start = PeriodBound(
+        data_key="from", load_default=None, metadata={"description": "Date (Asia/Shanghai) or datetime; inclusive"}
+    )
+    end = PeriodBound(
+        data_key="to",
+        end=True,
+        load_default=None,
+        metadata={"description": "Date (inclusive, Asia/Shanghai) or datetime (exclusive)"},
+    )
 
 
 def _id_field():
@@ -89,7 +96,9 @@ class SummarySchema(MetricsWithCoverageSchema):
 
 
 class RowHeadSchema(Schema):
-    key = fields.Integer(allow_none=True, metadata={"description": "Id of the category, department, park, chain or cadre; null: none"})
+    key = fields.Integer(
+        allow_none=True, metadata={"description": "Id of the category, department, park, chain or cadre; null: none"}
+    )
     code = fields.String(allow_none=True)
     label = fields.String()
     share = _rate("total / all problems")
@@ -107,7 +116,9 @@ class BreakdownSchema(Schema):
 
 class TrendPointSchema(MetricsSchema):
     bucket = fields.String(metadata={"description": "First day of the day, ISO week or month (Asia/Shanghai)"})
-    resolved_in_bucket = fields.Integer(metadata={"description": "Problems whose current resolution falls in the bucket"})
+    resolved_in_bucket = fields.Integer(
+        metadata={"description": "Problems whose current resolution falls in the bucket"}
+    )
 
 
 class TrendSchema(Schema):

@@ -86,7 +86,13 @@ def summary_of(scope: Scope) -> dict[str, Any]:
 
 
 def _row(*, key: int | None, code: str | None, label: str, counts: Any, zone_total: int) -> dict[str, Any]:
-    return {"key": key, "code": code, "label": label, "share": compute.share(counts.total, zone_total), **compute.metrics(counts)}
+    return {
+        "key": key,
+        "code": code,
+        "label": label,
+        "share": compute.share(counts.total, zone_total),
+        **compute.metrics(counts),
+    }
 
 
 def _sorted_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -101,7 +107,10 @@ def breakdown(dimension: str, *, start: datetime | None = None, end: datetime | 
     zone = next((f for f in figures if f.dimension == "zone"), None)
     groups = [f for f in figures if f.dimension == dimension]
     if zone is not None and groups:
-        rows = [_row(key=None if f.key == NO_KEY else f.key, code=f.code, label=f.label, counts=f, zone_total=zone.total) for f in groups]
+        rows = [
+            _row(key=None if f.key == NO_KEY else f.key, code=f.code, label=f.label, counts=f, zone_total=zone.total)
+            for f in groups
+        ]
         return {"dimension": dimension, "computed_at": zone.computed_at, "rows": _sorted_rows(rows)}
     now = utcnow()
     total = compute.compute_counts(now=now, scope=scope).total
@@ -125,7 +134,10 @@ def trend(interval: str, *, start: datetime | None = None, end: datetime | None 
         points = [_point(p.bucket, p, p.resolved_in_bucket) for p in stored]
         return {"interval": interval, "computed_at": max(p.computed_at for p in stored), "points": points}
     now = utcnow()
-    points = [_point(p.bucket, p.counts, p.resolved_in_bucket) for p in compute.compute_trend(now=now, interval=interval, scope=scope)]
+    points = [
+        _point(p.bucket, p.counts, p.resolved_in_bucket)
+        for p in compute.compute_trend(now=now, interval=interval, scope=scope)
+    ]
     return {"interval": interval, "computed_at": now, "points": points}
 
 
@@ -143,12 +155,16 @@ def _common_body(items: list[Any], *, computed_at: datetime, min_enterprises: in
         "min_enterprises": min_enterprises,
         "start": scope.start,
         "end": scope.end,
-        "categories": [{"key": i.category_id, "code": i.term, "label": i.label, **entry(i)} for i in items if i.kind == "category"],
+        "categories": [
+            {"key": i.category_id, "code": i.term, "label": i.label, **entry(i)} for i in items if i.kind == "category"
+        ],
         "themes": [{"term": i.term, **entry(i)} for i in items if i.kind == "theme"],
     }
 
 
-def common_problems(*, start: datetime | None = None, end: datetime | None = None, min_enterprises: int | None = None) -> dict[str, Any]:
+def common_problems(
+    *, start: datetime | None = None, end: datetime | None = None, min_enterprises: int | None = None
+) -> dict[str, Any]:
     """Categories and title themes raised by at least `min_enterprises` different enterprises."""
     _check_period(start, end)
     default_min, themes = _common_settings()
@@ -168,7 +184,9 @@ def common_problems(*, start: datetime | None = None, end: datetime | None = Non
 
 def _write_current(now: datetime) -> int:
     zone = compute.compute_counts(now=now)
-    breakdowns = {dimension: compute.compute_breakdown(now=now, dimension=dimension) for dimension in compute.DIMENSIONS}
+    breakdowns = {
+        dimension: compute.compute_breakdown(now=now, dimension=dimension) for dimension in compute.DIMENSIONS
+    }
     written = snapshots.write_figures(zone=zone, breakdowns=breakdowns, computed_at=now)
     minimum, themes = _common_settings()
     items = compute.compute_common(scope=compute.ZONE, min_enterprises=minimum, themes=themes)
@@ -177,7 +195,9 @@ def _write_current(now: datetime) -> int:
 
 def _write_trends(now: datetime) -> int:
     return sum(
-        snapshots.write_trend(interval=interval, points=compute.compute_trend(now=now, interval=interval), computed_at=now)
+        snapshots.write_trend(
+            interval=interval, points=compute.compute_trend(now=now, interval=interval), computed_at=now
+        )
         for interval in compute.INTERVALS
     )
 
@@ -207,6 +227,7 @@ def refresh(*, now: datetime | None = None) -> dict[str, Any]:
 
 
 # --- export -------------------------------------------------------------------------------------
+
 
 def export(file_format: str, *, start: datetime | None = None, end: datetime | None = None) -> ExportFile:
     """The zone summary, every breakdown, the monthly trend and the common problems as one file."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -83,4 +83,4 @@ def remind_unvisited(*, now: datetime, days: int = coverage.WINDOW_DAYS) -> int:
 def _shanghai_day(now: datetime) -> tuple[datetime, datetime]:
     """The Asia/Shanghai calendar day containing `now`, as a UTC [start, end) range."""
     start = datetime.combine(now.astimezone(SHANGHAI).date(), time.min, tzinfo=SHANGHAI)
-    return start.astimezone(timezone.utc), (start + timedelta(days=1)).astimezone(timezone.utc)
+    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
