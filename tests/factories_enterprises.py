@@ -11,9 +11,10 @@ import factory
 from service_app.enterprises.models import FULL_YEAR, EnterpriseIndicator
 from service_app.extensions import db
 from service_app.org.models import Category
-from service_app.problems.models import Problem, ProblemEvent
+from service_app.problems.models import Problem
 from service_app.visits.models import Visit
 from tests.factories import Base, EnterpriseFactory, UserFactory
+from tests.factories_stats import record_dispatch
 
 _problem_codes = itertools.count(1)
 
@@ -54,15 +55,7 @@ def make_problem(enterprise, *, status: str = "submitted", department=None, file
     db.session.add(problem)
     db.session.flush()
     if department is not None:
-        db.session.add(
-            ProblemEvent(
-                problem_id=problem.id,
-                action="dispatch",
-                from_status="accepted",
-                to_status="dispatched",
-                department_id=department.id,
-            )
-        )
+        record_dispatch(problem.id, department.id)
         db.session.flush()
     return problem
 

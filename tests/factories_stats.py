@@ -41,6 +41,17 @@ class EventFactory(Base):
     created_at = T0
 
 
+def record_dispatch(problem_id: int, department_id: int) -> ProblemEvent:
+    """The timeline row a dispatch writes (department scopes read it)."""
+    return EventFactory(
+        problem_id=problem_id,
+        action="dispatch",
+        from_status="accepted",
+        to_status="dispatched",
+        department_id=department_id,
+    )
+
+
 class RatingFactory(Base):
     class Meta:
         model = Rating

@@ -15,7 +15,6 @@ from service_app.attachments import content, service
 from service_app.attachments.models import Attachment
 from service_app.errors import PayloadTooLarge
 from service_app.extensions import db
-from service_app.problems.models import ProblemEvent
 from tests.factories import (
     AdminFactory,
     CadreFactory,
@@ -38,7 +37,7 @@ from tests.factories_files import (
     png_bytes,
     stored_keys,
 )
-from tests.factories_stats import ProblemFactory
+from tests.factories_stats import ProblemFactory, record_dispatch
 from tests.factories_visits import VisitFactory
 from tests.helpers import assert_error, auth_headers
 
@@ -258,15 +257,7 @@ def test_problem_attachment_is_readable_by_whoever_sees_the_problem(client, app_
     linked_cadre = LinkFactory(enterprise=enterprise).cadre
     department = DepartmentUserFactory()
     problem.department_id = department.department_id  # dispatched there, with the row a dispatch writes
-    db.session.add(
-        ProblemEvent(
-            problem_id=problem.id,
-            action="dispatch",
-            from_status="accepted",
-            to_status="dispatched",
-            department_id=department.department_id,
-        )
-    )
+    record_dispatch(problem.id, department.department_id)
     db.session.commit()
     readers = [filer, linked_cadre, department, UserFactory()]  # filer, cadre, its department, manager
     strangers = [CadreFactory(), EnterpriseUserFactory(), DepartmentUserFactory(), AdminFactory()]

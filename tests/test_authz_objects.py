@@ -18,7 +18,7 @@ from service_app.common.time import utcnow
 from service_app.enterprises.models import EnterpriseIndicator
 from service_app.extensions import db
 from service_app.notifications.models import Notification
-from service_app.problems.models import Problem, ProblemEvent
+from service_app.problems.models import Problem
 from service_app.visits.models import Visit
 from tests.factories import (
     AdminFactory,
@@ -28,6 +28,7 @@ from tests.factories import (
     LinkFactory,
     UserFactory,
 )
+from tests.factories_stats import record_dispatch
 from tests.helpers import login
 from tests.test_authz_matrix import RULES
 
@@ -48,15 +49,7 @@ def world(client, app_ctx):
     )
     db.session.add(problem)
     db.session.flush()
-    db.session.add(
-        ProblemEvent(
-            problem_id=problem.id,
-            action="dispatch",
-            from_status="accepted",
-            to_status="dispatched",
-            department_id=b_staff.department_id,
-        )
-    )
+    record_dispatch(problem.id, b_staff.department_id)
     attachment = Attachment(
         owner_id=b_user.id,
         problem_id=problem.id,

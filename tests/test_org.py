@@ -15,6 +15,7 @@ from tests.factories import (
     UserFactory,
     new_credit_code,
 )
+from tests.factories_stats import record_dispatch
 from tests.helpers import assert_error, auth_headers
 
 
@@ -177,7 +178,7 @@ def test_department_sees_enterprises_of_problems_dispatched_to_it(client, app_ct
 
     from service_app.common.time import utcnow
     from service_app.extensions import db
-    from service_app.problems.models import Problem, ProblemEvent
+    from service_app.problems.models import Problem
     from tests.factories import CategoryFactory
 
     staff = DepartmentUserFactory()
@@ -198,15 +199,7 @@ def test_department_sees_enterprises_of_problems_dispatched_to_it(client, app_ct
     )
     db.session.add(problem)
     db.session.flush()
-    db.session.add(
-        ProblemEvent(
-            problem_id=problem.id,
-            action="dispatch",
-            from_status="accepted",
-            to_status="dispatched",
-            department_id=staff.department_id,
-        )
-    )
+    record_dispatch(problem.id, staff.department_id)
     db.session.flush()
     headers = auth_headers(client, staff)
     listed = [e["id"] for e in client.get("/api/v1/enterprises", headers=headers).get_json()["items"]]
