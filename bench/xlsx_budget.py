@@ -35,7 +35,8 @@ def _with_sheet(chunks) -> bytes:
     template = io.BytesIO()
     workbook.save(template)
     output = io.BytesIO()
-    with zipfile.ZipFile(template) as source, zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target:
+    target = zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED, compresslevel=9)
+    with zipfile.ZipFile(template) as source, target:
         for info in source.infolist():
             if info.filename == SHEET:
                 with target.open(SHEET, "w", force_zip64=True) as sheet:
@@ -106,7 +107,8 @@ def measure() -> list[dict]:
                                 password_hash=passwords.hash_password("Budget@2026")))
             db.session.commit()
         client = app.test_client()
-        token = client.post("/api/v1/auth/login", json={"username": "budget-admin", "password": "Budget@2026"}).get_json()
+        credentials = {"username": "budget-admin", "password": "Budget@2026"}
+        token = client.post("/api/v1/auth/login", json=credentials).get_json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         files = {
             "inflates_to_200MB": inflating_xlsx(),

@@ -14,7 +14,13 @@ from service_app.attachments.models import Attachment
 from service_app.common.time import utcnow
 from service_app.extensions import db
 from tests.factories import EnterpriseUserFactory
-from tests.factories_files import ProblemFactory, png_bytes, s3_endpoint, store, stored_keys  # noqa: F401 (fixtures)
+from tests.factories_files import (  # noqa: F401  (s3_endpoint and store are fixtures)
+    ProblemFactory,
+    png_bytes,
+    s3_endpoint,
+    store,
+    stored_keys,
+)
 from tests.helpers import auth_headers
 
 
@@ -31,7 +37,7 @@ def _age(attachment: Attachment, hours: float) -> None:
     db.session.commit()
 
 
-def test_unattached_uploads_older_than_a_day_are_purged_with_their_files(client, app_ctx, store):
+def test_unattached_uploads_older_than_a_day_are_purged_with_their_files(client, app_ctx, store):  # noqa: F811
     user = EnterpriseUserFactory()
     headers = auth_headers(client, user)
     stale, recent, attached = _upload(client, headers), _upload(client, headers), _upload(client, headers)

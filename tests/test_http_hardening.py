@@ -97,7 +97,8 @@ def test_resources_with_an_etag_are_private_and_revalidated(client, app_ctx):
     headers = auth_headers(client, world.owner)
     response = client.get(f"/api/v1/problems/{problem_id}", headers=headers)
     assert response.headers["ETag"] and response.headers["Cache-Control"] == "private, no-cache"
-    cached = client.get(f"/api/v1/problems/{problem_id}", headers={**headers, "If-None-Match": response.headers["ETag"]})
+    revalidation = {**headers, "If-None-Match": response.headers["ETag"]}
+    cached = client.get(f"/api/v1/problems/{problem_id}", headers=revalidation)
     assert cached.status_code == 304 and cached.headers["Cache-Control"] == "private, no-cache"
 
 
@@ -134,7 +135,8 @@ def test_a_blueprint_may_set_its_own_policy(database_url, tmp_path):
 def test_csv_exports_name_their_charset_once(client, app_ctx):
     admin = auth_headers(client, AdminFactory())
     manager = auth_headers(client, UserFactory())
-    for path, headers in (("/api/v1/enterprises/export?format=csv", admin), ("/api/v1/stats/export?format=csv", manager)):
+    exports = (("/api/v1/enterprises/export?format=csv", admin), ("/api/v1/stats/export?format=csv", manager))
+    for path, headers in exports:
         response = client.get(path, headers=headers)
         assert response.status_code == 200, path
         assert response.headers["Content-Type"] == "text/csv; charset=utf-8", path

@@ -60,7 +60,8 @@ def test_damaged_xlsx_is_422_naming_the_file(build):
 
 
 @pytest.mark.parametrize(
-    "build", [inflating_xlsx, billion_laughs_xlsx, blank_rows_xlsx], ids=["inflates-200MB", "billion-laughs", "blank-rows"]
+    "build", [inflating_xlsx, billion_laughs_xlsx, blank_rows_xlsx],
+    ids=["inflates-200MB", "billion-laughs", "blank-rows"],
 )
 def test_files_beyond_the_budget_are_413(build):
     data = build()
@@ -96,7 +97,8 @@ def test_the_import_endpoint_answers_413_and_422_in_the_error_shape(client, app_
 
 def test_worker_memory_stays_bounded_while_refusing_hostile_files():
     """Runs bench/xlsx_budget.py in a fresh process (its own peak-memory reading) and prints its lines."""
-    result = subprocess.run([sys.executable, "bench/xlsx_budget.py"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    command = [sys.executable, "bench/xlsx_budget.py"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     print(result.stdout)
     lines = [json.loads(line) for line in result.stdout.splitlines()]

@@ -68,7 +68,7 @@ def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
         if not isinstance(values, list) or len(values) != len(kinds):
             raise ValueError
-        return [_component(value, kind) for value, kind in zip(values, kinds)]
+        return [_component(value, kind) for value, kind in zip(values, kinds, strict=True)]
     except (ValueError, TypeError, UnicodeDecodeError, RecursionError, ma.ValidationError):
         raise ValidationFailed(errors={"cursor": [bilingual("游标无效", "Invalid cursor")]}) from None
 

@@ -54,7 +54,7 @@ def storable_text_error(value: str) -> str | None:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return bilingual("包含无效的 Unicode 字符（孤立代理项）", "Contains an invalid Unicode character (lone surrogate)")
+        return bilingual("包含无效的 Unicode 字符（孤立代理项）", "Contains an invalid character (lone surrogate)")
     return None
 
 

@@ -75,8 +75,9 @@ class Plan:
 def import_file(actor: User, *, kind: str, stream: IO[bytes], partial: bool = False) -> dict[str, Any]:
     """Check a whole CSV/XLSX file of `kind` (enterprises | indicators) and write it in one transaction.
 
-    Raises 413 beyond IMPORT_MAX_BYTES or the reading budget (tabular.Budget), 415 for a file that is not CSV or XLSX, 422 for a malformed
-    file, and 422 with the row report when rows are bad and `partial` is false.
+    Raises 413 beyond IMPORT_MAX_BYTES or the reading budget (tabular.Budget), 415 for a file that is
+    not CSV or XLSX, 422 for a malformed file, and 422 with the row report when rows are bad and
+    `partial` is false.
     """
     budget = tabular.Budget(
         max_rows=current_app.config["IMPORT_MAX_ROWS"],

@@ -114,8 +114,13 @@ class EnterpriseProfileSchema(EnterpriseSchema):
 
 class RankingQuerySchema(Schema):
     metric = fields.String(required=True, validate=validate.OneOf(METRICS))
-    year = Integer(validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR), metadata={"description": "Default: the latest year with full-year figures"})
-    quarter = Integer(validate=validate.Range(min=1, max=4), metadata={"description": "Rank one quarter instead of the full year"})
+    year = Integer(
+        validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR),
+        metadata={"description": "Default: the latest year with full-year figures"},
+    )
+    quarter = Integer(
+        validate=validate.Range(min=1, max=4), metadata={"description": "Rank one quarter instead of the full year"}
+    )
     park_id = Id()
     chain_id = Id()
     limit = Integer(load_default=20, validate=validate.Range(min=1, max=100))
@@ -171,4 +176,6 @@ class ExportQuerySchema(Schema):
     format = fields.String(load_default="csv", validate=validate.OneOf(EXPORT_FORMATS))
     park_id = Id()
     chain_id = Id()
-    year = Integer(validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR), metadata={"description": "Indicators of this year only"})
+    year = Integer(
+        validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR), metadata={"description": "Indicators of this year only"}
+    )

@@ -23,13 +23,13 @@ import csv
 import io
 import zipfile
 import zlib
-from xml.etree.ElementTree import ParseError
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Sequence
+from xml.etree.ElementTree import ParseError
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles import Font

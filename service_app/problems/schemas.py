@@ -115,9 +115,15 @@ class ProblemCreateSchema(Schema):
     description = Text(required=True, validate=validate.Length(min=1, max=4000))
     category_id = Integer(required=True, validate=_ID)
     urgent = fields.Boolean(load_default=False)
-    enterprise_id = Integer(load_default=None, allow_none=True, validate=_ID, metadata={"description": "Required when a cadre files for a linked enterprise"})
+    enterprise_id = Integer(
+        load_default=None, allow_none=True, validate=_ID,
+        metadata={"description": "Required when a cadre files for a linked enterprise"},
+    )
     attachment_ids = fields.List(Integer(validate=_ID), load_default=list, validate=validate.Length(max=9))
-    visit_id = Integer(load_default=None, allow_none=True, validate=_ID, metadata={"description": "The cadre's own visit to that enterprise"})
+    visit_id = Integer(
+        load_default=None, allow_none=True, validate=_ID,
+        metadata={"description": "The cadre's own visit to that enterprise"},
+    )
 
 
 class ProblemQuerySchema(PageArgsSchema):
@@ -139,11 +145,15 @@ class NoteSchema(Schema):
 
 class RejectSchema(Schema):
     reason = Text(required=True, validate=_NOTE)
-    duplicate_of = Integer(load_default=None, allow_none=True, validate=_ID, metadata={"description": "The problem this one repeats"})
+    duplicate_of = Integer(
+        load_default=None, allow_none=True, validate=_ID, metadata={"description": "The problem this one repeats"}
+    )
 
 
 class DispatchSchema(NoteSchema):
-    department_id = Integer(load_default=None, allow_none=True, validate=_ID, metadata={"description": "Default: the category's department"})
+    department_id = Integer(
+        load_default=None, allow_none=True, validate=_ID, metadata={"description": "Default: the category's department"}
+    )
 
 
 class ReturnSchema(Schema):

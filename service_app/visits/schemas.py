@@ -19,11 +19,15 @@ FLAG_LABELS = {
 
 
 def _latitude(**kwargs) -> fields.Float:
-    return Float(validate=validate.Range(min=-90, max=90), metadata={"description": "WGS-84 latitude (not GCJ-02)"}, **kwargs)
+    return Float(
+        validate=validate.Range(min=-90, max=90), metadata={"description": "WGS-84 latitude (not GCJ-02)"}, **kwargs
+    )
 
 
 def _longitude(**kwargs) -> fields.Float:
-    return Float(validate=validate.Range(min=-180, max=180), metadata={"description": "WGS-84 longitude (not GCJ-02)"}, **kwargs)
+    return Float(
+        validate=validate.Range(min=-180, max=180), metadata={"description": "WGS-84 longitude (not GCJ-02)"}, **kwargs
+    )
 
 
 def _client_id(value: str) -> None:
@@ -35,7 +39,10 @@ class CheckInSchema(Schema):
     enterprise_id = Id(required=True)
     lat = _latitude(required=True)
     lng = _longitude(required=True)
-    accuracy_m = Float(required=True, validate=validate.Range(min=0, max=MAX_ACCURACY_M), metadata={"description": "GPS accuracy radius in metres"})
+    accuracy_m = Float(
+        required=True, validate=validate.Range(min=0, max=MAX_ACCURACY_M),
+        metadata={"description": "GPS accuracy radius in metres"},
+    )
     recorded_at = AwareDateTime(load_default=None, metadata={"description": "When the check-in was captured on the phone (offline capture); default: now"})
     note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
     photo_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=20))
