@@ -6,13 +6,15 @@ import re
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 import seeds
 from seeds import activity
+from service_app.auth.models import User
 from service_app.common.time import SHANGHAI
 from service_app.extensions import db
-from service_app.org.models import Category
+from service_app.org.models import CadreLink, Category
+from service_app.problems import sla, workflow
 from service_app.problems.models import RESOLVED_STATUSES, Problem, ProblemEvent, Rating
 from service_app.visits.models import Visit
 from tests.helpers import login
@@ -109,3 +111,59 @@ def test_flask_seed_then_summary_says_749_of_1301(app, client, app_ctx):
     # Read in the present, the problems still open in 2019 are long overdue; coverage is measured now.
     assert summary["overdue"] == summary["in_progress"] > 0
     assert summary["computed_at"] is not None and datetime.fromisoformat(summary["computed_at"]) > datetime(2020, 1, 1, tzinfo=timezone.utc)
+
+
+def test_seeded_timelines_are_legal_transitions_that_replay_to_the_stored_problems(app, app_ctx):
+    """The seed's history is the workflow's: each event is allowed by the table to an actor in a role
+    and relation that may do it (checked with the real users and links), and applying the events in
+    order to a fresh problem gives the stored row, column for column."""
+    seeds.load("demo")
+    users = {user.id: user for user in db.session.scalars(select(User))}
+    active = select(CadreLink.cadre_id, CadreLink.enterprise_id).where(CadreLink.ended_at.is_(None))
+    links = set(db.session.execute(active).tuples())
+    sla_hours = dict(db.session.execute(select(Category.id, Category.sla_hours)).all())
+    events = defaultdict(list)
+    for event in db.session.scalars(select(ProblemEvent).order_by(ProblemEvent.id)):
+        events[event.problem_id].append(event)
+    columns = [attr.key for attr in inspect(Problem).column_attrs if attr.key not in ("id", "code", "visit_id")]
+    problems = db.session.scalars(select(Problem).order_by(Problem.id)).all()
+    assert len(problems) == 1301 and sum(map(len, events.values())) > 4 * 1301
+    for stored in problems:
+        response_due_at, due_at = sla.deadlines(
+            created_at=stored.created_at,
+            sla_hours=sla_hours[stored.category_id],
+            urgent=stored.urgent,
+            response_hours=app.config["RESPONSE_SLA_HOURS"],
+        )
+        replay = Problem(
+            **{name: getattr(stored, name) for name in ("enterprise_id", "category_id", "title", "description")},
+            urgent=stored.urgent,
+            filed_by_id=stored.filed_by_id,
+            cadre_id=stored.cadre_id,
+            created_at=stored.created_at,
+            response_due_at=response_due_at,
+            due_at=due_at,
+            supervised=False,
+            reopen_count=0,
+        )
+        for event in events[stored.id]:
+            assert (event.from_status, event.action) in workflow.TRANSITIONS, (stored.code, event.action)
+            actor = users.get(event.actor_id)
+            parties = workflow.relations(replay, actor, linked=(event.actor_id, stored.enterprise_id) in links)
+            closing = event.action == "close"
+            params = workflow.Params(
+                note=event.note,
+                reason_code=None if closing else event.reason_code,
+                closed_reason=event.reason_code if closing else None,
+                department_id=event.department_id,
+                internal=event.internal,
+                due_at=stored.due_at if event.action == "extend" else None,
+                duplicate_of_id=stored.duplicate_of_id if event.action == "reject" else None,
+            )
+            # Raises (403/409) when the table does not allow it to this actor in this state.
+            row = workflow.apply(
+                replay, event.action, actor=actor, now=event.created_at, params=params, parties=parties
+            )
+            assert row == {name: getattr(event, name) for name in row}, (stored.code, event.action)
+        replayed = {name: getattr(replay, name) for name in columns}
+        assert replayed == {name: getattr(stored, name) for name in columns}, stored.code

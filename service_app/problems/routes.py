@@ -85,29 +85,19 @@ def rate_problem(data, problem_id):
     return _with_etag(service.rate(actor(), problem_id, if_match=_if_match(), **data), 201)
 
 
-# One endpoint per action, POST /problems/{id}/{action}; the roles come from the workflow table.
-_ACTIONS = {
-    "accept": (schemas.NoteSchema, "Accept a submitted problem (受理)."),
-    "reject": (schemas.RejectSchema, "Reject a submitted problem with a reason, optionally as a duplicate (不予受理)."),
-    "dispatch": (schemas.DispatchSchema, "Dispatch to a department, by default the category's (派单); managers may reassign."),
-    "claim": (schemas.NoteSchema, "Claim a problem dispatched to your department (签收)."),
-    "return": (schemas.ReturnSchema, "Return a problem to the cadre with a reason code (退单)."),
-    "resolve": (schemas.ResolveSchema, "Record the resolution (办结)."),
-    "supervise": (schemas.NoteSchema, "Flag an open problem for attention (督办)."),
-    "extend": (schemas.ExtendSchema, "Extend the resolution deadline, before it passes (延期)."),
-    "comment": (schemas.CommentSchema, "Comment; `internal` comments are hidden from the enterprise."),
-}
+# One endpoint per action record that has a body schema: POST /problems/{id}/{action} (workflow.ROUTED).
+def _register_action(spec: workflow.ActionSpec) -> None:
+    action = spec.name
+    doc = {"summary": spec.summary} | ({"description": spec.description} if spec.description else {})
 
-
-def _register_action(action: str, schema, summary: str) -> None:
     @blp.route(f"/problems/<int:problem_id>/{action}", methods=["POST"], endpoint=f"problem_{action}")
     @roles_required(*workflow.roles_for(action))
-    @blp.arguments(schema)
+    @blp.arguments(spec.schema)
     @blp.response(200, schemas.ProblemDetailSchema, headers=_ETAG_DOC)
-    @blp.doc(summary=summary, responses=error_responses(404, 409, 412, 422), **_IF_MATCH_DOC)
+    @blp.doc(responses=error_responses(404, 409, 412, 422), **doc, **_IF_MATCH_DOC)
     def view(data, problem_id):
         return _with_etag(service.perform(actor(), problem_id, action, if_match=_if_match(), **data))
 
 
-for _action, (_schema, _summary) in _ACTIONS.items():
-    _register_action(_action, _schema, _summary)
+for _spec in workflow.ROUTED:
+    _register_action(_spec)

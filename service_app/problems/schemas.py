@@ -1,20 +1,22 @@
-"""What goes in and out of the problem API. Shapes only: the rules live in service.py and workflow.py."""
+"""What goes in and out of the problem API. Shapes only: the rules live in service.py and workflow.py.
+
+The bodies of the action endpoints (POST /problems/{id}/{action}) sit with their action records in
+workflow.py."""
 
 from __future__ import annotations
 
 from marshmallow import fields, validate
 from webargs.fields import DelimitedList
 
-from service_app.common.pagination import PageArgsSchema, page_schema
 from service_app.attachments.schemas import AttachmentSchema
+from service_app.common.pagination import PageArgsSchema, page_schema
 from service_app.common.schemas import MAX_ID, AwareDateTime, Integer, Schema, Text
 from service_app.common.time import utcnow
 from service_app.problems import sla
-from service_app.problems.models import RETURN_REASONS, STATUS_LABELS, STATUS_LABELS_EN, STATUSES
-from service_app.problems.workflow import ACTION_LABELS, REASON_LABELS
+from service_app.problems.models import STATUS_LABELS, STATUS_LABELS_EN, STATUSES
+from service_app.problems.workflow import ACTIONS, REASON_LABELS
 
 _ID = validate.Range(min=1, max=MAX_ID)
-_NOTE = validate.Length(min=1, max=2000)
 
 
 def _name(relation: str):
@@ -92,8 +94,8 @@ class EventSchema(Schema):
 
     id = fields.Integer(dump_only=True)
     action = fields.String(dump_only=True)
-    action_label = fields.Function(lambda e: ACTION_LABELS[e.action][0], dump_only=True)
-    action_label_en = fields.Function(lambda e: ACTION_LABELS[e.action][1], dump_only=True)
+    action_label = fields.Function(lambda e: ACTIONS[e.action].zh, dump_only=True)
+    action_label_en = fields.Function(lambda e: ACTIONS[e.action].en, dump_only=True)
     from_status = fields.String(dump_only=True, allow_none=True)
     to_status = fields.String(dump_only=True, allow_none=True)
     note = fields.String(dump_only=True, allow_none=True)
@@ -135,44 +137,6 @@ class ProblemQuerySchema(PageArgsSchema):
     supervised = fields.Boolean()
     updated_since = AwareDateTime(metadata={"description": "Changed at or after this time (for syncing)"})
     q = Text(validate=validate.Length(min=1, max=64), metadata={"description": "Title contains"})
-
-
-class NoteSchema(Schema):
-    """Accept, claim, supervise: an optional note for the timeline (the body may be empty)."""
-
-    note = Text(load_default=None, allow_none=True, validate=_NOTE)
-
-
-class RejectSchema(Schema):
-    reason = Text(required=True, validate=_NOTE)
-    duplicate_of = Integer(
-        load_default=None, allow_none=True, validate=_ID, metadata={"description": "The problem this one repeats"}
-    )
-
-
-class DispatchSchema(NoteSchema):
-    department_id = Integer(
-        load_default=None, allow_none=True, validate=_ID, metadata={"description": "Default: the category's department"}
-    )
-
-
-class ReturnSchema(Schema):
-    reason_code = fields.String(required=True, validate=validate.OneOf(list(RETURN_REASONS)))
-    reason = Text(required=True, validate=_NOTE)
-
-
-class ResolveSchema(Schema):
-    resolution = Text(required=True, validate=validate.Length(min=1, max=4000))
-
-
-class ExtendSchema(Schema):
-    due_at = AwareDateTime(required=True)
-    reason = Text(required=True, validate=_NOTE)
-
-
-class CommentSchema(Schema):
-    body = Text(required=True, validate=_NOTE)
-    internal = fields.Boolean(load_default=False, metadata={"description": "Hidden from the enterprise; not for enterprises"})
 
 
 class RatingCreateSchema(Schema):

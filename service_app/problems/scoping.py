@@ -12,12 +12,15 @@ problems (bench/list_scale.py measures it at 1,000,000): see `dispatched_to` and
 
 from __future__ import annotations
 
-from sqlalchemy import Select, exists, false, or_, select
+from typing import Sequence
+
+from sqlalchemy import Select, exists, false, or_, select, union
 
 from service_app.auth.models import Role, User
 from service_app.errors import NotFound
 from service_app.extensions import db
 from service_app.org import scoping as org_scoping
+from service_app.org.models import CadreLink
 from service_app.problems.models import Problem, ProblemEvent
 
 
@@ -35,6 +38,37 @@ def dispatched_to(department_id: int):
     return exists().where(ProblemEvent.problem_id == Problem.id, ProblemEvent.department_id == department_id)
 
 
+def cadre_scope(cadre_id: int, linked_enterprise_ids: Select | Sequence[int] | None = None):
+    """Condition: a problem of an enterprise actively linked to the cadre, or one it handles.
+
+    `linked_enterprise_ids` are the linked enterprises when already read (a list: see `visibility`);
+    by default a subquery (the statistics).
+    """
+    linked = org_scoping.linked_enterprise_ids(cadre_id) if linked_enterprise_ids is None else linked_enterprise_ids
+    return or_(Problem.enterprise_id.in_(linked), Problem.handler_id == cadre_id)
+
+
+def cadre_pairs() -> Select:
+    """(cadre_id, problem_id) of every problem in a cadre's scope: `cadre_scope` for all cadres at once."""
+    linked = (
+        select(CadreLink.cadre_id.label("cadre_id"), Problem.id.label("problem_id"))
+        .join(Problem, Problem.enterprise_id == CadreLink.enterprise_id)
+        .where(CadreLink.ended_at.is_(None))
+    )
+    cadres = select(User.id).where(User.role == Role.CADRE.value)
+    return union(linked, select(Problem.handler_id, Problem.id).where(Problem.handler_id.in_(cadres)))
+
+
+def dispatch_pairs() -> Select:
+    """(department_id, problem_id) of every problem and department it is or was dispatched to:
+    `dispatched_to` for all departments at once."""
+    return (
+        select(ProblemEvent.department_id.label("department_id"), ProblemEvent.problem_id.label("problem_id"))
+        .where(ProblemEvent.department_id.is_not(None))
+        .distinct()
+    )
+
+
 def visibility(actor: User):
     """A WHERE condition on Problem for `actor`, or None when it sees everything."""
     if actor.role == Role.MANAGER.value:
@@ -45,8 +79,7 @@ def visibility(actor: User):
         # The linked enterprises (a few) are read first and inlined: with literal ids PostgreSQL
         # knows how many problems they hold and combines the enterprise and handler indexes, which
         # it cannot do for a subquery inside OR (it would scan every problem, newest first).
-        linked = db.session.scalars(org_scoping.linked_enterprise_ids(actor.id)).all()
-        return or_(Problem.enterprise_id.in_(linked), Problem.handler_id == actor.id)
+        return cadre_scope(actor.id, db.session.scalars(org_scoping.linked_enterprise_ids(actor.id)).all())
     if actor.role == Role.DEPARTMENT.value and actor.department_id is not None:
         return dispatched_to(actor.department_id)
     return false()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Collection, Sequence
+from typing import Any, Collection, Sequence
 
 from flask import current_app
 from sqlalchemy import Select, case, select
@@ -20,23 +20,19 @@ from sqlalchemy.orm import defer, joinedload
 from service_app.attachments.models import Attachment
 from service_app.attachments.service import claim
 from service_app.auth.models import Role, User
-from service_app.common.i18n import bilingual
 from service_app.common.pagination import Page, keyset_page
 from service_app.common.search import contains_text
-from service_app.common.time import as_utc, utcnow
-from service_app.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from service_app.common.time import utcnow
+from service_app.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from service_app.extensions import db
 from service_app.org.models import CadreLink, Category, Department, Enterprise
 from service_app.org.scoping import is_linked
 from service_app.problems import codes, sla, workflow
 from service_app.problems.models import Problem, ProblemEvent, Rating
 from service_app.problems.scoping import get_visible_problem, visible_problems
-from service_app.problems.workflow import Params
+from service_app.problems.workflow import field_error
 from service_app.visits.models import Visit
 from service_app.visits.scoping import visible_visits
-
-# A rating of at least this closes the problem; below it, the problem is handled again.
-SATISFIED_SCORE = 3
 
 
 @dataclass
@@ -200,35 +196,33 @@ def file_problem(
     return get_problem(actor, problem_id, now=now)
 
 
-def _invalid(field_name: str, zh: str, en: str) -> ValidationFailed:
-    return ValidationFailed(errors={field_name: [bilingual(zh, en)]})
-
-
 def _filing_enterprise(actor: User, enterprise_id: int | None) -> int:
     if actor.role == Role.ENTERPRISE.value:
         if enterprise_id not in (None, actor.enterprise_id):
-            raise _invalid("enterprise_id", "企业只能反映本企业的问题", "An enterprise files problems for itself only")
+            raise field_error(
+                "enterprise_id", "企业只能反映本企业的问题", "An enterprise files problems for itself only"
+            )
         return actor.enterprise_id
     if actor.role != Role.CADRE.value:
         raise Forbidden()
     if enterprise_id is None:
-        raise _invalid("enterprise_id", "代企业反映问题时必填", "Required when a cadre files for an enterprise")
+        raise field_error("enterprise_id", "代企业反映问题时必填", "Required when a cadre files for an enterprise")
     if not is_linked(actor.id, enterprise_id):
-        raise _invalid("enterprise_id", "不是您结对联系的企业", "Not an enterprise linked to you")
+        raise field_error("enterprise_id", "不是您结对联系的企业", "Not an enterprise linked to you")
     return enterprise_id
 
 
 def _active_category(category_id: int) -> Category:
     category = db.session.get(Category, category_id)
     if category is None or not category.is_active:
-        raise _invalid("category_id", "问题类别不存在", "No such category")
+        raise field_error("category_id", "问题类别不存在", "No such category")
     return category
 
 
 def _check_visit(actor: User, visit_id: int, enterprise_id: int) -> None:
     visit = db.session.scalar(visible_visits(actor).where(Visit.id == visit_id))
     if visit is None or visit.enterprise_id != enterprise_id:
-        raise _invalid("visit_id", "不是您对该企业的走访", "Not your visit to this enterprise")
+        raise field_error("visit_id", "不是您对该企业的走访", "Not your visit to this enterprise")
 
 
 def _responsible_cadre(enterprise_id: int) -> int | None:
@@ -253,12 +247,15 @@ def perform(
     now: datetime | None = None,
     **data: Any,
 ) -> ProblemView:
-    """Do one workflow action (accept, reject, dispatch, claim, return, resolve, supervise, extend, comment)."""
-    if action not in _PREPARE:
+    """Do one workflow action that has its own endpoint (`workflow.ROUTED`: accept, reject, dispatch…).
+
+    `data` is that endpoint's body, checked by the action's `prepare`."""
+    spec = workflow.ACTIONS.get(action)
+    if spec is None or spec.prepare is None:
         raise NotFound()
     now = now or utcnow()
     problem = _lock_for(actor, problem_id, action, if_match=if_match, now=now)
-    params = _PREPARE[action](actor, problem, now, **data)
+    params = spec.prepare(actor, problem, now, **data)
     workflow.transition(problem, action, actor=actor, now=now, params=params)
     db.session.commit()
     return get_problem(actor, problem_id, now=now)
@@ -272,61 +269,6 @@ def _lock_for(actor: User, problem_id: int, action: str, *, if_match: Collection
         raise PreconditionFailed(extra={"current_version": problem.version})
     workflow.check(problem, action, actor, now=now)
     return problem
-
-
-def _plain(actor: User, problem: Problem, now: datetime, *, note: str | None = None) -> Params:
-    return Params(note=note)
-
-
-def _reject(actor: User, problem: Problem, now: datetime, *, reason: str, duplicate_of: int | None = None) -> Params:
-    if duplicate_of is not None:
-        original = db.session.scalar(visible_problems(actor).where(Problem.id == duplicate_of).with_only_columns(Problem.enterprise_id))
-        if duplicate_of == problem.id or original != problem.enterprise_id:
-            raise _invalid("duplicate_of", "须为同一企业的另一个问题", "Must be another problem of the same enterprise")
-    return Params(note=reason, duplicate_of_id=duplicate_of)
-
-
-def _dispatch(actor: User, problem: Problem, now: datetime, *, department_id: int | None = None, note: str | None = None) -> Params:
-    if department_id is None:
-        department_id = db.session.scalar(select(Category.default_department_id).where(Category.id == problem.category_id))
-        if department_id is None:
-            raise _invalid("department_id", "该类别没有默认部门，请指定部门", "This category has no default department; choose one")
-    elif db.session.get(Department, department_id) is None:
-        raise _invalid("department_id", "部门不存在", "No such department")
-    return Params(note=note, department_id=department_id)
-
-
-def _return(actor: User, problem: Problem, now: datetime, *, reason_code: str, reason: str) -> Params:
-    return Params(note=reason, reason_code=reason_code)
-
-
-def _resolve(actor: User, problem: Problem, now: datetime, *, resolution: str) -> Params:
-    return Params(note=resolution)
-
-
-def _extend(actor: User, problem: Problem, now: datetime, *, due_at: datetime, reason: str) -> Params:
-    if due_at <= as_utc(problem.due_at):
-        raise _invalid("due_at", "新的办理时限须晚于当前时限", "The new deadline must be later than the current one")
-    return Params(note=reason, due_at=due_at)
-
-
-def _comment(actor: User, problem: Problem, now: datetime, *, body: str, internal: bool = False) -> Params:
-    if internal and actor.role == Role.ENTERPRISE.value:
-        raise Forbidden("internal_comment_forbidden", zh="企业不能发表内部意见", en="Enterprises cannot post internal comments")
-    return Params(note=body, internal=internal)
-
-
-_PREPARE: dict[str, Callable[..., Params]] = {
-    "accept": _plain,
-    "reject": _reject,
-    "dispatch": _dispatch,
-    "claim": _plain,
-    "return": _return,
-    "resolve": _resolve,
-    "supervise": _plain,
-    "extend": _extend,
-    "comment": _comment,
-}
 
 
 # --- ratings --------------------------------------------------------------------------------------
@@ -344,11 +286,8 @@ def rate(
     now = now or utcnow()
     problem = _lock_for(actor, problem_id, "rate", if_match=if_match, now=now)
     _add_rating(problem, actor, score=score, comment=comment, now=now)
-    workflow.transition(problem, "rate", actor=actor, now=now, params=Params(note=comment, reason_code=f"score_{score}"))
-    if score >= SATISFIED_SCORE:
-        workflow.transition(problem, "close", actor=actor, now=now, params=Params(closed_reason="rated"))
-    else:
-        workflow.transition(problem, "reopen", actor=actor, now=now)
+    for action, params in workflow.rating_steps(score, comment):
+        workflow.transition(problem, action, actor=actor, now=now, params=params)
     db.session.commit()
     return get_problem(actor, problem_id, now=now)
 

@@ -1,14 +1,20 @@
-"""The problem life cycle as data (DESIGN.md §4), and the one function that applies it.
+"""The problem life cycle as data (DESIGN.md §4): one record per action, and the one function that applies it.
 
-`TRANSITIONS` maps (current state, action) to a `Rule`: the next state (None: the state stays,
-e.g. a comment) and the parties who may do it, each a role plus a relation to the problem
-("a cadre linked to the enterprise", "staff of the department it is dispatched to now"…).
-`transition` is the only code that assigns `Problem.status`: it checks the rule, applies the
-action's effect, stamps times, bumps `version`/`updated_at`, writes the timeline row and queues
-notifications, all in the caller's transaction.
+Each workflow action is one `ActionSpec` in `ACTIONS`, at the end of this file: the states it moves a
+problem from and to and who may do it there (a role plus a relation to the problem, "a cadre linked to
+the enterprise", "staff of the department it is dispatched to now"…), the time it stamps, what else it
+changes (its effect), the body of its endpoint `POST /problems/{id}/{action}` with the checks of that
+body, who is told (its rows of the notice table of DESIGN §9), its labels and its OpenAPI text. The
+routes, the service, the timeline labels and the demo seeds iterate over these records: adding an
+action is one record here.
 
-    submitted ─accept→ accepted ─dispatch→ dispatched ─claim→ in_progress ─resolve→ resolved ─rate ≥3 / unrated job→ closed
-        └─reject→ rejected   │    ▲                 │                  │                  └─rate ≤2 (reopen)→ in_progress
+`transition` is the only code that assigns `Problem.status`: `apply` checks the rule and changes the
+problem in memory (effect, status, stamps, `version`/`updated_at`), then `transition` writes the
+timeline row and queues the notices, all in the caller's transaction. The demo seeds call `apply`
+alone, so their history follows the same rules.
+
+    submitted ─accept→ accepted ─dispatch→ dispatched ─claim→ in_progress ─resolve→ resolved ─rate ≥3 / unrated→ closed
+        └─reject→ rejected   │    ▲                 │                  │                  └─rate ≤2 reopen→ in_progress
                              │    └────return───────┴──────────────────┘
                              └─resolve→ resolved  (the linked cadre solves it directly)
 """
@@ -19,20 +25,35 @@ import enum
 import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Any, Callable, Iterable, Mapping
 
+from marshmallow import fields, validate
 from sqlalchemy import select
 
 from service_app.auth.models import Role, User
+from service_app.common.i18n import bilingual
+from service_app.common.schemas import MAX_ID, AwareDateTime, Integer, Schema, Text
 from service_app.common.time import as_utc
-from service_app.errors import Conflict, Forbidden
+from service_app.errors import Conflict, Forbidden, ValidationFailed
 from service_app.extensions import db
 from service_app.notifications.service import notify
+from service_app.org.models import Category, Department
 from service_app.org.scoping import is_linked
-from service_app.problems.models import OPEN_STATUSES, RETURN_REASONS, STATUS_LABELS, STATUS_LABELS_EN, STATUSES, Problem, ProblemEvent
+from service_app.problems.models import (
+    OPEN_STATUSES,
+    RETURN_REASONS,
+    STATUS_LABELS,
+    STATUS_LABELS_EN,
+    STATUSES,
+    Problem,
+    ProblemEvent,
+)
+from service_app.problems.scoping import visible_problems
 
 # Roles that work with problems at all; admins manage accounts and reference data only.
 PROBLEM_ROLES = (Role.ENTERPRISE, Role.CADRE, Role.DEPARTMENT, Role.MANAGER)
+# A rating of at least this closes the problem; below it, the problem is handled again (DESIGN §4).
+SATISFIED_SCORE = 3
 
 
 class Party(str, enum.Enum):
@@ -79,82 +100,20 @@ def _rule(to: str | None, *who: Party, guard: Guard | None = None) -> Rule:
     return Rule(to=to, who=frozenset(who), guard=guard)
 
 
-NOT_SUPERVISED = Guard(lambda p, _now: not p.supervised, "already_supervised", "该问题已在督办中", "The problem is already supervised")
-BEFORE_DEADLINE = Guard(lambda p, now: now < as_utc(p.due_at), "deadline_passed", "办理时限已过，不能再延期", "The deadline has passed; it can no longer be extended")
-
-P = Party
-TRANSITIONS: dict[tuple[str | None, str], Rule] = {
-    (None, "submit"): _rule("submitted", P.FILING_ENTERPRISE, P.LINKED_CADRE),
-    ("submitted", "accept"): _rule("accepted", P.LINKED_CADRE, P.MANAGER),
-    ("submitted", "reject"): _rule("rejected", P.LINKED_CADRE, P.MANAGER),
-    ("accepted", "dispatch"): _rule("dispatched", P.LINKED_CADRE, P.MANAGER),
-    # A manager may reassign a problem to another department (DESIGN §4: "reassign").
-    ("dispatched", "dispatch"): _rule("dispatched", P.MANAGER),
-    ("in_progress", "dispatch"): _rule("dispatched", P.MANAGER),
-    ("accepted", "resolve"): _rule("resolved", P.LINKED_CADRE),
-    ("dispatched", "claim"): _rule("in_progress", P.DEPARTMENT_STAFF),
-    ("dispatched", "return"): _rule("accepted", P.DEPARTMENT_STAFF),
-    ("in_progress", "return"): _rule("accepted", P.DEPARTMENT_STAFF),
-    ("in_progress", "resolve"): _rule("resolved", P.DEPARTMENT_STAFF, P.HANDLER),
-    ("resolved", "rate"): _rule(None, P.FILING_ENTERPRISE),
-    # close and reopen are consequences: of a rating (the enterprise) or of the unrated job.
-    ("resolved", "close"): _rule("closed", P.SYSTEM, P.FILING_ENTERPRISE),
-    ("resolved", "reopen"): _rule("in_progress", P.FILING_ENTERPRISE),
-    **{(state, "supervise"): _rule(None, P.MANAGER, P.SYSTEM, guard=NOT_SUPERVISED) for state in OPEN_STATUSES},
-    **{(state, "extend"): _rule(None, P.MANAGER, guard=BEFORE_DEADLINE) for state in OPEN_STATUSES},
-    **{(state, "comment"): _rule(None, P.VIEWER) for state in STATUSES},
-}
-
-# Actions a client performs with POST /problems/{id}/{action}; `rate` has its own endpoint.
-USER_ACTIONS = ("accept", "reject", "dispatch", "claim", "return", "resolve", "supervise", "extend", "comment")
-# What `allowed_actions` may list: what a client can ask for, not the consequences it causes.
-LISTED_ACTIONS = frozenset(USER_ACTIONS + ("rate",))
-# The first of these is the response the response deadline measures.
-RESPONSE_ACTIONS = frozenset({"accept", "reject", "resolve"})
-
-STAMPS = {
-    "accept": "accepted_at",
-    "dispatch": "dispatched_at",
-    "claim": "claimed_at",
-    "resolve": "resolved_at",
-    "close": "closed_at",
-    "supervise": "supervised_at",
-}
-
-ACTION_LABELS = {
-    "submit": ("提交", "Submitted"),
-    "accept": ("受理", "Accepted"),
-    "reject": ("不予受理", "Rejected"),
-    "dispatch": ("派单", "Dispatched"),
-    "claim": ("签收", "Claimed"),
-    "return": ("退单", "Returned"),
-    "resolve": ("办结", "Resolved"),
-    "supervise": ("督办", "Supervised"),
-    "extend": ("延期", "Extended"),
-    "comment": ("留言", "Comment"),
-    "rate": ("评价", "Rated"),
-    "close": ("关闭", "Closed"),
-    "reopen": ("重新办理", "Reopened"),
-}
-
-# Event reason codes: return reasons, rating scores and why a problem was closed.
-REASON_LABELS = {
-    **RETURN_REASONS,
-    **{f"score_{n}": f"{n} 分" for n in range(1, 6)},
-    "rated": "已评价",
-    "unrated": "逾期未评价",
-}
-
-
-class InvalidTransition(Conflict):
-    """409: the action is not possible in the problem's current state (or its guard fails)."""
-
-    error_code = "invalid_transition"
+NOT_SUPERVISED = Guard(
+    lambda p, _now: not p.supervised, "already_supervised", "该问题已在督办中", "The problem is already supervised"
+)
+BEFORE_DEADLINE = Guard(
+    lambda p, now: now < as_utc(p.due_at),
+    "deadline_passed",
+    "办理时限已过，不能再延期",
+    "The deadline has passed; it can no longer be extended",
+)
 
 
 @dataclass(frozen=True)
 class Params:
-    """What an action carries besides its name; the service validates it first."""
+    """What an action carries besides its name; the action's `prepare` builds it from the request body."""
 
     note: str | None = None
     reason_code: str | None = None
@@ -165,6 +124,80 @@ class Params:
     closed_reason: str | None = None
 
 
+Effect = Callable[[Problem, User | None, Params], None]
+Prepare = Callable[..., Params]
+Recipients = Callable[[Problem], Iterable[int | None]]
+
+
+def _always(actor: User | None, params: Params) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One row of the notice table (DESIGN §9): who hears of an action, as which kind of notice.
+
+    Nobody is told of their own action (`send` leaves the actor out). `when` chooses between rows of
+    one action by who did it and what it carried (the overdue job's supervise is an `overdue` notice,
+    a manager's a `supervised` one; a comment could be told one way when internal, another when
+    public); `with_reason` passes the event's reason code along.
+    """
+
+    kind: str
+    title: str
+    to: tuple[Recipients, ...]
+    when: Callable[[User | None, Params], bool] = _always
+    with_reason: bool = False
+
+    def send(self, problem: Problem, actor: User | None, params: Params) -> None:
+        if not self.when(actor, params):
+            return
+        user_ids = [uid for recipients in self.to for uid in recipients(problem) if actor is None or uid != actor.id]
+        data = {"code": problem.code, "status": problem.status}
+        if self.with_reason:
+            data["reason_code"] = params.reason_code
+        notify(
+            user_ids,
+            kind=self.kind,
+            title=f"{self.title}：{problem.title}",
+            body=problem.code,
+            problem_id=problem.id,
+            data=data,
+        )
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """Everything known about one workflow action. `ACTIONS` holds one per action."""
+
+    name: str
+    zh: str  # timeline label
+    en: str
+    moves: Mapping[str | None, Rule]  # from-state (None: a new problem) -> where it goes and who may do it
+    stamp: str | None = None  # the Problem column set to the time of the action
+    effect: Effect | None = None  # what else it changes
+    responds: bool = False  # the first of these answers the response deadline
+    asked: bool = True  # a client asks for it (listed in allowed_actions); False: filing or a consequence
+    schema: type[Schema] | None = None  # body of POST /problems/{id}/{name}; None: no such endpoint
+    prepare: Prepare | None = None  # (actor, problem, now, **body) -> Params: the checks of that body
+    summary: str | None = None  # OpenAPI
+    description: str | None = None
+    notices: tuple[Notice, ...] = ()
+
+
+class InvalidTransition(Conflict):
+    """409: the action is not possible in the problem's current state (or its guard fails)."""
+
+    error_code = "invalid_transition"
+
+
+def field_error(field_name: str, zh: str, en: str) -> ValidationFailed:
+    """422 naming one field of the request body."""
+    return ValidationFailed(errors={field_name: [bilingual(zh, en)]})
+
+
+# --- the machinery: who may do what now, and applying it ------------------------------------------
+
 @functools.cache
 def roles_for(action: str) -> tuple[Role, ...]:
     """Every role that may ever do `action` (another role gets 403, whatever the problem)."""
@@ -172,8 +205,12 @@ def roles_for(action: str) -> tuple[Role, ...]:
     return tuple(role for role in Role if role in roles)
 
 
-def relations(problem: Problem, actor: User | None) -> frozenset[Party]:
-    """The parties `actor` belongs to for this problem. The caller has checked it may see it."""
+def relations(problem: Problem, actor: User | None, *, linked: bool | None = None) -> frozenset[Party]:
+    """The parties `actor` belongs to for this problem. The caller has checked it may see it.
+
+    `linked` says whether a cadre actor is actively linked to the problem's enterprise when the
+    caller already knows (the seeds); None looks it up.
+    """
     if actor is None:
         return frozenset({Party.SYSTEM})
     found = {Party.VIEWER}
@@ -181,9 +218,13 @@ def relations(problem: Problem, actor: User | None) -> frozenset[Party]:
         found.add(Party.MANAGER)
     elif actor.role == Role.ENTERPRISE.value and actor.enterprise_id == problem.enterprise_id:
         found.add(Party.FILING_ENTERPRISE)
-    elif actor.role == Role.CADRE.value and is_linked(actor.id, problem.enterprise_id):
+    elif actor.role == Role.CADRE.value and (is_linked(actor.id, problem.enterprise_id) if linked is None else linked):
         found.add(Party.LINKED_CADRE)
-    elif actor.role == Role.DEPARTMENT.value and problem.department_id is not None and actor.department_id == problem.department_id:
+    elif (
+        actor.role == Role.DEPARTMENT.value
+        and problem.department_id is not None
+        and actor.department_id == problem.department_id
+    ):
         found.add(Party.DEPARTMENT_STAFF)
     if problem.handler_id is not None and problem.handler_id == actor.id:
         found.add(Party.HANDLER)
@@ -194,13 +235,15 @@ def _permits(rule: Rule, parties: frozenset[Party], problem: Problem, now: datet
     return bool(rule.who & parties) and (rule.guard is None or rule.guard.holds(problem, now))
 
 
-def allowed_actions(problem: Problem, actor: User | None, *, now: datetime, parties: frozenset[Party] | None = None) -> list[str]:
+def allowed_actions(
+    problem: Problem, actor: User | None, *, now: datetime, parties: frozenset[Party] | None = None
+) -> list[str]:
     """What `actor` may do now, in the table's order (for the 409 body and GET /problems/{id})."""
     parties = relations(problem, actor) if parties is None else parties
     return [
         action
         for (state, action), rule in TRANSITIONS.items()
-        if state == problem.status and action in LISTED_ACTIONS and _permits(rule, parties, problem, now)
+        if state == problem.status and ACTIONS[action].asked and _permits(rule, parties, problem, now)
     ]
 
 
@@ -210,10 +253,12 @@ def ensure_role(actor: User | None, action: str) -> None:
         raise Forbidden()
 
 
-def check(problem: Problem, action: str, actor: User | None, *, now: datetime) -> Rule:
+def check(
+    problem: Problem, action: str, actor: User | None, *, now: datetime, parties: frozenset[Party] | None = None
+) -> Rule:
     """The rule for `action` now, or: 403 (role or relation), 409 (state or guard)."""
     ensure_role(actor, action)
-    parties = relations(problem, actor)
+    parties = relations(problem, actor) if parties is None else parties
     rule = TRANSITIONS.get((problem.status, action))
     if rule is None:
         raise _invalid(problem, actor, parties, now)
@@ -225,7 +270,9 @@ def check(problem: Problem, action: str, actor: User | None, *, now: datetime) -
     return rule
 
 
-def _invalid(problem, actor, parties, now, *, key: str | None = None, zh: str | None = None, en: str | None = None) -> InvalidTransition:
+def _invalid(
+    problem, actor, parties, now, *, key: str | None = None, zh: str | None = None, en: str | None = None
+) -> InvalidTransition:
     status = problem.status
     return InvalidTransition(
         key,
@@ -235,44 +282,67 @@ def _invalid(problem, actor, parties, now, *, key: str | None = None, zh: str | 
     )
 
 
-def transition(problem: Problem, action: str, *, actor: User | None, now: datetime, params: Params = Params()) -> ProblemEvent:
-    """Apply `action` to `problem`: the one way a problem changes. Flushes only when it must."""
-    rule = check(problem, action, actor, now=now)
+def apply(
+    problem: Problem,
+    action: str,
+    *,
+    actor: User | None,
+    now: datetime,
+    params: Params = Params(),
+    parties: frozenset[Party] | None = None,
+) -> dict[str, Any]:
+    """Check `action` and change `problem` in memory: effect, status, stamps, version. No database
+    write: returns the columns of its timeline row (all but `problem_id`)."""
+    rule = check(problem, action, actor, now=now, parties=parties)
+    spec = ACTIONS[action]
     before = problem.status
-    EFFECTS.get(action, _no_effect)(problem, actor, params)
+    if spec.effect is not None:
+        spec.effect(problem, actor, params)
     if rule.to is not None:
         problem.status = rule.to
-    if action in STAMPS:
-        setattr(problem, STAMPS[action], now)
-    if action in RESPONSE_ACTIONS and problem.first_response_at is None:
+    if spec.stamp is not None:
+        setattr(problem, spec.stamp, now)
+    if spec.responds and problem.first_response_at is None:
         problem.first_response_at = now
     problem.version = (problem.version or 0) + 1
     problem.updated_at = now
+    return {
+        "actor_id": actor.id if actor is not None else None,
+        "action": action,
+        "from_status": before,
+        "to_status": problem.status,
+        "note": params.note,
+        "reason_code": params.reason_code or params.closed_reason,
+        "department_id": params.department_id,  # only dispatch's prepare sets it (a CHECK says so too)
+        "internal": params.internal,
+        "created_at": now,
+    }
+
+
+def transition(
+    problem: Problem, action: str, *, actor: User | None, now: datetime, params: Params = Params()
+) -> ProblemEvent:
+    """Apply `action` to `problem`: the one way a problem changes. Flushes only when it must."""
+    columns = apply(problem, action, actor=actor, now=now, params=params)
     if problem.id is None:  # a new problem: the event and notices need its id
         db.session.add(problem)
         db.session.flush()
-    event = ProblemEvent(
-        problem_id=problem.id,
-        actor_id=actor.id if actor is not None else None,
-        action=action,
-        from_status=before,
-        to_status=problem.status,
-        note=params.note,
-        reason_code=params.reason_code or params.closed_reason,
-        department_id=params.department_id if action == "dispatch" else None,
-        internal=params.internal,
-        created_at=now,
-    )
+    event = ProblemEvent(problem_id=problem.id, **columns)
     db.session.add(event)
-    NOTICES.get(action, _no_notice)(problem, actor, params)
+    for notice in ACTIONS[action].notices:
+        notice.send(problem, actor, params)
     return event
 
 
+def rating_steps(score: int, comment: str | None) -> list[tuple[str, Params]]:
+    """The actions a rating is: `rate`, then `close` when satisfied, else `reopen` (handled again)."""
+    rated = ("rate", Params(note=comment, reason_code=f"score_{score}"))
+    if score >= SATISFIED_SCORE:
+        return [rated, ("close", Params(closed_reason="rated"))]
+    return [rated, ("reopen", Params())]
+
+
 # --- effects: what each action changes besides the status and the time stamps -------------------
-
-def _no_effect(problem: Problem, actor: User | None, params: Params) -> None:
-    return None
-
 
 def _accept(problem: Problem, actor: User | None, params: Params) -> None:
     if actor is not None and actor.role == Role.CADRE.value:
@@ -329,92 +399,273 @@ def _reopen(problem: Problem, actor: User | None, params: Params) -> None:
     problem.resolved_at = None
 
 
-EFFECTS: dict[str, Callable[[Problem, User | None, Params], None]] = {
-    "accept": _accept,
-    "reject": _reject,
-    "dispatch": _dispatch,
-    "claim": _claim,
-    "return": _return,
-    "resolve": _resolve,
-    "supervise": _supervise,
-    "extend": _extend,
-    "close": _close,
-    "reopen": _reopen,
-}
-
-
-# --- notices: who hears about each action (queued in the same transaction) ---------------------
+# --- recipients: the columns of the notice table --------------------------------------------------
 
 def _active_users(*conditions) -> list[int]:
     return list(db.session.scalars(select(User.id).where(User.is_active.is_(True), *conditions).order_by(User.id)))
 
 
-def _department_staff(department_id: int | None) -> list[int]:
-    if department_id is None:
+def _department_staff(problem: Problem) -> list[int]:
+    if problem.department_id is None:
         return []
-    return _active_users(User.role == Role.DEPARTMENT.value, User.department_id == department_id)
+    return _active_users(User.role == Role.DEPARTMENT.value, User.department_id == problem.department_id)
 
 
-def _enterprise_users(enterprise_id: int) -> list[int]:
-    return _active_users(User.role == Role.ENTERPRISE.value, User.enterprise_id == enterprise_id)
+def _enterprise_users(problem: Problem) -> list[int]:
+    return _active_users(User.role == Role.ENTERPRISE.value, User.enterprise_id == problem.enterprise_id)
 
 
-def _managers() -> list[int]:
+def _managers(problem: Problem) -> list[int]:
     return _active_users(User.role == Role.MANAGER.value)
 
 
-def _workers(problem: Problem) -> list[int]:
-    """Who is working on it: the handler (or, unclaimed, the department's staff) and the cadre."""
-    doers = [problem.handler_id] if problem.handler_id is not None else _department_staff(problem.department_id)
-    return [*doers, problem.cadre_id]
+def _cadre(problem: Problem) -> list[int | None]:
+    return [problem.cadre_id]
 
 
-def _send(user_ids, problem: Problem, kind: str, title: str, actor: User | None, **data) -> None:
-    others = [uid for uid in user_ids if actor is None or uid != actor.id]
-    notify(others, kind=kind, title=f"{title}：{problem.title}", body=problem.code, problem_id=problem.id, data={"code": problem.code, "status": problem.status, **data})
+def _handler(problem: Problem) -> list[int | None]:
+    return [problem.handler_id]
 
 
-def _no_notice(problem: Problem, actor: User | None, params: Params) -> None:
-    return None
+def _doers(problem: Problem) -> list[int | None]:
+    """Who is working on it: the handler or, unclaimed, the department's staff."""
+    return [problem.handler_id] if problem.handler_id is not None else _department_staff(problem)
 
 
-def _notice_submit(problem, actor, params):
-    _send([problem.cadre_id], problem, "assigned", "新问题待受理", actor)
+def _by_system(actor: User | None, params: Params) -> bool:
+    return actor is None
 
 
-def _notice_dispatch(problem, actor, params):
-    _send(_department_staff(problem.department_id), problem, "dispatched", "新派单待签收", actor)
+def _by_person(actor: User | None, params: Params) -> bool:
+    return actor is not None
 
 
-def _notice_return(problem, actor, params):
-    _send([problem.cadre_id], problem, "returned", "问题被退回", actor, reason_code=params.reason_code)
+# --- preparation: the checks of an endpoint's body, into Params ---------------------------------
+
+def _plain(actor: User, problem: Problem, now: datetime, *, note: str | None = None) -> Params:
+    return Params(note=note)
 
 
-def _notice_resolve(problem, actor, params):
-    _send(_enterprise_users(problem.enterprise_id), problem, "resolved", "问题已办结，请评价", actor)
+def _prepare_reject(
+    actor: User, problem: Problem, now: datetime, *, reason: str, duplicate_of: int | None = None
+) -> Params:
+    if duplicate_of is not None:
+        original = db.session.scalar(
+            visible_problems(actor).where(Problem.id == duplicate_of).with_only_columns(Problem.enterprise_id)
+        )
+        if duplicate_of == problem.id or original != problem.enterprise_id:
+            raise field_error(
+                "duplicate_of", "须为同一企业的另一个问题", "Must be another problem of the same enterprise"
+            )
+    return Params(note=reason, duplicate_of_id=duplicate_of)
 
 
-def _notice_supervise(problem, actor, params):
-    if actor is None:  # the overdue job
-        _send([*_managers(), *_workers(problem)], problem, "overdue", "问题已超期", actor)
-    else:
-        _send(_workers(problem), problem, "supervised", "问题被督办", actor)
+def _prepare_dispatch(
+    actor: User, problem: Problem, now: datetime, *, department_id: int | None = None, note: str | None = None
+) -> Params:
+    if department_id is None:
+        default = select(Category.default_department_id).where(Category.id == problem.category_id)
+        department_id = db.session.scalar(default)
+        if department_id is None:
+            raise field_error(
+                "department_id", "该类别没有默认部门，请指定部门", "This category has no default department; choose one"
+            )
+    elif db.session.get(Department, department_id) is None:
+        raise field_error("department_id", "部门不存在", "No such department")
+    return Params(note=note, department_id=department_id)
 
 
-def _notice_rate(problem, actor, params):
-    _send([problem.handler_id, problem.cadre_id], problem, "rated", "企业已评价", actor, reason_code=params.reason_code)
+def _prepare_return(actor: User, problem: Problem, now: datetime, *, reason_code: str, reason: str) -> Params:
+    return Params(note=reason, reason_code=reason_code)
 
 
-def _notice_reopen(problem, actor, params):
-    _send([problem.handler_id, problem.cadre_id], problem, "reopened", "企业不满意，问题重新办理", actor)
+def _prepare_resolve(actor: User, problem: Problem, now: datetime, *, resolution: str) -> Params:
+    return Params(note=resolution)
 
 
-NOTICES: dict[str, Callable[[Problem, User | None, Params], None]] = {
-    "submit": _notice_submit,
-    "dispatch": _notice_dispatch,
-    "return": _notice_return,
-    "resolve": _notice_resolve,
-    "supervise": _notice_supervise,
-    "rate": _notice_rate,
-    "reopen": _notice_reopen,
+def _prepare_extend(actor: User, problem: Problem, now: datetime, *, due_at: datetime, reason: str) -> Params:
+    if due_at <= as_utc(problem.due_at):
+        raise field_error("due_at", "新的办理时限须晚于当前时限", "The new deadline must be later than the current one")
+    return Params(note=reason, due_at=due_at)
+
+
+def _prepare_comment(actor: User, problem: Problem, now: datetime, *, body: str, internal: bool = False) -> Params:
+    if internal and actor.role == Role.ENTERPRISE.value:
+        raise Forbidden(
+            "internal_comment_forbidden", zh="企业不能发表内部意见", en="Enterprises cannot post internal comments"
+        )
+    return Params(note=body, internal=internal)
+
+
+# --- bodies of the action endpoints ---------------------------------------------------------------
+
+_ID = validate.Range(min=1, max=MAX_ID)
+_NOTE = validate.Length(min=1, max=2000)
+
+
+class NoteSchema(Schema):
+    """Accept, claim, supervise: an optional note for the timeline (the body may be empty)."""
+
+    note = Text(load_default=None, allow_none=True, validate=_NOTE)
+
+
+class RejectSchema(Schema):
+    reason = Text(required=True, validate=_NOTE)
+    duplicate_of = Integer(
+        load_default=None, allow_none=True, validate=_ID, metadata={"description": "The problem this one repeats"}
+    )
+
+
+class DispatchSchema(NoteSchema):
+    department_id = Integer(
+        load_default=None, allow_none=True, validate=_ID, metadata={"description": "Default: the category's department"}
+    )
+
+
+class ReturnSchema(Schema):
+    reason_code = fields.String(required=True, validate=validate.OneOf(list(RETURN_REASONS)))
+    reason = Text(required=True, validate=_NOTE)
+
+
+class ResolveSchema(Schema):
+    resolution = Text(required=True, validate=validate.Length(min=1, max=4000))
+
+
+class ExtendSchema(Schema):
+    due_at = AwareDateTime(required=True)
+    reason = Text(required=True, validate=_NOTE)
+
+
+class CommentSchema(Schema):
+    body = Text(required=True, validate=_NOTE)
+    internal = fields.Boolean(
+        load_default=False, metadata={"description": "Hidden from the enterprise; not for enterprises"}
+    )
+
+
+# --- the records ------------------------------------------------------------------------------------
+
+P = Party
+_HANDLER_AND_CADRE = (_handler, _cadre)
+_DOERS_AND_CADRE = (_doers, _cadre)
+
+ACTIONS: dict[str, ActionSpec] = {
+    spec.name: spec
+    for spec in (
+        ActionSpec(
+            "submit", "提交", "Submitted",
+            moves={None: _rule("submitted", P.FILING_ENTERPRISE, P.LINKED_CADRE)},
+            asked=False,  # filing: POST /problems
+            notices=(Notice("assigned", "新问题待受理", (_cadre,)),),
+        ),
+        ActionSpec(
+            "accept", "受理", "Accepted",
+            moves={"submitted": _rule("accepted", P.LINKED_CADRE, P.MANAGER)},
+            stamp="accepted_at", effect=_accept, responds=True,
+            schema=NoteSchema, prepare=_plain, summary="Accept a submitted problem (受理).",
+        ),
+        ActionSpec(
+            "reject", "不予受理", "Rejected",
+            moves={"submitted": _rule("rejected", P.LINKED_CADRE, P.MANAGER)},
+            effect=_reject, responds=True,
+            schema=RejectSchema, prepare=_prepare_reject,
+            summary="Reject a submitted problem with a reason, optionally as a duplicate (不予受理).",
+        ),
+        ActionSpec(
+            "dispatch", "派单", "Dispatched",
+            moves={
+                "accepted": _rule("dispatched", P.LINKED_CADRE, P.MANAGER),
+                # A manager may reassign a problem to another department (DESIGN §4: "reassign").
+                "dispatched": _rule("dispatched", P.MANAGER),
+                "in_progress": _rule("dispatched", P.MANAGER),
+            },
+            stamp="dispatched_at", effect=_dispatch,
+            schema=DispatchSchema, prepare=_prepare_dispatch,
+            summary="Dispatch to a department, by default the category's (派单); managers may reassign.",
+            notices=(Notice("dispatched", "新派单待签收", (_department_staff,)),),
+        ),
+        ActionSpec(
+            "claim", "签收", "Claimed",
+            moves={"dispatched": _rule("in_progress", P.DEPARTMENT_STAFF)},
+            stamp="claimed_at", effect=_claim,
+            schema=NoteSchema, prepare=_plain, summary="Claim a problem dispatched to your department (签收).",
+        ),
+        ActionSpec(
+            "return", "退单", "Returned",
+            moves={
+                "dispatched": _rule("accepted", P.DEPARTMENT_STAFF),
+                "in_progress": _rule("accepted", P.DEPARTMENT_STAFF),
+            },
+            effect=_return,
+            schema=ReturnSchema, prepare=_prepare_return,
+            summary="Return a problem to the cadre with a reason code (退单).",
+            notices=(Notice("returned", "问题被退回", (_cadre,), with_reason=True),),
+        ),
+        ActionSpec(
+            "resolve", "办结", "Resolved",
+            moves={
+                "accepted": _rule("resolved", P.LINKED_CADRE),  # the cadre solves it directly
+                "in_progress": _rule("resolved", P.DEPARTMENT_STAFF, P.HANDLER),
+            },
+            stamp="resolved_at", effect=_resolve, responds=True,
+            schema=ResolveSchema, prepare=_prepare_resolve, summary="Record the resolution (办结).",
+            notices=(Notice("resolved", "问题已办结，请评价", (_enterprise_users,)),),
+        ),
+        ActionSpec(
+            "rate", "评价", "Rated",
+            # Its own endpoint, POST /problems/{id}/rating (service.rate): a rating row, then `rating_steps`.
+            moves={"resolved": _rule(None, P.FILING_ENTERPRISE)},
+            notices=(Notice("rated", "企业已评价", _HANDLER_AND_CADRE, with_reason=True),),
+        ),
+        # close and reopen are consequences: of a rating (the enterprise) or of the unrated job.
+        ActionSpec(
+            "close", "关闭", "Closed",
+            moves={"resolved": _rule("closed", P.SYSTEM, P.FILING_ENTERPRISE)},
+            stamp="closed_at", effect=_close, asked=False,
+        ),
+        ActionSpec(
+            "reopen", "重新办理", "Reopened",
+            moves={"resolved": _rule("in_progress", P.FILING_ENTERPRISE)},
+            effect=_reopen, asked=False,
+            notices=(Notice("reopened", "企业不满意，问题重新办理", _HANDLER_AND_CADRE),),
+        ),
+        ActionSpec(
+            "supervise", "督办", "Supervised",
+            moves={state: _rule(None, P.MANAGER, P.SYSTEM, guard=NOT_SUPERVISED) for state in OPEN_STATUSES},
+            stamp="supervised_at", effect=_supervise,
+            schema=NoteSchema, prepare=_plain, summary="Flag an open problem for attention (督办).",
+            notices=(
+                Notice("overdue", "问题已超期", (_managers, *_DOERS_AND_CADRE), when=_by_system),  # the overdue job
+                Notice("supervised", "问题被督办", _DOERS_AND_CADRE, when=_by_person),
+            ),
+        ),
+        ActionSpec(
+            "extend", "延期", "Extended",
+            moves={state: _rule(None, P.MANAGER, guard=BEFORE_DEADLINE) for state in OPEN_STATUSES},
+            effect=_extend,
+            schema=ExtendSchema, prepare=_prepare_extend,
+            summary="Extend the resolution deadline, before it passes (延期).",
+        ),
+        ActionSpec(
+            "comment", "留言", "Comment",
+            moves={state: _rule(None, P.VIEWER) for state in STATUSES},
+            schema=CommentSchema, prepare=_prepare_comment,
+            summary="Comment; `internal` comments are hidden from the enterprise.",
+        ),
+    )
+}
+
+# Derived views of the records: (state, action) -> rule, in the records' order (allowed_actions keeps it).
+TRANSITIONS: dict[tuple[str | None, str], Rule] = {
+    (state, spec.name): rule for spec in ACTIONS.values() for state, rule in spec.moves.items()
+}
+# The actions with an endpoint POST /problems/{id}/{action}.
+ROUTED: tuple[ActionSpec, ...] = tuple(spec for spec in ACTIONS.values() if spec.schema is not None)
+
+# Event reason codes: return reasons, rating scores and why a problem was closed.
+REASON_LABELS = {
+    **RETURN_REASONS,
+    **{f"score_{n}": f"{n} 分" for n in range(1, 6)},
+    "rated": "已评价",
+    "unrated": "逾期未评价",
 }

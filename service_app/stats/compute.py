@@ -36,22 +36,22 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Mapping
 
-from sqlalchemy import Select, and_, case, distinct, exists, func, literal, or_, select, union, union_all
+from sqlalchemy import Select, and_, case, distinct, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from service_app.auth.models import Role, User
 from service_app.extensions import db
-from service_app.org.models import CadreLink, Category, Chain, Department, Enterprise, Park
-from service_app.org.scoping import linked_enterprise_ids
-from service_app.problems.models import OPEN_STATUSES, RESOLVED_STATUSES, Problem, ProblemEvent, Rating
-from service_app.problems.scoping import dispatched_to
+from service_app.org.models import Category, Chain, Department, Enterprise, Park
+from service_app.problems.models import OPEN_STATUSES, RESOLVED_STATUSES, Problem, Rating
+from service_app.problems.scoping import cadre_pairs, cadre_scope, dispatch_pairs, dispatched_to
+from service_app.problems.sla import overdue_clause
+from service_app.problems.workflow import SATISFIED_SCORE
 from service_app.stats.sql import BUCKETS, codepoint, seconds_between
 from service_app.visits import coverage
 from service_app.visits.models import Visit
 
 DIMENSIONS = ("category", "department", "park", "chain", "cadre")
 INTERVALS = tuple(BUCKETS)
-SATISFIED_SCORE = 3
 COUNT_FIELDS = (
     "total",
     "resolved",
@@ -195,7 +195,7 @@ def _aggregates(now: datetime, latest) -> list:
         _count_if(resolved).label("resolved"),
         _count_if(Problem.status == "rejected").label("rejected"),
         _count_if(is_open).label("in_progress"),
-        _count_if(and_(is_open, Problem.due_at < now)).label("overdue"),
+        _count_if(overdue_clause(now)).label("overdue"),
         _count_if(or_(answered, Problem.response_due_at <= now)).label("response_counted"),
         _count_if(and_(answered, Problem.first_response_at <= Problem.response_due_at)).label("responded_on_time"),
         _count_if(and_(resolved, Problem.resolved_at <= Problem.due_at)).label("resolved_on_time"),
@@ -226,7 +226,7 @@ def problem_conditions(scope: Scope, *, period_column=None) -> list:
     if scope.department_id is not None:
         conditions.append(dispatched_to(scope.department_id))
     if scope.cadre_id is not None:
-        conditions.append(or_(Problem.enterprise_id.in_(linked_enterprise_ids(scope.cadre_id)), Problem.handler_id == scope.cadre_id))
+        conditions.append(cadre_scope(scope.cadre_id))
     column = Problem.created_at if period_column is None else period_column
     if scope.start is not None:
         conditions.append(column >= scope.start)
@@ -237,20 +237,7 @@ def problem_conditions(scope: Scope, *, period_column=None) -> list:
 
 def _members(dimension: str):
     """(key, problem_id) pairs for the overlapping dimensions, the same rules as `problem_conditions`."""
-    if dimension == "cadre":
-        first = (
-            select(CadreLink.cadre_id.label("key"), Problem.id.label("problem_id"))
-            .join(Problem, Problem.enterprise_id == CadreLink.enterprise_id)
-            .where(CadreLink.ended_at.is_(None))
-        )
-        cadres = select(User.id).where(User.role == Role.CADRE.value)
-        second = select(Problem.handler_id, Problem.id).where(Problem.handler_id.in_(cadres))
-    else:
-        first = select(Problem.department_id.label("key"), Problem.id.label("problem_id")).where(Problem.department_id.is_not(None))
-        second = select(ProblemEvent.department_id, ProblemEvent.problem_id).where(
-            ProblemEvent.action == "dispatch", ProblemEvent.department_id.is_not(None)
-        )
-    return union(first, second).subquery("members")
+    return (cadre_pairs() if dimension == "cadre" else dispatch_pairs()).subquery("members")
 
 
 def counts_statement(*, now: datetime, scope: Scope = ZONE, dimension: str | None = None) -> Select:
@@ -261,11 +248,12 @@ def counts_statement(*, now: datetime, scope: Scope = ZONE, dimension: str | Non
         query = select(*aggregates).select_from(Problem)
     elif dimension in ("cadre", "department"):
         members = _members(dimension)
+        key, problem_id = members.c
         query = (
-            select(members.c.key.label("key"), *aggregates)
+            select(key.label("key"), *aggregates)
             .select_from(members)
-            .join(Problem, Problem.id == members.c.problem_id)
-            .group_by(members.c.key)
+            .join(Problem, Problem.id == problem_id)
+            .group_by(key)
         )
     elif dimension == "category":
         query = select(Problem.category_id.label("key"), *aggregates).select_from(Problem).group_by(Problem.category_id)
