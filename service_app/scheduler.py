@@ -51,6 +51,10 @@ JOBS: tuple[Job, ...] = (
     Job("visits.close_stale", every(minutes=30), "service_app.visits.jobs:close_stale_visits", description="关闭超时未签退的走访"),
     Job("visits.remind_unvisited", daily("09:00"), "service_app.visits.jobs:remind_unvisited", description="提醒30天未走访结对企业的干部"),
     Job("notifications.deliver", every(minutes=1), "service_app.notifications.jobs:deliver", description="推送待发通知"),
+    Job(
+        "attachments.purge_unattached", every(hours=1), "service_app.attachments.jobs:purge_unattached",
+        description="删除24小时内未被引用的上传文件",
+    ),
 )
 
 

@@ -3,6 +3,8 @@
 Checks: no 5xx, status codes and content types documented, bodies conform to the documented
 schemas. A second test asserts that the documented routes and the served routes are the same.
 FUZZ_EXAMPLES bounds the examples per operation and role (CI time); the run is derandomised.
+Its date and date-time formats also draw the calendar's boundaries (year 1 and 9999 with extreme
+offsets, 1899/1900, 2099/2100); tests/test_hostile_inputs.py adds hostile strings and numbers.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import re
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.specs.openapi.formats import get_default_format_strategies, unregister_string_format
 
 from service_app.auth.models import Role
 from service_app.extensions import limiter
@@ -47,6 +51,24 @@ def _make(role: str):
     return UserFactory(role=role)
 
 
+BOUNDARY_DATE_TIMES = [
+    "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "1899-12-31T23:59:59Z", "1900-01-01T00:00:00Z",
+    "2099-12-31T23:59:59.999999Z", "2100-01-01T00:00:00Z",
+]
+BOUNDARY_DATES = ["0001-01-01", "1899-12-31", "1900-01-01", "2099-12-31", "2100-01-01", "9999-12-31"]
+
+
+@pytest.fixture
+def boundary_dates():
+    """schemathesis' own date and date-time values, and the calendar's boundaries among them."""
+    defaults = get_default_format_strategies()
+    schemathesis.openapi.format("date-time", defaults["date-time"] | st.sampled_from(BOUNDARY_DATE_TIMES))
+    schemathesis.openapi.format("date", defaults["date"] | st.sampled_from(BOUNDARY_DATES))
+    yield
+    unregister_string_format("date-time")
+    unregister_string_format("date")
+
+
 @pytest.fixture
 def tokens(client, app_ctx):
     """A logged-in user of every role (and no token at all), made inside the test's transaction."""
@@ -69,7 +91,7 @@ def _fuzz_operation(operation, tokens: dict[str, dict]) -> None:
     run()
 
 
-def test_every_operation_as_every_role(app, tokens):
+def test_every_operation_as_every_role(app, tokens, boundary_dates):
     """Each generated request is sent once as every role and anonymously; failures are collected per operation."""
     api = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     failures, fuzzed = [], 0

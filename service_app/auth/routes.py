@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from service_app.auth import service
 from service_app.auth.models import Role, User
@@ -22,6 +22,7 @@ from service_app.auth.schemas import (
 from service_app.common.api import Blueprint, error_responses
 from service_app.common.net import client_address
 from service_app.common.pagination import keyset_page, page_schema
+from service_app.common.search import contains_text
 from service_app.errors import NotFound
 from service_app.extensions import db
 
@@ -83,8 +84,7 @@ class Users(MethodView):
         if "is_active" in args:
             query = query.where(User.is_active == args["is_active"])
         if "q" in args:
-            pattern = f"%{args['q']}%"
-            query = query.where(or_(User.username.like(pattern), User.name.like(pattern)))
+            query = query.where(contains_text(User.username, User.name, text=args["q"]))
         return keyset_page(query, columns=[User.id], kinds=[int], limit=args["limit"], cursor=args["cursor"], descending=False, session=db.session)
 
     @roles_required(Role.ADMIN)

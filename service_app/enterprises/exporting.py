@@ -54,7 +54,8 @@ def export(
         content = tabular.write_xlsx(headers, rows, title=SHEET_TITLES[kind])
         return ExportFile(content=content, mimetype=tabular.XLSX_MIMETYPE, filename=f"{kind}-{stamp}.xlsx")
     content = tabular.write_csv(headers, rows)
-    return ExportFile(content=content, mimetype=f"{tabular.CSV_MIMETYPE}; charset=utf-8", filename=f"{kind}-{stamp}.csv")
+    # send_file adds "; charset=utf-8" to text types itself (naming it here sent it twice).
+    return ExportFile(content=content, mimetype=tabular.CSV_MIMETYPE, filename=f"{kind}-{stamp}.csv")
 
 
 def _enterprise_rows(query) -> Iterator[list[Any]]:

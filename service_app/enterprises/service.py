@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Float, Select, and_, case, cast, func, or_, select
+from sqlalchemy import Float, Select, and_, case, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
 from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import Page, keyset_page
+from service_app.common.search import contains_text
 from service_app.common.time import SHANGHAI, utcnow
 from service_app.enterprises import metrics
 from service_app.enterprises.models import FULL_YEAR, EnterpriseChange, EnterpriseIndicator
@@ -48,9 +49,7 @@ def list_enterprises(
     """Enterprises `actor` may see, filtered, in id order (keyset pages)."""
     query = scoping.visible_enterprises(actor)
     if q:
-        query = query.where(
-            or_(Enterprise.name.contains(q, autoescape=True), Enterprise.credit_code.contains(q.upper(), autoescape=True))
-        )
+        query = query.where(contains_text(Enterprise.name, Enterprise.credit_code, text=q))
     for column, value in ((Enterprise.park_id, park_id), (Enterprise.chain_id, chain_id), (Enterprise.scale, scale)):
         if value is not None:
             query = query.where(column == value)

@@ -6,7 +6,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import PageArgsSchema, page_schema
-from service_app.common.schemas import AwareDateTime, Id, Schema, Text
+from service_app.common.schemas import AwareDateTime, Float, Id, Integer, Schema, Text
 from service_app.visits.models import REVIEW_DECISIONS
 
 # A fix worse than 100 km is not a position at all.
@@ -22,11 +22,15 @@ FLAG_LABELS = {
 
 
 def _latitude(**kwargs) -> fields.Float:
-    return fields.Float(allow_nan=False, validate=validate.Range(min=-90, max=90), metadata={"description": "WGS-84 latitude (not GCJ-02)"}, **kwargs)
+    return Float(
+        validate=validate.Range(min=-90, max=90), metadata={"description": "WGS-84 latitude (not GCJ-02)"}, **kwargs
+    )
 
 
 def _longitude(**kwargs) -> fields.Float:
-    return fields.Float(allow_nan=False, validate=validate.Range(min=-180, max=180), metadata={"description": "WGS-84 longitude (not GCJ-02)"}, **kwargs)
+    return Float(
+        validate=validate.Range(min=-180, max=180), metadata={"description": "WGS-84 longitude (not GCJ-02)"}, **kwargs
+    )
 
 
 def _client_id(value: str) -> None:
@@ -38,7 +42,10 @@ class CheckInSchema(Schema):
     enterprise_id = Id(required=True)
     lat = _latitude(required=True)
     lng = _longitude(required=True)
-    accuracy_m = fields.Float(required=True, allow_nan=False, validate=validate.Range(min=0, max=MAX_ACCURACY_M), metadata={"description": "GPS accuracy radius in metres"})
+    accuracy_m = Float(
+        required=True, validate=validate.Range(min=0, max=MAX_ACCURACY_M),
+        metadata={"description": "GPS accuracy radius in metres"},
+    )
     recorded_at = AwareDateTime(load_default=None, metadata={"description": "When the check-in was captured on the phone (offline capture); default: now"})
     note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
     photo_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=20))
@@ -134,7 +141,7 @@ class ReviewSchema(Schema):
 
 
 class CoverageQuerySchema(PageArgsSchema):
-    days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
+    days = Integer(load_default=30, validate=validate.Range(min=1, max=365))
 
 
 class CoverageSchema(Schema):
