@@ -68,7 +68,7 @@ def _refuse_unsafe_production(app: Flask) -> None:
     if app.config["APP_ENV"] != "production":
         return
     secret = app.config.get("JWT_SECRET_KEY")
-    if not secret or secret == config_module.DEV_JWT_SECRET or len(secret) < 32:
+    if not secret or len(secret) < 32:
         raise RuntimeError("JWT_SECRET_KEY must be set (32+ characters) when APP_ENV=production")
 
 
@@ -183,6 +183,7 @@ def _register_blueprints(app: Flask) -> None:
     from swagger_ui_bundle import swagger_ui_path
 
     from service_app.attachments.routes import blp as attachments_blp
+    from service_app.auth.account_routes import blp as account_blp
     from service_app.auth.routes import blp as auth_blp
     from service_app.enterprises.routes import blp as enterprises_blp
     from service_app.extensions import api
@@ -192,19 +193,12 @@ def _register_blueprints(app: Flask) -> None:
     from service_app.problems.routes import blp as problems_blp
     from service_app.scheduling.routes import blp as scheduling_blp
     from service_app.stats.routes import blp as stats_blp
+    from service_app.todo.routes import blp as todo_blp
     from service_app.visits.routes import blp as visits_blp
 
     blueprints = (
-        health_blp,
-        auth_blp,
-        org_blp,
-        enterprises_blp,
-        problems_blp,
-        visits_blp,
-        attachments_blp,
-        notifications_blp,
-        stats_blp,
-        scheduling_blp,
+        health_blp, auth_blp, account_blp, org_blp, enterprises_blp, problems_blp, visits_blp,
+        attachments_blp, notifications_blp, stats_blp, scheduling_blp, todo_blp,
     )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)

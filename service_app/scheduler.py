@@ -17,6 +17,7 @@ import signal
 from datetime import datetime
 
 import click
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -48,13 +49,29 @@ JOBS: tuple[Job, ...] = (
         description="统计快照：概览、分项与共性问题",
         run_at_start=True,
     ),
-    Job("stats.trends", daily("00:10"), "service_app.stats.jobs:refresh_trends", description="统计趋势：日、周、月"),
-    Job("purge", daily("03:30"), "service_app.scheduling.jobs:purge", description="清理过期会话、幂等键与旧的任务记录"),
+    Job(
+        "stats.trends",
+        daily("00:10"),
+        "service_app.stats.jobs:refresh_trends",
+        description="统计趋势：日、周、月",
+    ),
+    Job(
+        "purge",
+        daily("03:30"),
+        "service_app.scheduling.jobs:purge",
+        description="清理过期会话、幂等键与旧的任务记录",
+    ),
     Job(
         "problems.flag_overdue",
         every(minutes=10),
         "service_app.problems.jobs:flag_overdue",
         description="超期问题督办并通知领导",
+    ),
+    Job(
+        "problems.notify_due_soon",
+        every(minutes=10),
+        "service_app.problems.jobs:notify_due_soon",
+        description="提醒办理人问题即将到期",
     ),
     Job(
         "problems.close_unrated",
@@ -75,7 +92,14 @@ JOBS: tuple[Job, ...] = (
         description="提醒30天未走访结对企业的干部",
     ),
     Job(
-        "notifications.deliver", every(minutes=1), "service_app.notifications.jobs:deliver", description="推送待发通知"
+        "notifications.deliver",
+        every(minutes=1),
+        "service_app.notifications.jobs:deliver",
+        description="推送待发通知",
+    ),
+    Job(
+        "attachments.purge_unattached", every(hours=1), "service_app.attachments.jobs:purge_unattached",
+        description="删除24小时内未被引用的上传文件",
     ),
 )
 
@@ -93,6 +117,10 @@ def run_once(app: Flask, name: str, *, now: datetime | None = None) -> RunResult
 
 def _tick(app: Flask, job: Job) -> None:
     """What APScheduler calls: never lets an exception escape (the run log has the details)."""
+    # Stop signals must reach the main thread, which sleeps on a lock until the next tick: one the
+    # kernel hands to this job thread instead is seen there only when that sleep ends (Ctrl-C during
+    # the start-up snapshot took up to a minute to stop the scheduler).
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         run_job(app, job)
     except Exception:  # noqa: BLE001 - e.g. the database is down: log, and try again next tick
@@ -124,7 +152,10 @@ def _serve(app: Flask) -> None:
     def stop(signum, _frame):
         if scheduler.running:  # a second Ctrl-C while running jobs finish is not an error
             log.info("scheduler_stopping", extra={"signal": signum})
-            scheduler.shutdown(wait=True)
+            try:
+                scheduler.shutdown(wait=True)
+            except SchedulerNotRunningError:  # a second signal came between the check and the shutdown
+                pass
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

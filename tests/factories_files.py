@@ -17,9 +17,8 @@ class NotificationFactory(Base):
         model = Notification
 
     user_id = factory.LazyFunction(lambda: UserFactory().id)
-    kind = "assigned"
-    title = factory.Sequence(lambda n: f"您有新的待办问题 {n}")
-    body = "请及时处理"
+    kind = "submitted"
+    params = factory.Sequence(lambda n: {"code": f"WT{n:08d}", "title": f"园区路灯不亮 {n}"})
 
 
 # --- sample files: real headers, so detection sees what a phone or scanner would send ---------

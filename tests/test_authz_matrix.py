@@ -23,6 +23,11 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/api/v1/auth/refresh"): PUBLIC,  # takes the refresh token itself
     ("POST", "/api/v1/auth/logout"): ALL,
     ("GET", "/api/v1/me"): ALL,
+    ("PATCH", "/api/v1/me"): ALL,
+    ("POST", "/api/v1/me/password"): ALL,
+    ("POST", "/api/v1/auth/sms-code"): PUBLIC,
+    ("POST", "/api/v1/auth/login/sms"): PUBLIC,
+    ("POST", "/api/v1/auth/password/reset"): PUBLIC,
     ("GET", "/api/v1/users"): frozenset({A}),
     ("POST", "/api/v1/users"): frozenset({A}),
     ("GET", "/api/v1/users/<int:user_id>"): frozenset({A}),
@@ -34,7 +39,8 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/v1/enterprises"): ALL,
     ("POST", "/api/v1/enterprises"): frozenset({A}),
     ("GET", "/api/v1/enterprises/<int:enterprise_id>"): ALL,
-    ("PATCH", "/api/v1/enterprises/<int:enterprise_id>"): frozenset({A}),
+    ("PATCH", "/api/v1/enterprises/<int:enterprise_id>"): frozenset({E, A}),
+    ("GET", "/api/v1/enterprises/<int:enterprise_id>/history"): frozenset({M, A}),
     ("GET", "/api/v1/links"): frozenset({A, M}),
     ("POST", "/api/v1/links"): frozenset({A}),
     ("DELETE", "/api/v1/links/<int:link_id>"): frozenset({A}),
@@ -76,6 +82,7 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/v1/me/notifications"): ALL,
     ("POST", "/api/v1/me/notifications/<int:notification_id>/read"): ALL,
     ("POST", "/api/v1/me/notifications/read-all"): ALL,
+    ("GET", "/api/v1/me/todo"): ALL,
 }
 
 

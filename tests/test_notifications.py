@@ -303,3 +303,14 @@ def test_sender_path_is_loaded_and_checked_at_start_up(database_url):
         with pytest.raises(senders.SenderConfigError, match="PUSH_SENDER") as error:
             make_app(database_url, PUSH_SENDER=bad)
         assert message in str(error.value)
+
+
+def test_notices_are_rendered_in_the_readers_language(client, app_ctx):
+    me = UserFactory()
+    notice = NotificationFactory(user_id=me.id, kind="accepted", params={"code": "WT1", "title": "园区路灯不亮"})
+    headers = auth_headers(client, me)
+    chinese = client.get(URL, headers=headers).get_json()["items"][0]
+    english = client.get(URL, headers={**headers, "Accept-Language": "en-US,en;q=0.9"}).get_json()["items"][0]
+    assert (chinese["title"], chinese["body"]) == ("您反映的问题已受理", "园区路灯不亮（WT1）")
+    assert (english["title"], english["body"]) == ("Your problem has been accepted", "园区路灯不亮 (WT1)")
+    assert chinese["data"] == english["data"] == notice.params

@@ -70,7 +70,8 @@ def test_a_poor_score_reopens_it_with_the_last_handler(app_ctx):
         None,
         None,
     )
-    assert _kinds(problem_id, "reopened") == [world.staff.id, world.cadre.id]
+    assert _kinds(problem_id, "reopened") == [world.staff.id, world.cadre.id, world.manager.id]  # managers too
+    assert _kinds(problem_id, "rated") == []  # a dissatisfied rating is told by its reopen
     with pytest.raises(InvalidTransition):
         service.rate(world.owner, problem_id, score=5)
     service.perform(world.staff, problem_id, "resolve", resolution="更换整条线路")

@@ -422,7 +422,7 @@ def test_codes_are_numbered_per_shanghai_day(app_ctx):
 
 def test_filing_assigns_the_primary_cadre_and_notifies_it(app_ctx):
     world = make_world()
-    LinkFactory(enterprise=world.enterprise, role="leader")
+    leader = LinkFactory(enterprise=world.enterprise, role="leader").cadre
     problem = db.session.get(Problem, file(world))
     assert (problem.status, problem.cadre_id, problem.filed_by_id, problem.version) == (
         "submitted",
@@ -430,7 +430,7 @@ def test_filing_assigns_the_primary_cadre_and_notifies_it(app_ctx):
         world.owner.id,
         1,
     )
-    assert _notices(problem.id) == [(world.cadre.id, "assigned")]
+    assert _notices(problem.id) == [(world.cadre.id, "submitted"), (leader.id, "submitted")]  # every linked cadre
 
 
 def test_a_cadre_files_for_a_linked_enterprise_with_its_own_visit(app_ctx):
@@ -498,7 +498,10 @@ def test_each_step_tells_the_people_who_act_next(app_ctx):
     colleague = EnterpriseUserFactory(enterprise=world.enterprise)
     problem_id = problem_in(world, "accepted")
     service.perform(world.cadre, problem_id, "dispatch")
-    assert _notices(problem_id)[-2:] == [(world.staff.id, "dispatched"), (second_staff.id, "dispatched")]
+    assert _notices(problem_id)[-4:] == [
+        (world.staff.id, "dispatched"), (second_staff.id, "dispatched"),
+        (world.owner.id, "forwarded"), (colleague.id, "forwarded"),
+    ]
     service.perform(world.staff, problem_id, "return", reason_code="insufficient_info", reason="请补充地址")
     assert _notices(problem_id)[-1] == (world.cadre.id, "returned")
     service.perform(world.cadre, problem_id, "dispatch")
@@ -506,7 +509,9 @@ def test_each_step_tells_the_people_who_act_next(app_ctx):
     service.perform(world.manager, problem_id, "supervise")
     assert _notices(problem_id)[-2:] == [(world.staff.id, "supervised"), (world.cadre.id, "supervised")]
     service.perform(world.staff, problem_id, "resolve", resolution="已处理")
-    assert _notices(problem_id)[-2:] == [(world.owner.id, "resolved"), (colleague.id, "resolved")]
+    assert _notices(problem_id)[-3:] == [
+        (world.owner.id, "resolved"), (colleague.id, "resolved"), (world.cadre.id, "resolved_info")
+    ]
 
 
 def _notices(problem_id: int) -> list[tuple[int, str]]:

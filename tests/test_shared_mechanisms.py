@@ -129,12 +129,12 @@ def test_claim_only_own_unattached_uploads(app_ctx):
 
 def test_notify_queues_one_row_per_user(app_ctx):
     a, b = UserFactory(), UserFactory()
-    notify([a.id, b.id, a.id, None], kind="assigned", title="新问题")
+    notify([a.id, b.id, a.id, None], kind="submitted", params={"title": "新问题"})
     db.session.flush()
     rows = db.session.scalars(select(Notification).where(Notification.user_id.in_([a.id, b.id]))).all()
     assert sorted(n.user_id for n in rows) == sorted([a.id, b.id])
     with pytest.raises(ValueError):
-        notify([a.id], kind="nonsense", title="x")
+        notify([a.id], kind="nonsense")
 
 
 def test_coverage_counts_visits_in_window(app_ctx):

@@ -7,10 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 
 from service_app.extensions import db
+from service_app.notifications.messages import render
 from service_app.notifications.models import Notification
 from service_app.visits import jobs
 from service_app.visits.models import Visit
-from tests.factories import CadreFactory, EnterpriseFactory
+from tests.factories import CadreFactory
 from tests.factories_visits import VisitFactory, pair
 
 NOW = datetime(2019, 6, 30, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
@@ -60,27 +61,34 @@ def _reminders(user_ids) -> list[Notification]:
     ).all()
 
 
-def test_remind_unvisited_once_per_cadre_per_shanghai_day(app_ctx):
-    idle = pair()
+def test_remind_unvisited_tells_only_links_that_lapsed_since_the_previous_run(app_ctx):
+    previous = NOW - timedelta(days=1)
+    idle = pair()  # never visited: already overdue at the first run, which tells nobody
     busy = CadreFactory()
-    two_idle = [pair(cadre=busy), pair(cadre=busy)]
+    lapsed = [pair(cadre=busy), pair(cadre=busy)]
+    for link in lapsed:  # visited 30½ days before NOW: inside the window at the previous run, not now
+        VisitFactory(cadre=busy, enterprise=link.enterprise, recorded_at=NOW - timedelta(days=30, hours=12))
     diligent = pair()
     VisitFactory(cadre=diligent.cadre, enterprise=diligent.enterprise, recorded_at=NOW - timedelta(days=5))
-    newly_linked = pair(started_on=date(2019, 6, 20))
+    newly_due = pair(started_on=date(2019, 5, 31))  # 30 days old on NOW's Shanghai date, not the day before
     disabled = pair(cadre=CadreFactory(is_active=False))
-    # A visit to somebody else's enterprise does not count for the link.
-    VisitFactory(cadre=idle.cadre, enterprise=EnterpriseFactory(), recorded_at=NOW - timedelta(days=1))
-    everyone = [idle.cadre_id, busy.id, diligent.cadre_id, newly_linked.cadre_id, disabled.cadre_id]
+    VisitFactory(cadre=disabled.cadre, enterprise=disabled.enterprise, recorded_at=NOW - timedelta(days=30, hours=12))
+    everyone = [idle.cadre_id, busy.id, diligent.cadre_id, newly_due.cadre_id, disabled.cadre_id]
+
+    assert jobs.remind_unvisited(now=previous) == 0
+    assert _reminders(everyone) == []
 
     assert jobs.remind_unvisited(now=NOW) == 2
     notices = _reminders(everyone)
-    assert sorted(n.user_id for n in notices) == sorted([idle.cadre_id, busy.id])
+    assert sorted(n.user_id for n in notices) == sorted([busy.id, newly_due.cadre_id])
     busy_notice = next(n for n in notices if n.user_id == busy.id)
-    assert busy_notice.data == {"enterprise_ids": sorted(p.enterprise_id for p in two_idle), "days": 30}
-    assert "2 家结对企业" in busy_notice.body and busy_notice.title == "走访提醒"
+    enterprise_ids = sorted(p.enterprise_id for p in lapsed)
+    assert busy_notice.params == {"count": 2, "days": 30, "enterprise_ids": enterprise_ids}
+    assert render(busy_notice.kind, busy_notice.params, lang="zh") == (
+        "走访提醒", "您有 2 家结对企业超过 30 天未走访，请安排走访。"
+    )
+    assert render(busy_notice.kind, busy_notice.params, lang="en")[1].startswith("2 of your linked enterprises")
 
-    # Later the same Shanghai day (23:30 local): nothing new.
-    assert jobs.remind_unvisited(now=datetime(2019, 6, 30, 15, 30, tzinfo=UTC)) == 0
-    # Half an hour after midnight in Shanghai, still 30 June in UTC: a new day.
-    assert jobs.remind_unvisited(now=datetime(2019, 6, 30, 16, 30, tzinfo=UTC)) == 2
-    assert len(_reminders(everyone)) == 4
+    # An hour later nothing has changed: nobody is told again.
+    assert jobs.remind_unvisited(now=NOW + timedelta(hours=1)) == 0
+    assert len(_reminders(everyone)) == 2

@@ -82,6 +82,7 @@ def test_reminders_count_only_unflagged_or_confirmed_check_ins(manager):
     service.review_visit(actor=manager, visit_id=_flagged(confirmed).id, decision="confirm", now=NOW)
     service.review_visit(actor=manager, visit_id=_flagged(dismissed).id, decision="dismiss", now=NOW)
     VisitFactory(cadre=plain.cadre, enterprise=plain.enterprise, recorded_at=NOW - timedelta(days=3))
+    jobs.remind_unvisited(now=datetime(2019, 1, 15, tzinfo=UTC))  # the previous run: the links were new
     jobs.remind_unvisited(now=NOW)
     assert [_reminded(link.cadre_id) for link in (pending, confirmed, dismissed, plain)] == [True, False, True, False]
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 
 from service_app.auth import service
 from service_app.auth.models import Role
-from service_app.auth.permissions import actor, login_required, roles_required
+from service_app.auth.permissions import actor, login_required_before_password_change, roles_required
 from service_app.auth.schemas import (
     AdminUserSchema,
     LoginSchema,
@@ -19,42 +19,18 @@ from service_app.auth.schemas import (
     UserUpdateSchema,
 )
 from service_app.common.api import Blueprint, error_responses
-from service_app.common.http import json_body_or_none
 from service_app.common.net import client_address
 from service_app.common.pagination import page_schema
-from service_app.extensions import limiter
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="登录、令牌与账号 / Login, tokens and accounts")
 
 
-def _login_username() -> str:
-    body = json_body_or_none()
-    username = body.get("username") if isinstance(body, dict) else None
-    return f"user:{str(username).strip().lower()[:64]}" if username else "user:-"
-
-
-def _failed(response) -> bool:
-    return response.status_code == 401
-
-
 @blp.route("/auth/login", methods=["POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_USERNAME"],
-    key_func=_login_username,
-    deduct_when=_failed,
-    scope="login-username",
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
-    key_func=client_address,
-    deduct_when=_failed,
-    scope="login-address",
-)
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
 @blp.doc(responses=error_responses(401, 429))
 def login(data):
-    """Log in with username and password."""
+    """Log in with username and password (429 after repeated failures from one address)."""
     return service.login(
         username=data["username"],
         password=data["password"],
@@ -77,7 +53,7 @@ def refresh():
 
 
 @blp.route("/auth/logout", methods=["POST"])
-@login_required
+@login_required_before_password_change
 @blp.response(204)
 def logout():
     """Log out: revoke this session's access and refresh tokens."""
@@ -85,7 +61,7 @@ def logout():
 
 
 @blp.route("/me", methods=["GET"])
-@login_required
+@login_required_before_password_change
 @blp.response(200, UserSchema)
 def me():
     """The caller's account."""
@@ -109,8 +85,8 @@ class Users(MethodView):
     @blp.response(201, AdminUserSchema)
     @blp.doc(responses=error_responses(409, 422))
     def post(self, data):
-        """Create an account."""
-        return service.create_user(**data)
+        """Create an account; its owner must change the password at the first login."""
+        return service.create_user(**data, must_change_password=True)
 
 
 @blp.route("/users/<int:user_id>")

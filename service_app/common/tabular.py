@@ -29,7 +29,8 @@ from service_app.common.time import SHANGHAI, utcnow
 
 CSV_MIMETYPE = "text/csv"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MIMETYPES = {"csv": f"{CSV_MIMETYPE}; charset=utf-8", "xlsx": XLSX_MIMETYPE}
+# send_file adds "; charset=utf-8" to text types itself (naming it here sent it twice).
+MIMETYPES = {"csv": CSV_MIMETYPE, "xlsx": XLSX_MIMETYPE}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PERCENT_FORMAT = "0.00%"
 

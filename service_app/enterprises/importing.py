@@ -26,9 +26,10 @@ from sqlalchemy.exc import IntegrityError
 
 from service_app.auth.models import User
 from service_app.common.i18n import bilingual, translate_errors
+from service_app.common.schemas import text_input
 from service_app.common.time import SHANGHAI, utcnow
 from service_app.enterprises import columns as cols
-from service_app.enterprises import metrics, tabular
+from service_app.enterprises import history, metrics, tabular
 from service_app.enterprises.models import EnterpriseIndicator
 from service_app.enterprises.schemas import IndicatorWriteSchema
 from service_app.enterprises.service import FIGURES, check_period_started
@@ -75,10 +76,15 @@ class Plan:
 def import_file(actor: User, *, kind: str, stream: IO[bytes], partial: bool = False) -> dict[str, Any]:
     """Check a whole CSV/XLSX file of `kind` (enterprises | indicators) and write it in one transaction.
 
-    Raises 413 beyond IMPORT_MAX_BYTES, 415 for a file that is not CSV or XLSX, 422 for a malformed
-    file, and 422 with the row report when rows are bad and `partial` is false.
+    Raises 413 beyond IMPORT_MAX_BYTES or the reading budget (tabular.Budget), 415 for a file that is
+    not CSV or XLSX, 422 for a malformed file, and 422 with the row report when rows are bad and
+    `partial` is false.
     """
-    table = tabular.read_table(_read_limited(stream), max_rows=current_app.config["IMPORT_MAX_ROWS"])
+    budget = tabular.Budget(
+        max_rows=current_app.config["IMPORT_MAX_ROWS"],
+        max_inflated_bytes=current_app.config["IMPORT_MAX_INFLATED_BYTES"],
+    )
+    table = tabular.read_table(_read_limited(stream), budget=budget)
     match = cols.match_headers(table.headers, cols.COLUMNS[kind])
     if match.errors:
         zh, en = "表头有误，未导入任何数据", "The header row is wrong; nothing was imported"
@@ -148,7 +154,8 @@ def _load(
 ) -> dict[str, Any] | None:
     """Validate with the API's own schema; its messages join `errors` under the file's field names."""
     try:
-        loaded = schema.load(payload)
+        with text_input():  # cells are text, or numbers a spreadsheet typed
+            loaded = schema.load(payload)
     except ValidationError as error:
         for name, messages in translate_errors(error.normalized_messages()).items():
             messages = messages if isinstance(messages, list) else [str(messages)]
@@ -317,6 +324,7 @@ def _write_enterprises(rows: list[dict[str, Any]]) -> tuple[int, int]:
     updates = [
         {**row, "id": existing[row["credit_code"]], "updated_at": now} for row in rows if row["credit_code"] in existing
     ]
+    history.record_bulk_updates(updates)
     _bulk(Enterprise, inserts, updates)
     return len(inserts), len(updates)
 

@@ -10,7 +10,7 @@ from webargs.fields import DelimitedList
 
 from service_app.attachments.schemas import AttachmentSchema
 from service_app.common.pagination import PageArgsSchema, page_schema
-from service_app.common.schemas import MAX_ID, AwareDateTime, Schema, Text
+from service_app.common.schemas import MAX_ID, AwareDateTime, Integer, Schema, Text
 from service_app.common.time import utcnow
 from service_app.problems import sla
 from service_app.problems.models import STATUS_LABELS, STATUS_LABELS_EN, STATUSES
@@ -128,19 +128,15 @@ class EventSchema(Schema):
 class ProblemCreateSchema(Schema):
     title = Text(required=True, validate=validate.Length(min=2, max=120))
     description = Text(required=True, validate=validate.Length(min=1, max=4000))
-    category_id = fields.Integer(required=True, validate=_ID)
+    category_id = Integer(required=True, validate=_ID)
     urgent = fields.Boolean(load_default=False)
-    enterprise_id = fields.Integer(
-        load_default=None,
-        allow_none=True,
-        validate=_ID,
+    enterprise_id = Integer(
+        load_default=None, allow_none=True, validate=_ID,
         metadata={"description": "Required when a cadre files for a linked enterprise"},
     )
-    attachment_ids = fields.List(fields.Integer(validate=_ID), load_default=list, validate=validate.Length(max=9))
-    visit_id = fields.Integer(
-        load_default=None,
-        allow_none=True,
-        validate=_ID,
+    attachment_ids = fields.List(Integer(validate=_ID), load_default=list, validate=validate.Length(max=9))
+    visit_id = Integer(
+        load_default=None, allow_none=True, validate=_ID,
         metadata={"description": "The cadre's own visit to that enterprise"},
     )
 
@@ -149,9 +145,9 @@ class ProblemQuerySchema(PageArgsSchema):
     status = DelimitedList(
         fields.String(validate=validate.OneOf(STATUSES)), metadata={"description": "One or more, comma-separated"}
     )
-    category_id = fields.Integer(validate=_ID)
-    enterprise_id = fields.Integer(validate=_ID)
-    department_id = fields.Integer(validate=_ID, metadata={"description": "The department it is dispatched to now"})
+    category_id = Integer(validate=_ID)
+    enterprise_id = Integer(validate=_ID)
+    department_id = Integer(validate=_ID, metadata={"description": "The department it is dispatched to now"})
     overdue = fields.Boolean()
     supervised = fields.Boolean()
     updated_since = AwareDateTime(metadata={"description": "Changed at or after this time (for syncing)"})
@@ -159,5 +155,5 @@ class ProblemQuerySchema(PageArgsSchema):
 
 
 class RatingCreateSchema(Schema):
-    score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    score = Integer(required=True, validate=validate.Range(min=1, max=5))
     comment = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))

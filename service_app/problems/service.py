@@ -22,6 +22,7 @@ from service_app.attachments.models import Attachment
 from service_app.attachments.service import claim
 from service_app.auth.models import Role, User
 from service_app.common.pagination import Page, keyset_page
+from service_app.common.search import contains_text
 from service_app.common.time import utcnow
 from service_app.common.views import RowView
 from service_app.errors import Conflict, Forbidden, NotFound, PreconditionFailed
@@ -121,7 +122,7 @@ def _filtered(
     if updated_since is not None:
         query = query.where(Problem.updated_at >= updated_since)
     if q:
-        query = query.where(Problem.title.icontains(q, autoescape=True))
+        query = query.where(contains_text(Problem.title, text=q))
     return query
 
 

@@ -7,13 +7,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from marshmallow import ValidationError, fields, validate
 
 from service_app.common.i18n import bilingual
-from service_app.common.schemas import AwareDateTime, Id, Schema
+from service_app.common.schemas import AwareDateTime, Id, Integer, Schema, check_day
 from service_app.common.time import SHANGHAI
 from service_app.stats.compute import INTERVALS
 
 
-class PeriodBound(fields.String):
-    """A date (a whole Asia/Shanghai day) or an ISO 8601 datetime (naive means UTC).
+class PeriodBound(AwareDateTime):
+    """A date (a whole Asia/Shanghai day) or an ISO 8601 datetime (naive means UTC), in the app's calendar.
 
     `from=2019-03-01` starts at that day's local midnight; `to=2019-08-31` includes that day, so
     the bound used is the next local midnight (periods are half-open: from <= t < to).
@@ -26,14 +26,14 @@ class PeriodBound(fields.String):
     def _deserialize(self, value, attr, data, **kwargs) -> datetime:
         if not isinstance(value, str):
             raise ValidationError(bilingual("须为日期或日期时间", "Must be a date or a datetime"))
+        if len(value) != 10:
+            return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
         try:
-            if len(value) == 10:
-                day = date.fromisoformat(value) + timedelta(days=1 if self.end else 0)
-                return datetime.combine(day, time(), SHANGHAI).astimezone(UTC)
-            moment = datetime.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             raise ValidationError(bilingual("须为日期或日期时间", "Must be a date or a datetime")) from None
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+        day = check_day(day) + timedelta(days=1 if self.end else 0)
+        return datetime.combine(day, time(), SHANGHAI).astimezone(UTC)
 
 
 class PeriodQuerySchema(Schema):
@@ -64,7 +64,7 @@ class TrendQuerySchema(SummaryQuerySchema):
 
 
 class CommonQuerySchema(SummaryQuerySchema):
-    min_enterprises = fields.Integer(load_default=None, validate=validate.Range(min=2, max=10000))
+    min_enterprises = Integer(load_default=None, validate=validate.Range(min=2, max=10000))
 
 
 class ExportQuerySchema(SummaryQuerySchema):

@@ -6,7 +6,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import PageArgsSchema, page_schema
-from service_app.common.schemas import AwareDateTime, Id, Schema, Text
+from service_app.common.schemas import AwareDateTime, Float, Id, Integer, Schema, Text
 from service_app.visits.models import REVIEW_DECISIONS
 
 # A fix worse than 100 km is not a position at all.
@@ -22,20 +22,14 @@ FLAG_LABELS = {
 
 
 def _latitude(**kwargs) -> fields.Float:
-    return fields.Float(
-        allow_nan=False,
-        validate=validate.Range(min=-90, max=90),
-        metadata={"description": "WGS-84 latitude (not GCJ-02)"},
-        **kwargs,
+    return Float(
+        validate=validate.Range(min=-90, max=90), metadata={"description": "WGS-84 latitude (not GCJ-02)"}, **kwargs
     )
 
 
 def _longitude(**kwargs) -> fields.Float:
-    return fields.Float(
-        allow_nan=False,
-        validate=validate.Range(min=-180, max=180),
-        metadata={"description": "WGS-84 longitude (not GCJ-02)"},
-        **kwargs,
+    return Float(
+        validate=validate.Range(min=-180, max=180), metadata={"description": "WGS-84 longitude (not GCJ-02)"}, **kwargs
     )
 
 
@@ -50,10 +44,8 @@ class CheckInSchema(Schema):
     enterprise_id = Id(required=True)
     lat = _latitude(required=True)
     lng = _longitude(required=True)
-    accuracy_m = fields.Float(
-        required=True,
-        allow_nan=False,
-        validate=validate.Range(min=0, max=MAX_ACCURACY_M),
+    accuracy_m = Float(
+        required=True, validate=validate.Range(min=0, max=MAX_ACCURACY_M),
         metadata={"description": "GPS accuracy radius in metres"},
     )
     recorded_at = AwareDateTime(
@@ -169,7 +161,7 @@ class ReviewSchema(Schema):
 
 
 class CoverageQuerySchema(PageArgsSchema):
-    days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
+    days = Integer(load_default=30, validate=validate.Range(min=1, max=365))
 
 
 class CoverageSchema(Schema):
