@@ -270,7 +270,10 @@ def test_dates_window_status_codes_and_pages(client, world, hotline):
         return [r["service_request_id"] for r in answer]
 
     assert ids() == [code[other_service], *(code[p] for p in reversed(recent))]  # the last 90 days, newest first
-    w3 = lambda value: value.isoformat(timespec="seconds")
+
+    def w3(value):
+        return value.isoformat(timespec="seconds")
+
     start = w3(now - timedelta(days=130))
     assert ids(start_date=start, end_date=w3(now - timedelta(days=100))) == [code[old]]
     assert ids(start_date=start) == [code[old]]  # 90 days from the start

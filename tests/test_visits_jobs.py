@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -11,10 +11,10 @@ from service_app.notifications.messages import render
 from service_app.notifications.models import Notification
 from service_app.visits import jobs
 from service_app.visits.models import Visit
-from tests.factories import CadreFactory, EnterpriseFactory
+from tests.factories import CadreFactory
 from tests.factories_visits import VisitFactory, pair
 
-NOW = datetime(2019, 6, 30, 4, 0, tzinfo=timezone.utc)  # 12:00 in Shanghai
+NOW = datetime(2019, 6, 30, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 
 
 def _reload(visit_id: int) -> Visit:
@@ -27,7 +27,12 @@ def test_close_stale_visits_at_check_in_plus_the_limit(app_ctx):
     stale = VisitFactory(cadre=link.cadre, enterprise=link.enterprise, recorded_at=NOW - timedelta(hours=30))
     at_limit = VisitFactory(recorded_at=NOW - timedelta(hours=8))
     fresh = VisitFactory(recorded_at=NOW - timedelta(hours=7, minutes=59))
-    done = VisitFactory(recorded_at=NOW - timedelta(hours=30), checked_out_at=NOW - timedelta(hours=29), duration_s=3600, summary="已签退")
+    done = VisitFactory(
+        recorded_at=NOW - timedelta(hours=30),
+        checked_out_at=NOW - timedelta(hours=29),
+        duration_s=3600,
+        summary="已签退",
+    )
     assert jobs.close_stale_visits(now=NOW) == 2
     closed = _reload(stale.id)
     assert closed.auto_closed and closed.checked_out_at == NOW - timedelta(hours=22) and closed.duration_s == 8 * 3600
@@ -50,7 +55,9 @@ def test_close_stale_visits_honours_the_setting(app_ctx, app, monkeypatch):
 
 def _reminders(user_ids) -> list[Notification]:
     return db.session.scalars(
-        select(Notification).where(Notification.kind == "visit_reminder", Notification.user_id.in_(list(user_ids))).order_by(Notification.id)
+        select(Notification)
+        .where(Notification.kind == "visit_reminder", Notification.user_id.in_(list(user_ids)))
+        .order_by(Notification.id)
     ).all()
 
 

@@ -11,8 +11,9 @@ or `internal`. Visit reminders carry `count` and `days`.
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from service_app.common.i18n import language
 

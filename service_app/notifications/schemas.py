@@ -31,7 +31,9 @@ class NotificationSchema(Schema):
 
 
 class NotificationQuerySchema(PageArgsSchema):
-    unread = fields.Boolean(load_default=None, metadata={"description": "true: only unread; false: only read; absent: all"})
+    unread = fields.Boolean(
+        load_default=None, metadata={"description": "true: only unread; false: only read; absent: all"}
+    )
 
 
 NotificationPageSchema = page_schema(NotificationSchema, "NotificationPage")
@@ -40,7 +42,10 @@ NotificationPageSchema = page_schema(NotificationSchema, "NotificationPage")
 class ReadAllSchema(Schema):
     up_to_id = Id(
         load_default=None,
-        metadata={"description": "Mark only notices up to this id (the newest one shown), so a notice that arrived meanwhile stays unread"},
+        metadata={
+            "description": "Mark only notices up to this id (the newest one shown), "
+            "so a notice that arrived meanwhile stays unread"
+        },
     )
 
 

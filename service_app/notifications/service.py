@@ -8,9 +8,10 @@ notice is a kind and its parameters; `messages.render` gives its text in the rea
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import false, func, select, update
 
@@ -74,7 +75,9 @@ class RecordingSender:
 
 def unread_count(user_id: int) -> int:
     return db.session.scalar(
-        select(func.count()).select_from(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
     )
 
 
@@ -83,7 +86,9 @@ def list_for(user_id: int, *, unread: bool | None, limit: int | None, cursor: st
     query = select(Notification).where(Notification.user_id == user_id)
     if unread is not None:
         query = query.where(Notification.read_at.is_(None) if unread else Notification.read_at.is_not(None))
-    page = keyset_page(query, columns=[Notification.id], kinds=[int], limit=limit, cursor=cursor, descending=True, session=db.session)
+    page = keyset_page(
+        query, columns=[Notification.id], kinds=[int], limit=limit, cursor=cursor, descending=True, session=db.session
+    )
     return page, unread_count(user_id)
 
 
@@ -97,7 +102,8 @@ def mark_read(user_id: int, notification_id: int, *, now: datetime | None = None
         .execution_options(synchronize_session=False)
     )
     notice = db.session.scalar(
-        select(Notification).where(Notification.id == notification_id, Notification.user_id == user_id)
+        select(Notification)
+        .where(Notification.id == notification_id, Notification.user_id == user_id)
         .execution_options(populate_existing=True)
     )
     if notice is None:
@@ -149,7 +155,11 @@ def deliver_batch(*, sender: PushSender, after_id: int, size: int, max_attempts:
     _lock_for_writing()
     notices = db.session.scalars(
         select(Notification)
-        .where(Notification.delivered_at.is_(None), Notification.delivery_attempts < max_attempts, Notification.id > after_id)
+        .where(
+            Notification.delivered_at.is_(None),
+            Notification.delivery_attempts < max_attempts,
+            Notification.id > after_id,
+        )
         .order_by(Notification.id)
         .limit(size)
         .with_for_update(skip_locked=True)
@@ -162,7 +172,9 @@ def deliver_batch(*, sender: PushSender, after_id: int, size: int, max_attempts:
     return counts
 
 
-def _deliver_one(sender: PushSender, notice: Notification, *, counts: DeliveryCounts, max_attempts: int, now: datetime) -> None:
+def _deliver_one(
+    sender: PushSender, notice: Notification, *, counts: DeliveryCounts, max_attempts: int, now: datetime
+) -> None:
     try:
         sender.send(notice)
     except Exception:  # noqa: BLE001 - any sender failure is this notice's failure alone

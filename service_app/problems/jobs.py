@@ -98,6 +98,8 @@ def close_unrated(*, now: datetime, days: int | None = None) -> int:
     rated = exists().where(Rating.problem_id == Problem.id, Rating.resolution_no == Problem.reopen_count)
     problems = _locked(Problem.status == "resolved", Problem.resolved_at < now - timedelta(days=days), ~rated)
     for problem in problems:
-        workflow.transition(problem, "close", actor=None, now=now, params=Params(note=UNRATED_NOTE, closed_reason="unrated"))
+        workflow.transition(
+            problem, "close", actor=None, now=now, params=Params(note=UNRATED_NOTE, closed_reason="unrated")
+        )
     db.session.commit()
     return len(problems)

@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import enum
 import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from marshmallow import fields, validate
 from sqlalchemy import select
 
 from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
-from service_app.common.schemas import MAX_ID, AwareDateTime, Schema, Text
+from service_app.common.schemas import MAX_ID, AwareDateTime, Integer, Schema, Text
 from service_app.common.time import as_utc
 from service_app.errors import Conflict, Forbidden, ValidationFailed
 from service_app.extensions import db
@@ -549,13 +550,13 @@ class NoteSchema(Schema):
 
 class RejectSchema(Schema):
     reason = Text(required=True, validate=_NOTE)
-    duplicate_of = fields.Integer(
+    duplicate_of = Integer(
         load_default=None, allow_none=True, validate=_ID, metadata={"description": "The problem this one repeats"}
     )
 
 
 class DispatchSchema(NoteSchema):
-    department_id = fields.Integer(
+    department_id = Integer(
         load_default=None, allow_none=True, validate=_ID, metadata={"description": "Default: the category's department"}
     )
 
