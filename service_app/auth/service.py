@@ -16,6 +16,7 @@ from service_app.auth.models import AuthSession, Role, User
 from service_app.auth.passwords import burn_verification, hash_password, needs_rehash, verify_password
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import Page, keyset_page
+from service_app.common.patch import UNCHANGED, sent
 from service_app.common.references import check_references
 from service_app.common.search import contains_text
 from service_app.common.time import utcnow
@@ -244,16 +245,6 @@ def create_user(
     return user
 
 
-class _Unchanged:
-    """The default of a field PATCH did not send (None is a value: "clear it")."""
-
-    def __repr__(self) -> str:
-        return "UNCHANGED"
-
-
-UNCHANGED: Any = _Unchanged()
-
-
 def update_user(
     *,
     user_id: int,
@@ -268,19 +259,15 @@ def update_user(
 ) -> User:
     """Change an account; disabling it or changing its password or role ends its sessions now."""
     user = get_user(user_id=user_id)
-    changes = {
-        key: value
-        for key, value in (
-            ("name", name),
-            ("role", role),
-            ("enterprise_id", enterprise_id),
-            ("department_id", department_id),
-            ("phone", phone),
-            ("title", title),
-            ("is_active", is_active),
-        )
-        if value is not UNCHANGED
-    }
+    changes = sent(
+        name=name,
+        role=role,
+        enterprise_id=enterprise_id,
+        department_id=department_id,
+        phone=phone,
+        title=title,
+        is_active=is_active,
+    )
     _check_role_binding(
         changes.get("role", user.role),
         changes.get("enterprise_id", user.enterprise_id),

@@ -312,7 +312,7 @@ def update_enterprise(actor: User, enterprise_id: int, *, changes: dict[str, Any
     """An admin changes any field (org's rules); an enterprise user only its own contact fields
     (`CONTACT_FIELDS`; another field is a 422 naming it). Either way the change enters the history."""
     if actor.role == Role.ADMIN.value:
-        return org_service.update_enterprise(enterprise_id, **changes)
+        return org_service.update_enterprise(enterprise_id=enterprise_id, **changes)
     if actor.role != Role.ENTERPRISE.value:
         raise Forbidden()
     scoping.get_visible_enterprise(actor, enterprise_id)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from sqlalchemy import select
 
 from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import Page, keyset_page
+from service_app.common.patch import UNCHANGED, sent
 from service_app.common.references import check_references
 from service_app.common.time import SHANGHAI, utcnow
 from service_app.common.transactions import commit_or_conflict
@@ -57,10 +57,8 @@ def list_links(
     )
 
 
-def _check_refs(data: dict[str, Any]) -> None:
-    check_references(
-        park_id=(Enterprise.park_id, data.get("park_id")), chain_id=(Enterprise.chain_id, data.get("chain_id"))
-    )
+def _check_refs(*, park_id: int | None, chain_id: int | None) -> None:
+    check_references(park_id=(Enterprise.park_id, park_id), chain_id=(Enterprise.chain_id, chain_id))
 
 
 def _credit_code_taken(code: str, *, except_id: int | None = None) -> bool:
@@ -74,21 +72,87 @@ def _conflict_credit_code() -> Conflict:
     return Conflict("credit_code_taken", errors={"credit_code": [bilingual("已存在", "Already registered")]})
 
 
-def create_enterprise(**data: Any) -> Enterprise:
-    _check_refs(data)
-    if _credit_code_taken(data["credit_code"]):
+def create_enterprise(
+    *,
+    name: str,
+    credit_code: str,
+    address: str | None = None,
+    lat: float | None = None,
+    lng: float | None = None,
+    park_id: int | None = None,
+    chain_id: int | None = None,
+    scale: str | None = None,
+    industry: str | None = None,
+    legal_representative: str | None = None,
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
+    established_on: date | None = None,
+    description: str | None = None,
+) -> Enterprise:
+    """Register an enterprise; a credit code already registered is a 409."""
+    _check_refs(park_id=park_id, chain_id=chain_id)
+    if _credit_code_taken(credit_code):
         raise _conflict_credit_code()
-    enterprise = Enterprise(**data)
+    enterprise = Enterprise(
+        name=name,
+        credit_code=credit_code,
+        address=address,
+        lat=lat,
+        lng=lng,
+        park_id=park_id,
+        chain_id=chain_id,
+        scale=scale,
+        industry=industry,
+        legal_representative=legal_representative,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        established_on=established_on,
+        description=description,
+    )
     db.session.add(enterprise)
     commit_or_conflict(_conflict_credit_code())
     return enterprise
 
 
-def update_enterprise(enterprise_id: int, **changes: Any) -> Enterprise:
+def update_enterprise(
+    *,
+    enterprise_id: int,
+    name: str = UNCHANGED,
+    credit_code: str = UNCHANGED,
+    address: str | None = UNCHANGED,
+    lat: float | None = UNCHANGED,
+    lng: float | None = UNCHANGED,
+    park_id: int | None = UNCHANGED,
+    chain_id: int | None = UNCHANGED,
+    scale: str | None = UNCHANGED,
+    industry: str | None = UNCHANGED,
+    legal_representative: str | None = UNCHANGED,
+    contact_name: str | None = UNCHANGED,
+    contact_phone: str | None = UNCHANGED,
+    established_on: date | None = UNCHANGED,
+    description: str | None = UNCHANGED,
+) -> Enterprise:
+    """Change the fields a PATCH sent; a credit code another enterprise has is a 409."""
     enterprise = db.session.get(Enterprise, enterprise_id, with_for_update=True)
     if enterprise is None:
         raise NotFound()
-    _check_refs(changes)
+    changes = sent(
+        name=name,
+        credit_code=credit_code,
+        address=address,
+        lat=lat,
+        lng=lng,
+        park_id=park_id,
+        chain_id=chain_id,
+        scale=scale,
+        industry=industry,
+        legal_representative=legal_representative,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        established_on=established_on,
+        description=description,
+    )
+    _check_refs(park_id=changes.get("park_id"), chain_id=changes.get("chain_id"))
     if "credit_code" in changes and _credit_code_taken(changes["credit_code"], except_id=enterprise.id):
         raise _conflict_credit_code()
     for key, value in changes.items():
