@@ -14,13 +14,8 @@ from service_app.attachments.models import Attachment
 from service_app.common.time import utcnow
 from service_app.extensions import db
 from tests.factories import EnterpriseUserFactory
-from tests.factories_files import (  # noqa: F401  (s3_endpoint and store are fixtures)
-    ProblemFactory,
-    png_bytes,
-    s3_endpoint,
-    store,
-    stored_keys,
-)
+from tests.factories_files import png_bytes, stored_keys
+from tests.factories_stats import ProblemFactory
 from tests.helpers import auth_headers
 
 
