@@ -110,9 +110,16 @@ def from_environment() -> dict:
         "VISIT_MAX_SPEED_KMH": _int("VISIT_MAX_SPEED_KMH", 120),
         # Largest attachment accepted by POST /attachments (its request may add 64 KiB of multipart framing).
         "ATTACHMENT_MAX_BYTES": _int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
-        # Push gateway for notices, "package.module:Class"; the default only records delivery.
-        "PUSH_SENDER": os.environ.get("PUSH_SENDER", "service_app.notifications.service:RecordingSender"),
+        # Push: attempts per (notice, device) and the delay after the first failure, doubling up to the maximum.
         "NOTIFICATION_MAX_ATTEMPTS": _int("NOTIFICATION_MAX_ATTEMPTS", 5),
+        "NOTIFICATION_RETRY_BASE_SECONDS": _int("NOTIFICATION_RETRY_BASE_SECONDS", 60),
+        "NOTIFICATION_RETRY_MAX_SECONDS": _int("NOTIFICATION_RETRY_MAX_SECONDS", 3600),
+        # JPush (极光推送): unset key and secret leave JPush devices to the recording sender (development).
+        "JPUSH_APP_KEY": os.environ.get("JPUSH_APP_KEY", ""),
+        "JPUSH_MASTER_SECRET": os.environ.get("JPUSH_MASTER_SECRET", ""),
+        "JPUSH_BASE_URL": os.environ.get("JPUSH_BASE_URL", "https://api.jpush.cn"),
+        "JPUSH_APNS_PRODUCTION": os.environ.get("JPUSH_APNS_PRODUCTION", "false").lower() in ("1", "true", "yes"),
+        "JPUSH_TIME_TO_LIVE": _int("JPUSH_TIME_TO_LIVE", 86400),
         # Scheduler (service_app/scheduler.py): how late a tick may still run, and how long a SQLite
         # lock row left by a crashed scheduler blocks its job.
         "SCHEDULER_MISFIRE_GRACE_SECONDS": _int("SCHEDULER_MISFIRE_GRACE_SECONDS", 300),

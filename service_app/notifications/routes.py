@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from service_app.auth.permissions import actor, login_required
+from service_app.auth.models import Role
+from service_app.auth.permissions import actor, login_required, roles_required
 from service_app.common.api import Blueprint, error_responses
-from service_app.notifications import senders, service
+from service_app.common.pagination import PageArgsSchema
+from service_app.notifications import delivery, senders, service
 from service_app.notifications.schemas import (
+    FailedDeliveryPageSchema,
     NotificationPageSchema,
     NotificationQuerySchema,
     NotificationSchema,
@@ -14,7 +17,7 @@ from service_app.notifications.schemas import (
 )
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1", description="消息通知 / In-app notices")
-# The push sender is loaded when the blueprint is registered: a bad PUSH_SENDER fails at start-up.
+# The push senders are built when the blueprint is registered: bad JPUSH_* settings fail at start-up.
 blp.record_once(lambda state: senders.init_app(state.app))
 
 UNREAD_HEADER = {"X-Unread-Count": {"description": "The caller's unread notices in all", "schema": {"type": "integer"}}}
@@ -48,3 +51,12 @@ def read_all(args):
     """Mark all the caller's notices read (optionally only up to `up_to_id`)."""
     updated, unread = service.mark_all_read(actor().id, up_to_id=args["up_to_id"])
     return {"updated": updated, "unread_count": unread}
+
+
+@blp.route("/notifications/failed", methods=["GET"])
+@roles_required(Role.ADMIN)
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, FailedDeliveryPageSchema)
+def failed_deliveries(args):
+    """Pushes given up on (after the last retry, or refused for good), newest first."""
+    return delivery.list_failed(limit=args["limit"], cursor=args["cursor"])
