@@ -48,7 +48,13 @@ JOBS: tuple[Job, ...] = (
     Job("problems.close_unrated", every(hours=1), "service_app.problems.jobs:close_unrated", description="办结后7天未评价自动关闭"),
     Job("visits.close_stale", every(minutes=30), "service_app.visits.jobs:close_stale_visits", description="关闭超时未签退的走访"),
     Job("visits.remind_unvisited", daily("09:00"), "service_app.visits.jobs:remind_unvisited", description="提醒30天未走访结对企业的干部"),
-    Job("notifications.deliver", every(minutes=1), "service_app.notifications.jobs:deliver", description="推送待发通知"),
+    Job(
+        "notifications.deliver",
+        every(minutes=1),
+        "service_app.notifications.jobs:deliver",
+        kwargs={"senders": "service_app.notifications.senders:current_senders"},
+        description="推送待发通知",
+    ),
 )
 
 

@@ -23,7 +23,9 @@ from typing import Any
 PLATFORMS = {"android", "ios", "quickapp", "hmos"}
 AUDIENCE_KEYS = {"tag", "tag_and", "tag_not", "alias", "registration_id", "segment", "abtest"}
 NOTIFICATION_KEYS = {"alert", "android", "ios", "hmos", "quickapp", "voip"}
-TOP_KEYS = {"platform", "audience", "notification", "message", "options", "cid", "sms_message", "callback", "notification_3rd"}
+TOP_KEYS = {
+    "platform", "audience", "notification", "message", "options", "cid", "sms_message", "callback", "notification_3rd"
+}
 MAX_TIME_TO_LIVE = 10 * 24 * 3600
 # Documented answers a test can script for a registration id: (HTTP status, JPush code, message).
 RATE_LIMITED = (429, 2002, "Request times of API exceeds the limit")
@@ -81,7 +83,8 @@ class JPushServer:
         except Rejected as error:
             with self._lock:
                 self.answered.append(error.code)
-            return error.status, {"error": {"code": error.code, "message": error.message}, "msg_id": str(next(self._ids))}
+            answer = {"error": {"code": error.code, "message": error.message}, "msg_id": str(next(self._ids))}
+            return error.status, answer
 
     def _check(self, headers, raw: bytes) -> dict[str, Any]:
         expected = base64.b64encode(f"{self.app_key}:{self.master_secret}".encode()).decode("ascii")

@@ -79,6 +79,10 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/v1/me/notifications"): ALL,
     ("POST", "/api/v1/me/notifications/<int:notification_id>/read"): ALL,
     ("POST", "/api/v1/me/notifications/read-all"): ALL,
+    ("GET", "/api/v1/me/devices"): ALL,
+    ("POST", "/api/v1/me/devices"): ALL,
+    ("DELETE", "/api/v1/me/devices/<int:device_id>"): ALL,
+    ("GET", "/api/v1/notifications/failed"): frozenset({A}),
 }
 
 

@@ -10,7 +10,9 @@ from tests.factories import CadreFactory, EnterpriseUserFactory
 from tests.helpers import assert_error, auth_headers, login
 
 URL = "/api/v1/me/devices"
-PHONE = {"platform": "android", "provider": "jpush", "token": "1a0018970a8b1234", "app_version": "2.3.0", "locale": "en"}
+PHONE = {
+    "platform": "android", "provider": "jpush", "token": "1a0018970a8b1234", "app_version": "2.3.0", "locale": "en"
+}
 
 
 def test_register_answers_201_then_200_and_lists_own_devices(client, app_ctx):

@@ -17,6 +17,8 @@ from service_app.notifications.jpush import JPushSender
 from service_app.notifications.models import Delivery, Notification
 from service_app.notifications.push import RecordingSender
 from service_app.notifications.senders import SenderConfigError, build_senders
+from service_app.scheduler import get_job
+from service_app.scheduling.runner import run_job
 from tests.factories import AdminFactory, CadreFactory, UserFactory
 from tests.factories_files import NotificationFactory
 from tests.helpers import assert_error, auth_headers
@@ -38,7 +40,7 @@ def senders(jpush_server):
     return {"jpush": sender}
 
 
-def device_for(user, server: JPushServer, token: str, *, platform: str = "android", locale: str | None = None) -> Device:
+def device_for(user, server: JPushServer, token: str, *, platform: str = "android", locale: str | None = None):
     server.registered.add(token)
     device = Device(user_id=user.id, platform=platform, provider="jpush", token=token, locale=locale)
     db.session.add(device)
@@ -71,11 +73,15 @@ def test_a_push_reaches_jpush_with_the_documented_body(app_ctx, jpush_server, se
     assert by_token["android-1"] == {
         "platform": ["android"],
         "audience": {"registration_id": ["android-1"]},
-        "notification": {"alert": "请及时处理", "android": {"alert": "请及时处理", "title": "新的待办问题", "extras": extras}},
+        "notification": {
+            "alert": "请及时处理", "android": {"alert": "请及时处理", "title": "新的待办问题", "extras": extras}
+        },
         "options": options,
     }
-    assert by_token["iphone-1"]["notification"]["ios"] == {"alert": {"title": "新的待办问题", "body": "请及时处理"}, "extras": extras}
-    assert by_token["mate-1"]["platform"] == ["hmos"] and by_token["mate-1"]["notification"]["hmos"]["title"] == "新的待办问题"
+    ios = {"alert": {"title": "新的待办问题", "body": "请及时处理"}, "extras": extras}
+    assert by_token["iphone-1"]["notification"]["ios"] == ios
+    assert by_token["mate-1"]["platform"] == ["hmos"]
+    assert by_token["mate-1"]["notification"]["hmos"]["title"] == "新的待办问题"
     assert {d.state for d in deliveries(notice)} == {"sent"}
     assert run(senders, T0 + timedelta(hours=1)).handled == 0 and len(jpush_server.received) == 3
 
@@ -91,7 +97,7 @@ def test_a_reader_with_no_active_device_is_skipped_not_failed(app_ctx, jpush_ser
     assert jpush_server.received == [] and jpush_server.answered == []
 
 
-def test_invalid_token_deactivates_the_device_at_once_and_admins_see_the_failure(client, app_ctx, jpush_server, senders):
+def test_invalid_token_deactivates_the_device_at_once_and_admins_see_failures(client, app_ctx, jpush_server, senders):
     reader = CadreFactory()
     gone = device_for(reader, jpush_server, "uninstalled")
     jpush_server.registered.discard("uninstalled")  # JPush no longer knows it: 1011
@@ -167,6 +173,18 @@ def test_a_moved_or_removed_device_gets_no_more_of_the_previous_owners_pushes(ap
     [row] = deliveries(notice)
     assert (row.device_id, row.state) == (moved.id, "skipped")
     assert jpush_server.answered == [1000, 1000]
+
+
+def test_the_scheduled_job_pushes_through_the_apps_configured_senders(app, app_ctx, jpush_server, monkeypatch):
+    monkeypatch.setitem(app.extensions, "push_senders", build_senders({
+        "JPUSH_APP_KEY": jpush_server.app_key, "JPUSH_MASTER_SECRET": jpush_server.master_secret,
+        "JPUSH_BASE_URL": jpush_server.base_url,
+    }))
+    device = device_for(CadreFactory(), jpush_server, "scheduled-phone")
+    NotificationFactory(user_id=device.user_id)
+    result = run_job(app, get_job("notifications.deliver"), now=T0)
+    assert (result.outcome, result.rows_affected) == ("ok", 1)
+    assert [body["audience"]["registration_id"] for body in jpush_server.received] == [["scheduled-phone"]]
 
 
 def test_push_settings_build_one_sender_per_provider():

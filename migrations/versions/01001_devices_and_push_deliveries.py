@@ -51,8 +51,13 @@ def upgrade():
     sa.Column('last_error', sa.String(length=255), nullable=True),
     sa.Column('created_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('finished_at', service_app.common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['device_id'], ['devices.id'], name=op.f('fk_notification_deliveries_device_id_devices'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['notification_id'], ['notifications.id'], name=op.f('fk_notification_deliveries_notification_id_notifications'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(
+        ['device_id'], ['devices.id'], name=op.f('fk_notification_deliveries_device_id_devices'), ondelete='CASCADE'
+    ),
+    sa.ForeignKeyConstraint(
+        ['notification_id'], ['notifications.id'],
+        name=op.f('fk_notification_deliveries_notification_id_notifications'), ondelete='CASCADE',
+    ),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_deliveries')),
     sa.UniqueConstraint('notification_id', 'device_id', name='uq_notification_deliveries_notice_device')
     )

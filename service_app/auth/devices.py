@@ -64,7 +64,9 @@ def remove_device(*, user: User, device_id: int) -> None:
 def forget_device(*, user_id: int, device_id: int) -> bool:
     """Delete the user's device (its queued pushes go with it); flushes, does not commit. False: not theirs."""
     result = db.session.execute(
-        delete(Device).where(Device.id == device_id, Device.user_id == user_id).execution_options(synchronize_session="fetch")
+        delete(Device)
+        .where(Device.id == device_id, Device.user_id == user_id)
+        .execution_options(synchronize_session="fetch")
     )
     return bool(result.rowcount)
 

@@ -149,7 +149,9 @@ def _send_one(
         counts.skipped += 1
         return
     title, body = push_text(notice, device.locale)
-    data = {"notification_id": notice.id, "kind": notice.kind, "problem_id": notice.problem_id, "visit_id": notice.visit_id}
+    data = {
+        "notification_id": notice.id, "kind": notice.kind, "problem_id": notice.problem_id, "visit_id": notice.visit_id
+    }
     message = PushMessage(token=device.token, platform=device.platform, title=title, body=body, data=data)
     delivery.attempts += 1
     try:
@@ -170,7 +172,9 @@ def _send_one(
     else:
         _finish(delivery, "sent", now=now, error=None)
         counts.sent += 1
-    log.info("push_delivery", extra={"delivery_id": delivery.id, "state": delivery.state, "attempts": delivery.attempts})
+    log.info(
+        "push_delivery", extra={"delivery_id": delivery.id, "state": delivery.state, "attempts": delivery.attempts}
+    )
 
 
 def _retry_or_fail(

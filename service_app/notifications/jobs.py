@@ -38,15 +38,14 @@ def deliver_pending(
         queued += batch
     policy, totals = retry_policy(), SendCounts()
     while totals.handled < limit:
-        batch = delivery.send_due(senders=senders, policy=policy, now=now, size=min(BATCH_SIZE, limit - totals.handled), rng=rng)
+        size = min(BATCH_SIZE, limit - totals.handled)
+        batch = delivery.send_due(senders=senders, policy=policy, now=now, size=size, rng=rng)
         if batch.handled == 0:
             break
         totals.add(batch)
     return totals
 
 
-def deliver(*, now: datetime | None = None) -> int:
+def deliver(*, senders: dict[str, PushSender], now: datetime | None = None) -> int:
     """The scheduled job: push due deliveries through each provider's sender; rows = pushes sent."""
-    from service_app.notifications.senders import current_senders
-
-    return deliver_pending(senders=current_senders(), now=now).sent
+    return deliver_pending(senders=senders, now=now).sent
