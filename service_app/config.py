@@ -114,6 +114,8 @@ def from_environment() -> dict:
         "NOTIFICATION_MAX_ATTEMPTS": _int("NOTIFICATION_MAX_ATTEMPTS", 5),
         "NOTIFICATION_RETRY_BASE_SECONDS": _int("NOTIFICATION_RETRY_BASE_SECONDS", 60),
         "NOTIFICATION_RETRY_MAX_SECONDS": _int("NOTIFICATION_RETRY_MAX_SECONDS", 3600),
+        # A claimed push is due again after this long if its scheduler died before recording the outcome.
+        "NOTIFICATION_CLAIM_SECONDS": _int("NOTIFICATION_CLAIM_SECONDS", 1800),
         # JPush (极光推送): unset key and secret leave JPush devices to the recording sender (development).
         "JPUSH_APP_KEY": os.environ.get("JPUSH_APP_KEY", ""),
         "JPUSH_MASTER_SECRET": os.environ.get("JPUSH_MASTER_SECRET", ""),

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 
 from service_app.auth.models import Device, User
 from service_app.extensions import db
-from service_app.notifications import jobs
+from service_app.notifications import delivery, jobs
 from service_app.notifications.jpush import JPushSender
 from service_app.notifications.models import Delivery, Notification
 from service_app.notifications.push import RecordingSender
@@ -234,3 +234,14 @@ def test_two_concurrent_runs_push_each_delivery_exactly_once(app, jpush_server, 
             db.session.execute(delete(Notification).where(Notification.user_id.in_(user_ids)))
             db.session.execute(delete(User).where(User.id.in_(user_ids)))
             db.session.commit()
+
+
+def test_a_claim_whose_scheduler_died_is_pushed_after_the_lease(app, app_ctx, jpush_server, senders):
+    device = device_for(CadreFactory(), jpush_server, "crashy")
+    notice = NotificationFactory(user_id=device.user_id)
+    assert delivery.queue_new(now=T0, size=10) == 1
+    [claimed] = delivery.claim_due(now=T0, size=10, lease=timedelta(minutes=30))  # …and the process dies here
+    assert claimed.message.token == "crashy"
+    assert run(senders, T0 + timedelta(minutes=29)).handled == 0
+    assert run(senders, T0 + timedelta(minutes=30)).sent == 1
+    assert [d.state for d in deliveries(notice)] == ["sent"] and len(jpush_server.received) == 1

@@ -1,16 +1,17 @@
 """Pushing notices to devices, from the outbox, in the scheduler process.
 
 `queue_new` turns each new notice into one `Delivery` per active device of its reader (or one
-`skipped` row when there is none); `send_due` pushes the deliveries that are due through their
-provider's sender. A failure that may pass (rate limit, 5xx, no answer) is retried after a delay
-that doubles with each attempt, with jitter so that many failures do not retry in step; after
-NOTIFICATION_MAX_ATTEMPTS, or at once for a final refusal, the delivery is `failed` and admins see
-it. An "invalid token" answer deactivates the device at once.
+`skipped` row when there is none); `claim_due` takes the deliveries that are due, `push` hands them
+to their provider's sender outside any transaction, and `record` stores the outcomes. A failure
+that may pass (rate limit, 5xx, no answer) is retried after a delay that doubles with each attempt,
+with jitter so that many failures do not retry in step; after NOTIFICATION_MAX_ATTEMPTS, or at once
+for a final refusal, the delivery is `failed` and admins see it. An "invalid token" answer
+deactivates the device at once.
 
-Two scheduler replicas may run this together: on PostgreSQL the rows are taken `FOR UPDATE SKIP
-LOCKED`, so each replica pushes other rows; SQLite has no row locks, so a batch first takes the
-database's write lock and the other replica waits its turn. A pushed row leaves `pending` (or is
-due later) before the lock is released, so it is never pushed twice.
+Two scheduler replicas may run this together: on PostgreSQL the rows are claimed `FOR UPDATE SKIP
+LOCKED`, so each replica claims other rows; SQLite has no row locks, so a claim first takes the
+database's write lock and the other replica waits its turn. A claimed row is not due again until its
+lease ends, so it is pushed once; no lock is held while a provider answers.
 """
 
 from __future__ import annotations
@@ -96,10 +97,27 @@ def queue_new(*, now: datetime, size: int) -> int:
     return len(notices)
 
 
-def send_due(
-    *, senders: dict[str, PushSender], policy: RetryPolicy, now: datetime, size: int, rng: random.Random
-) -> SendCounts:
-    """Push up to `size` deliveries due by `now`, oldest due first, in one transaction."""
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery taken for pushing; `message` None: not to be pushed (device off, or now another user's)."""
+
+    delivery_id: int
+    provider: str
+    message: PushMessage | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    claimed: Claimed
+    error: Exception | None  # None: pushed
+
+
+def claim_due(*, now: datetime, size: int, lease: timedelta) -> list[Claimed]:
+    """Take up to `size` deliveries due by `now`, oldest due first: they are not due again for `lease`.
+
+    A short transaction of its own, so no lock is held while the provider answers; if this process
+    dies before recording the outcome, the delivery is due again when the lease ends (at least once).
+    """
     _lock_for_writing()
     rows = db.session.execute(
         select(Delivery, Notification, Device)
@@ -110,9 +128,54 @@ def send_due(
         .limit(size)
         .with_for_update(of=Delivery, skip_locked=True)
     ).all()
-    counts = SendCounts()
+    claimed = []
     for delivery, notice, device in rows:
-        _send_one(delivery, notice, device, senders=senders, policy=policy, now=now, rng=rng, counts=counts)
+        delivery.next_attempt_at = now + lease
+        usable = device.is_active and device.user_id == notice.user_id
+        claimed.append(Claimed(delivery.id, device.provider, _message(notice, device) if usable else None))
+    db.session.commit()
+    return claimed
+
+
+def push(claimed: list[Claimed], *, senders: dict[str, PushSender]) -> list[Outcome]:
+    """Hand each claimed message to its provider's sender (no database work)."""
+    outcomes = []
+    for item in claimed:
+        if item.message is None:
+            continue
+        try:
+            senders[item.provider].send(item.message)
+        except PushError as error:
+            outcomes.append(Outcome(item, error))
+        except Exception as error:  # noqa: BLE001 - a sender's own fault fails this push alone, retried
+            log.exception("push_sender_error", extra={"delivery_id": item.delivery_id})
+            outcomes.append(Outcome(item, RetryLater(f"{type(error).__name__}: {error}")))
+        else:
+            outcomes.append(Outcome(item, None))
+    return outcomes
+
+
+def record(
+    *, claimed: list[Claimed], outcomes: list[Outcome], policy: RetryPolicy, now: datetime, rng: random.Random
+) -> SendCounts:
+    """Store what the pushes of `claimed` came to: sent, retried later, failed, or skipped."""
+    ids = [item.delivery_id for item in claimed]
+    rows = {
+        delivery.id: (delivery, device)
+        for delivery, device in db.session.execute(
+            select(Delivery, Device).join(Device, Device.id == Delivery.device_id).where(Delivery.id.in_(ids))
+        )
+    }  # a device removed meanwhile (logout) took its deliveries with it
+    counts = SendCounts()
+    pushed = {outcome.claimed.delivery_id for outcome in outcomes}
+    for item in claimed:
+        if item.delivery_id in rows and item.delivery_id not in pushed:
+            _finish(rows[item.delivery_id][0], "skipped", now=now, error="device inactive or now another user's")
+            counts.skipped += 1
+    for outcome in outcomes:
+        if outcome.claimed.delivery_id in rows:
+            delivery, device = rows[outcome.claimed.delivery_id]
+            _record_one(delivery, device, outcome.error, policy=policy, now=now, rng=rng, counts=counts)
     db.session.commit()
     return counts
 
@@ -132,46 +195,37 @@ def push_text(notice: Notification, locale: str | None) -> tuple[str, str]:
     return notice.title, notice.body or ""
 
 
-def _send_one(
+def _message(notice: Notification, device: Device) -> PushMessage:
+    title, body = push_text(notice, device.locale)
+    data = {
+        "notification_id": notice.id, "kind": notice.kind, "problem_id": notice.problem_id, "visit_id": notice.visit_id
+    }
+    return PushMessage(token=device.token, platform=device.platform, title=title, body=body, data=data)
+
+
+def _record_one(
     delivery: Delivery,
-    notice: Notification,
     device: Device,
+    error: Exception | None,
     *,
-    senders: dict[str, PushSender],
     policy: RetryPolicy,
     now: datetime,
     rng: random.Random,
     counts: SendCounts,
 ) -> None:
-    if not device.is_active or device.user_id != notice.user_id:
-        # Deactivated, or the token moved to another user since the notice was queued.
-        _finish(delivery, "skipped", now=now, error="device inactive or now another user's")
-        counts.skipped += 1
-        return
-    title, body = push_text(notice, device.locale)
-    data = {
-        "notification_id": notice.id, "kind": notice.kind, "problem_id": notice.problem_id, "visit_id": notice.visit_id
-    }
-    message = PushMessage(token=device.token, platform=device.platform, title=title, body=body, data=data)
     delivery.attempts += 1
-    try:
-        senders[device.provider].send(message)
-    except InvalidToken as error:
+    if error is None:
+        _finish(delivery, "sent", now=now, error=None)
+        counts.sent += 1
+    elif isinstance(error, InvalidToken):
         device.is_active, device.deactivated_at = False, now
         _finish(delivery, "failed", now=now, error=str(error))
         counts.failed += 1
-    except RetryLater as error:
+    elif isinstance(error, RetryLater):
         _retry_or_fail(delivery, error, policy=policy, now=now, rng=rng, counts=counts)
-    except PushError as error:
+    else:
         _finish(delivery, "failed", now=now, error=str(error))
         counts.failed += 1
-    except Exception as error:  # noqa: BLE001 - a sender's own fault fails this delivery alone, for now
-        log.exception("push_sender_error", extra={"delivery_id": delivery.id})
-        _retry_or_fail(delivery, RetryLater(f"{type(error).__name__}: {error}"), policy=policy, now=now, rng=rng,
-                       counts=counts)
-    else:
-        _finish(delivery, "sent", now=now, error=None)
-        counts.sent += 1
     log.info(
         "push_delivery", extra={"delivery_id": delivery.id, "state": delivery.state, "attempts": delivery.attempts}
     )

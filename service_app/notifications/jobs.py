@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 
@@ -37,12 +37,13 @@ def deliver_pending(
     while queued < limit and (batch := delivery.queue_new(now=now, size=min(BATCH_SIZE, limit - queued))):
         queued += batch
     policy, totals = retry_policy(), SendCounts()
+    lease = timedelta(seconds=current_app.config["NOTIFICATION_CLAIM_SECONDS"])
     while totals.handled < limit:
-        size = min(BATCH_SIZE, limit - totals.handled)
-        batch = delivery.send_due(senders=senders, policy=policy, now=now, size=size, rng=rng)
-        if batch.handled == 0:
+        claimed = delivery.claim_due(now=now, size=min(BATCH_SIZE, limit - totals.handled), lease=lease)
+        if not claimed:
             break
-        totals.add(batch)
+        outcomes = delivery.push(claimed, senders=senders)
+        totals.add(delivery.record(claimed=claimed, outcomes=outcomes, policy=policy, now=now, rng=rng))
     return totals
 
 
