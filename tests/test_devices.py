@@ -84,3 +84,13 @@ def test_logout_with_device_id_removes_that_device_only_if_it_is_the_callers(cli
     body = assert_error(client.post("/api/v1/auth/logout", json={"device_id": "x"}, headers=plain), 422)
     assert list(body["errors"]) == ["device_id"]
     assert client.post("/api/v1/auth/logout", headers=plain).status_code == 204
+
+
+def test_an_account_that_must_change_its_password_may_still_manage_devices(client, app_ctx):
+    me = CadreFactory(must_change_password=True)
+    headers = auth_headers(client, me)
+    assert_error(client.get("/api/v1/problems", headers=headers), 403, "password_change_required")
+    device = client.post(URL, json=PHONE, headers=headers)
+    assert device.status_code == 201
+    assert [d["id"] for d in client.get(URL, headers=headers).get_json()] == [device.get_json()["id"]]
+    assert client.delete(f"{URL}/{device.get_json()['id']}", headers=headers).status_code == 204
