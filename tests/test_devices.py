@@ -52,6 +52,7 @@ def test_unknown_platform_or_provider_is_422_naming_the_field(client, app_ctx):
     body = assert_error(client.post(URL, json={"platform": "ios"}, headers=headers), 422)
     assert set(body["errors"]) == {"provider", "token"}
     assert_error(client.post(URL, json={**PHONE, "locale": "not a locale!"}, headers=headers), 422)
+    assert_error(client.post(URL, json={**PHONE, "locale": "zh-Hans-CN-x-private"}, headers=headers), 422)
     assert_error(client.post(URL, json=PHONE), 401)
 
 

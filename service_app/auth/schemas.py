@@ -133,7 +133,7 @@ class DeviceCreateSchema(Schema):
     app_version = Text(load_default=None, validate=validate.Length(max=32))
     locale = fields.String(
         load_default=None,
-        validate=validate.Regexp(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"),
+        validate=[validate.Length(max=16), validate.Regexp(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")],
         metadata={"description": "Language of the push text, e.g. zh-CN or en (default zh-CN)"},
     )
 
