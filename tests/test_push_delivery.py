@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, select
@@ -24,7 +24,7 @@ from tests.factories_files import NotificationFactory
 from tests.helpers import assert_error, auth_headers
 from tests.jpush_server import INTERNAL_ERROR, RATE_LIMITED, JPushServer
 
-T0 = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -64,26 +64,30 @@ def test_a_push_reaches_jpush_with_the_documented_body(app_ctx, jpush_server, se
     device_for(reader, jpush_server, "android-1")
     device_for(reader, jpush_server, "iphone-1", platform="ios")
     device_for(reader, jpush_server, "mate-1", platform="harmony")
-    notice = NotificationFactory(user_id=reader.id, title="新的待办问题", body="请及时处理")
+    device_for(reader, jpush_server, "english-phone", locale="en-GB")
+    notice = NotificationFactory(user_id=reader.id, kind="accepted", params={"code": "WT1", "title": "园区路灯不亮"})
     counts = run(senders, T0)
-    assert (counts.sent, counts.retried, counts.failed) == (3, 0, 0)
+    assert (counts.sent, counts.retried, counts.failed) == (4, 0, 0)
     by_token = {body["audience"]["registration_id"][0]: body for body in jpush_server.received}
-    extras = {"notification_id": notice.id, "kind": "assigned"}
+    extras = {"notification_id": notice.id, "kind": "accepted"}
     options = {"time_to_live": 3600, "apns_production": False}
     assert by_token["android-1"] == {
         "platform": ["android"],
         "audience": {"registration_id": ["android-1"]},
         "notification": {
-            "alert": "请及时处理", "android": {"alert": "请及时处理", "title": "新的待办问题", "extras": extras}
+            "alert": "园区路灯不亮（WT1）",
+            "android": {"alert": "园区路灯不亮（WT1）", "title": "您反映的问题已受理", "extras": extras},
         },
         "options": options,
     }
-    ios = {"alert": {"title": "新的待办问题", "body": "请及时处理"}, "extras": extras}
+    ios = {"alert": {"title": "您反映的问题已受理", "body": "园区路灯不亮（WT1）"}, "extras": extras}
     assert by_token["iphone-1"]["notification"]["ios"] == ios
     assert by_token["mate-1"]["platform"] == ["hmos"]
-    assert by_token["mate-1"]["notification"]["hmos"]["title"] == "新的待办问题"
+    assert by_token["mate-1"]["notification"]["hmos"]["title"] == "您反映的问题已受理"
+    english = by_token["english-phone"]["notification"]["android"]
+    assert (english["title"], english["alert"]) == ("Your problem has been accepted", "园区路灯不亮 (WT1)")
     assert {d.state for d in deliveries(notice)} == {"sent"}
-    assert run(senders, T0 + timedelta(hours=1)).handled == 0 and len(jpush_server.received) == 3
+    assert run(senders, T0 + timedelta(hours=1)).handled == 0 and len(jpush_server.received) == 4
 
 
 def test_a_reader_with_no_active_device_is_skipped_not_failed(app_ctx, jpush_server, senders):
@@ -135,7 +139,7 @@ def test_a_server_error_is_retried_with_growing_delays_until_it_goes_through(app
         # Not due yet: a run a second early pushes nothing.
         assert run(senders, row.next_attempt_at - timedelta(seconds=1)).handled == 0
         now = row.next_attempt_at
-    assert all(earlier < later for earlier, later in zip(delays, delays[1:])), delays
+    assert all(earlier < later for earlier, later in zip(delays, delays[1:], strict=False)), delays
     base = timedelta(seconds=app.config["NOTIFICATION_RETRY_BASE_SECONDS"])
     assert base / 2 <= delays[0] <= base and base * 4 <= delays[3] <= base * 8
     assert run(senders, now).sent == 1

@@ -28,6 +28,7 @@ from sqlalchemy.orm import joinedload
 from service_app.auth.models import Device
 from service_app.common.pagination import Page, keyset_page
 from service_app.extensions import db
+from service_app.notifications.messages import render
 from service_app.notifications.models import Delivery, Notification
 from service_app.notifications.push import InvalidToken, PushError, PushMessage, PushSender, RetryLater
 
@@ -191,8 +192,9 @@ def list_failed(*, limit: int | None, cursor: str | None) -> Page:
 
 
 def push_text(notice: Notification, locale: str | None) -> tuple[str, str]:
-    """The notice's title and body for a device (its locale chooses the language; zh-CN by default)."""
-    return notice.title, notice.body or ""
+    """The notice's title and body for a device: English for an `en…` locale, Chinese otherwise."""
+    lang = "en" if (locale or "").lower().startswith("en") else "zh"
+    return render(notice.kind, notice.params, lang=lang)
 
 
 def _message(notice: Notification, device: Device) -> PushMessage:

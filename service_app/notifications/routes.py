@@ -6,7 +6,7 @@ from service_app.auth.models import Role
 from service_app.auth.permissions import actor, login_required, roles_required
 from service_app.common.api import Blueprint, error_responses
 from service_app.common.pagination import PageArgsSchema
-from service_app.notifications import delivery, senders, service
+from service_app.notifications import delivery, service
 from service_app.notifications.schemas import (
     FailedDeliveryPageSchema,
     NotificationPageSchema,
@@ -17,8 +17,6 @@ from service_app.notifications.schemas import (
 )
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1", description="消息通知 / In-app notices")
-# The push senders are built when the blueprint is registered: bad JPUSH_* settings fail at start-up.
-blp.record_once(lambda state: senders.init_app(state.app))
 
 UNREAD_HEADER = {"X-Unread-Count": {"description": "The caller's unread notices in all", "schema": {"type": "integer"}}}
 

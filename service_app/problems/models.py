@@ -75,7 +75,9 @@ class Problem(db.Model):
         Index("ix_problems_handler_id_id", "handler_id", "id"),
         # Open problems are few whatever the history: `overdue=true` (and any filter on open states)
         # walks them newest first and checks due_at in the index, instead of skipping closed rows.
-        Index("ix_problems_open_id_due_at", "id", "due_at", postgresql_where=OPEN_PREDICATE, sqlite_where=OPEN_PREDICATE),
+        Index(
+            "ix_problems_open_id_due_at", "id", "due_at", postgresql_where=OPEN_PREDICATE, sqlite_where=OPEN_PREDICATE
+        ),
         # `supervised=true`: a handful of rows, newest first.
         Index("ix_problems_supervised_id", "id", postgresql_where=text("supervised"), sqlite_where=text("supervised")),
     )
