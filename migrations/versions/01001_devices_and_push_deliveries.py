@@ -8,11 +8,10 @@ Revises: 00901
 Create Date: 2026-12-01 16:07:39.631412
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import service_app.common.types
-
 
 # revision identifiers, used by Alembic.
 revision = '01001'
