@@ -189,6 +189,8 @@ def _register_blueprints(app: Flask) -> None:
     from service_app.extensions import api
     from service_app.health.routes import blp as health_blp
     from service_app.notifications.routes import blp as notifications_blp
+    from service_app.open311.admin_routes import blp as api_clients_blp
+    from service_app.open311.routes import blp as open311_blp
     from service_app.org.routes import blp as org_blp
     from service_app.problems.routes import blp as problems_blp
     from service_app.scheduling.routes import blp as scheduling_blp
@@ -198,10 +200,12 @@ def _register_blueprints(app: Flask) -> None:
 
     blueprints = (
         health_blp, auth_blp, account_blp, org_blp, enterprises_blp, problems_blp, visits_blp,
-        attachments_blp, notifications_blp, stats_blp, scheduling_blp, todo_blp,
+        attachments_blp, notifications_blp, stats_blp, scheduling_blp, todo_blp, api_clients_blp,
     )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
+    # The Open311 gateway has its own document (the GeoReport v2 spec), outside /api/v1's OpenAPI.
+    app.register_blueprint(open311_blp)
 
     @app.route("/api/docs/assets/<path:filename>")
     def swagger_assets(filename: str):

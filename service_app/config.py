@@ -175,4 +175,10 @@ def from_environment() -> dict:
         # Common problems: raised by at least this many enterprises; how many title themes to keep.
         "STATS_COMMON_MIN_ENTERPRISES": _int("STATS_COMMON_MIN_ENTERPRISES", 5),
         "STATS_COMMON_THEMES": _int("STATS_COMMON_THEMES", 20),
+        # Open311 gateway (/open311/v2/): keyless reads of requests, the jurisdiction served, default limits.
+        "OPEN311_PUBLIC_READ": _bool("OPEN311_PUBLIC_READ", False),
+        "OPEN311_JURISDICTION_ID": os.environ.get("OPEN311_JURISDICTION_ID", "lianqi"),
+        "OPEN311_CLIENT_RATE_LIMIT": os.environ.get("OPEN311_CLIENT_RATE_LIMIT", "120 per minute;5000 per day"),
+        "OPEN311_PUBLIC_RATE_LIMIT": os.environ.get("OPEN311_PUBLIC_RATE_LIMIT", "60 per minute"),
+        "OPEN311_CONTACT": os.environ.get("OPEN311_CONTACT", ""),
     }

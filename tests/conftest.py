@@ -206,6 +206,12 @@ def role_headers(client, app_ctx) -> dict[str, dict]:
     return {role: auth_headers(client, user) for role, user in users.items()}
 
 
+@pytest.fixture
+def caller_headers(role_headers) -> dict[str, dict]:
+    """`role_headers` and an anonymous caller (no Authorization header)."""
+    return {"anonymous": {}, **role_headers}
+
+
 # --- attachment storage: the local directory, and S3 through a real HTTP peer (moto's server) ---
 
 

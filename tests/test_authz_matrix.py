@@ -87,6 +87,9 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/api/v1/me/devices"): ALL,
     ("DELETE", "/api/v1/me/devices/<int:device_id>"): ALL,
     ("GET", "/api/v1/notifications/failed"): frozenset({A}),
+    ("GET", "/api/v1/api-clients"): frozenset({A}),
+    ("POST", "/api/v1/api-clients"): frozenset({A}),
+    ("DELETE", "/api/v1/api-clients/<int:client_id>"): frozenset({A}),
 }
 
 

@@ -64,7 +64,7 @@ def _fuzz_operation(operation, role_headers: dict[str, dict]) -> None:
     run()
 
 
-def test_every_operation_as_every_role(app, role_headers, boundary_dates):
+def test_every_operation_as_every_role(app, caller_headers, boundary_dates):
     """Each generated request is sent once as every role and anonymously; failures are collected per operation."""
     api = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     failures, fuzzed = [], 0
@@ -74,10 +74,10 @@ def test_every_operation_as_every_role(app, role_headers, boundary_dates):
             continue
         fuzzed += 1
         try:
-            _fuzz_operation(operation, role_headers)
+            _fuzz_operation(operation, caller_headers)
         except Exception as error:  # noqa: BLE001 - collect every operation's failure before failing
             failures.append(f"{operation.method.upper()} {operation.path}: {str(error)[:2000]}")
-    print(f"fuzzed {fuzzed} operations x {len(role_headers)} roles x up to {EXAMPLES} examples")
+    print(f"fuzzed {fuzzed} operations x {len(caller_headers)} roles x up to {EXAMPLES} examples")
     assert not failures, "\n\n".join(failures)
 
 

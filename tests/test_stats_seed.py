@@ -152,7 +152,9 @@ def test_seeded_timelines_are_legal_transitions_that_replay_to_the_stored_proble
             response_hours=app.config["RESPONSE_SLA_HOURS"],
         )
         replay = Problem(
+            # What filing gives, not the timeline (`source` is "app" for every seeded problem).
             **{name: getattr(stored, name) for name in ("enterprise_id", "category_id", "title", "description")},
+            source=stored.source,
             urgent=stored.urgent,
             filed_by_id=stored.filed_by_id,
             cadre_id=stored.cadre_id,

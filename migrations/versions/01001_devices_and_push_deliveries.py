@@ -4,7 +4,7 @@ The devices users receive pushes on, and one delivery row per (notice, device) w
 next due time; the per-notice attempt counter goes (a notice's delivered_at now means "queued").
 
 Revision ID: 01001
-Revises: 00901
+Revises: 00401
 Create Date: 2026-12-01 16:07:39.631412
 
 """
@@ -15,7 +15,7 @@ import service_app.common.types
 
 # revision identifiers, used by Alembic.
 revision = '01001'
-down_revision = '00901'
+down_revision = '00401'
 branch_labels = None
 depends_on = None
 

@@ -45,6 +45,12 @@ def accepts_multipart(view):
     return view
 
 
+def accepts_form(view):
+    """Mark a view that takes application/x-www-form-urlencoded (the Open311 spec's POST) instead of JSON."""
+    view._accepts_form = True
+    return view
+
+
 def upload_size_limit(setting: str, too_large: Callable[[int], AppError]) -> Callable:
     """Size a multipart request for the file limit `config[setting]` plus its framing.
 
@@ -65,6 +71,8 @@ def upload_size_limit(setting: str, too_large: Callable[[int], AppError]) -> Cal
         return wrapper
 
     return decorator
+
+
 def content_security_policy(app: Flask, *, blueprint: str, policy: str) -> None:
     """Give the pages of one blueprint their own Content-Security-Policy (the default is DEFAULT_CSP).
 
@@ -97,7 +105,11 @@ def check_request() -> None:
         if mimetype != "multipart/form-data":
             _refuse(view, UnsupportedMediaType())
         return
-    if not (mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))):
+    if _view_attribute(view, "_accepts_form"):
+        # The Open311 spec's POST is a form; it gets the JSON body's size cap.
+        if mimetype != "application/x-www-form-urlencoded":
+            _refuse(view, UnsupportedMediaType())
+    elif not (mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))):
         _refuse(view, UnsupportedMediaType())
     limit = min(current_app.config["MAX_JSON_BYTES"], current_app.config.get("MAX_CONTENT_LENGTH") or sys.maxsize)
     if request.content_length is None:

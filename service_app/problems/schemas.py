@@ -61,6 +61,7 @@ class ProblemSchema(Schema):
     version = fields.Integer(
         dump_only=True, metadata={"description": "Bumped by every change; the ETag derives from it"}
     )
+    source = fields.String(dump_only=True, metadata={"description": '"app", or "open311:<client name>"'})
 
 
 class RatingSchema(Schema):
@@ -75,8 +76,8 @@ class RatingSchema(Schema):
 
 class ProblemDetailSchema(ProblemSchema):
     description = fields.String(dump_only=True)
-    filed_by_id = fields.Integer(dump_only=True)
-    filed_by_name = fields.Function(_name("filed_by"), dump_only=True)
+    filed_by_id = fields.Integer(dump_only=True, allow_none=True, metadata={"description": "null: a partner system"})
+    filed_by_name = fields.Function(_name("filed_by"), dump_only=True, allow_none=True)
     visit_id = fields.Integer(dump_only=True, allow_none=True)
     duplicate_of_id = fields.Integer(dump_only=True, allow_none=True)
     reject_reason = fields.String(dump_only=True, allow_none=True)

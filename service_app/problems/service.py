@@ -160,7 +160,7 @@ def timeline(actor: User, problem_id: int) -> list[TimelineEntry]:
 
 
 def file_problem(
-    actor: User,
+    actor: User | None,
     *,
     title: str,
     description: str,
@@ -169,9 +169,14 @@ def file_problem(
     enterprise_id: int | None = None,
     attachment_ids: Sequence[int] = (),
     visit_id: int | None = None,
+    source: str = "app",
     now: datetime | None = None,
 ) -> ProblemView:
-    """File a problem: an enterprise for itself, or a cadre for a linked enterprise."""
+    """File a problem: an enterprise for itself, or a cadre for a linked enterprise.
+
+    `actor` None is a partner system filing through the Open311 gateway for the enterprise it names
+    (`source` says which); the answer is then the bare problem, since no user's scope applies.
+    """
     now = now or utcnow()
     enterprise_id = _filing_enterprise(actor, enterprise_id)
     category = _active_category(category_id)
@@ -190,7 +195,8 @@ def file_problem(
         title=title,
         description=description,
         urgent=urgent,
-        filed_by_id=actor.id,
+        filed_by_id=actor.id if actor is not None else None,
+        source=source,
         cadre_id=_responsible_cadre(enterprise_id),
         visit_id=visit_id,
         supervised=False,
@@ -201,12 +207,19 @@ def file_problem(
     )
     workflow.transition(problem, "submit", actor=actor, now=now)
     problem_id = problem.id
+    if actor is None:
+        db.session.commit()
+        return ProblemView(problem)
     claim(owner_id=actor.id, attachment_ids=attachment_ids, problem_id=problem_id)
     db.session.commit()
     return get_problem(actor, problem_id, now=now)
 
 
-def _filing_enterprise(actor: User, enterprise_id: int | None) -> int:
+def _filing_enterprise(actor: User | None, enterprise_id: int | None) -> int:
+    if actor is None:  # a partner system names the enterprise (the gateway resolved its credit code)
+        if enterprise_id is None or db.session.get(Enterprise, enterprise_id) is None:
+            raise field_error("enterprise_id", "企业不存在", "No such enterprise")
+        return enterprise_id
     if actor.role == Role.ENTERPRISE.value:
         if enterprise_id not in (None, actor.enterprise_id):
             raise field_error(

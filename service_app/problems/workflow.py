@@ -66,7 +66,7 @@ class Party(str, enum.Enum):
     HANDLER = "handler"  # the person handling it now (claimer, or the cadre after a reopen)
     MANAGER = "manager"
     VIEWER = "viewer"  # anyone who can see the problem
-    SYSTEM = "system"  # a scheduled job: no actor
+    SYSTEM = "system"  # a scheduled job, or a partner system filing through Open311: no actor
 
 
 PARTY_ROLES: dict[Party, frozenset[Role]] = {
@@ -594,7 +594,7 @@ ACTIONS: dict[str, ActionSpec] = {
     for spec in (
         ActionSpec(
             "submit", "提交", "Submitted",
-            moves={None: _rule("submitted", P.FILING_ENTERPRISE, P.LINKED_CADRE)},
+            moves={None: _rule("submitted", P.FILING_ENTERPRISE, P.LINKED_CADRE, P.SYSTEM)},
             asked=False,  # filing: POST /problems
             notices=(Notice("submitted", (_linked_cadres,)),),
         ),
