@@ -155,9 +155,18 @@ def from_environment() -> dict:
         "ATTACHMENT_MAX_BYTES": _int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
         # Uploads attached to nothing this long after they were stored are deleted (attachments.purge_unattached).
         "UNATTACHED_UPLOAD_HOURS": _int("UNATTACHED_UPLOAD_HOURS", 24),
-        # Push gateway for notices, "package.module:Class"; the default only records delivery.
-        "PUSH_SENDER": os.environ.get("PUSH_SENDER", "service_app.notifications.service:RecordingSender"),
+        # Push: attempts per (notice, device) and the delay after the first failure, doubling up to the maximum.
         "NOTIFICATION_MAX_ATTEMPTS": _int("NOTIFICATION_MAX_ATTEMPTS", 5),
+        "NOTIFICATION_RETRY_BASE_SECONDS": _int("NOTIFICATION_RETRY_BASE_SECONDS", 60),
+        "NOTIFICATION_RETRY_MAX_SECONDS": _int("NOTIFICATION_RETRY_MAX_SECONDS", 3600),
+        # A claimed push is due again after this long if its scheduler died before recording the outcome.
+        "NOTIFICATION_CLAIM_SECONDS": _int("NOTIFICATION_CLAIM_SECONDS", 1800),
+        # JPush (极光推送): unset key and secret leave JPush devices to the recording sender (development).
+        "JPUSH_APP_KEY": os.environ.get("JPUSH_APP_KEY", ""),
+        "JPUSH_MASTER_SECRET": os.environ.get("JPUSH_MASTER_SECRET", ""),
+        "JPUSH_BASE_URL": os.environ.get("JPUSH_BASE_URL", "https://api.jpush.cn"),
+        "JPUSH_APNS_PRODUCTION": os.environ.get("JPUSH_APNS_PRODUCTION", "false").lower() in ("1", "true", "yes"),
+        "JPUSH_TIME_TO_LIVE": _int("JPUSH_TIME_TO_LIVE", 86400),
         # Scheduler (service_app/scheduler.py): how late a tick may still run, and how long a SQLite
         # lock row left by a crashed scheduler blocks its job.
         "SCHEDULER_MISFIRE_GRACE_SECONDS": _int("SCHEDULER_MISFIRE_GRACE_SECONDS", 300),

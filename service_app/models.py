@@ -1,10 +1,10 @@
 """Every model, imported once so Alembic and the app see the whole schema."""
 
 from service_app.attachments.models import Attachment  # noqa: F401
-from service_app.auth.models import AuthSession, SmsCode, User  # noqa: F401
+from service_app.auth.models import AuthSession, Device, SmsCode, User  # noqa: F401
 from service_app.common.models import IdempotencyKey  # noqa: F401
 from service_app.enterprises.models import EnterpriseChange, EnterpriseIndicator  # noqa: F401
-from service_app.notifications.models import JobWatermark, Notification, ProblemMark  # noqa: F401
+from service_app.notifications.models import Delivery, JobWatermark, Notification, ProblemMark  # noqa: F401
 from service_app.open311.models import ApiClient  # noqa: F401
 from service_app.org.models import CadreLink, Category, Chain, Department, Enterprise, Park  # noqa: F401
 from service_app.problems.codes import ProblemCodeCounter  # noqa: F401

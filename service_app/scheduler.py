@@ -95,6 +95,7 @@ JOBS: tuple[Job, ...] = (
         "notifications.deliver",
         every(minutes=1),
         "service_app.notifications.jobs:deliver",
+        kwargs={"senders": "service_app.notifications.senders:current_senders"},
         description="推送待发通知",
     ),
     Job(

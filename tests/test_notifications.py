@@ -1,19 +1,13 @@
-"""In-app notices: the caller's own list, read state, and delivery through the push sender."""
+"""In-app notices: the caller's own list and read state (push delivery: test_push_delivery.py)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import UTC, datetime
 
-import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from service_app.common.time import utcnow
 from service_app.extensions import db
-from service_app.notifications import jobs, senders
 from service_app.notifications.models import Notification
-from service_app.notifications.service import RecordingSender
 from tests.conftest import count_queries
 from tests.factories import UserFactory
 from tests.factories_files import NotificationFactory
@@ -140,169 +134,6 @@ def test_read_all_marks_only_own_and_respects_up_to_id(client, app_ctx):
     ).all()
     assert sorted(unread_of_other) == sorted(n.id for n in theirs)
     assert_error(client.post(f"{URL}/read-all", json={"up_to_id": 0}, headers=headers), 422)
-
-
-# --- delivery -------------------------------------------------------------------------------------
-
-
-class CollectingSender:
-    """Records what it was given; fails for the ids in `failing` (a gateway refusing a device)."""
-
-    def __init__(self, failing: set[int] | None = None, delay: float = 0.0) -> None:
-        self.sent: list[int] = []
-        self.failing = failing or set()
-        self.delay = delay
-        self._lock = threading.Lock()
-
-    def send(self, notice: Notification) -> None:
-        if notice.id in self.failing:
-            raise ConnectionError("push gateway refused the notice")
-        time.sleep(self.delay)
-        with self._lock:
-            self.sent.append(notice.id)
-
-
-class NotASender:
-    pass
-
-
-class NeedsSettings:
-    def __init__(self, gateway_url: str) -> None:
-        self.gateway_url = gateway_url
-
-    def send(self, notice: Notification) -> None:
-        raise AssertionError("never constructed")
-
-
-def _state(ids):
-    rows = db.session.execute(
-        select(Notification.id, Notification.delivered_at, Notification.delivery_attempts).where(
-            Notification.id.in_(ids)
-        )
-    ).all()
-    return {row.id: (row.delivered_at, row.delivery_attempts) for row in rows}
-
-
-def test_deliver_pending_marks_delivered_and_is_idempotent(app_ctx, monkeypatch):
-    monkeypatch.setattr(jobs, "BATCH_SIZE", 2)  # several batches out of five notices
-    user = UserFactory()
-    ids = [n.id for n in notices_for(user, 5)]
-    already = NotificationFactory(user_id=user.id, delivered_at=NOW)
-    db.session.flush()
-    sender = CollectingSender()
-    counts = jobs.deliver_pending(sender=sender, now=NOW)
-    assert (counts.delivered, counts.failed, counts.abandoned) == (5, 0, 0)
-    assert sender.sent == ids and already.id not in sender.sent
-    assert all(state == (NOW, 0) for state in _state(ids).values())
-    again = jobs.deliver_pending(sender=sender, now=NOW)
-    assert (again.delivered, again.failed) == (0, 0) and sender.sent == ids
-
-
-def test_deliver_pending_respects_the_limit(app_ctx):
-    user = UserFactory()
-    ids = [n.id for n in notices_for(user, 5)]
-    sender = CollectingSender()
-    assert jobs.deliver_pending(sender=sender, limit=3, now=NOW).delivered == 3
-    assert jobs.deliver_pending(sender=sender, limit=3, now=NOW).delivered == 2
-    assert sender.sent == ids
-
-
-def test_failures_are_isolated_and_retried_until_max_attempts(app, app_ctx):
-    user = UserFactory()
-    ids = [n.id for n in notices_for(user, 3)]
-    flaky = CollectingSender(failing={ids[1]})
-    first = jobs.deliver_pending(sender=flaky, now=NOW)
-    assert (first.delivered, first.failed, first.abandoned) == (2, 1, 0)
-    state = _state(ids)
-    assert state[ids[0]] == (NOW, 0) and state[ids[2]] == (NOW, 0)
-    assert state[ids[1]] == (None, 1)
-    # The failed notice is retried on every run until NOTIFICATION_MAX_ATTEMPTS, then left alone.
-    max_attempts = app.config["NOTIFICATION_MAX_ATTEMPTS"]
-    for _ in range(max_attempts - 2):
-        assert jobs.deliver_pending(sender=flaky, now=NOW).failed == 1
-    last = jobs.deliver_pending(sender=flaky, now=NOW)
-    assert (last.failed, last.abandoned) == (1, 1)
-    assert _state([ids[1]])[ids[1]] == (None, max_attempts)
-    assert jobs.deliver_pending(sender=CollectingSender(), now=NOW).handled == 0
-
-
-def test_a_failure_can_recover_on_the_next_run(app_ctx):
-    notice = NotificationFactory(user_id=UserFactory().id)
-    db.session.flush()
-    assert jobs.deliver_pending(sender=CollectingSender(failing={notice.id}), now=NOW).failed == 1
-    recovered = CollectingSender()
-    assert jobs.deliver_pending(sender=recovered, now=NOW).delivered == 1
-    assert recovered.sent == [notice.id] and _state([notice.id])[notice.id] == (NOW, 1)
-
-
-@pytest.mark.committing
-def test_two_concurrent_runs_deliver_each_notice_exactly_once(app, monkeypatch):
-    """Two scheduler replicas at once: SKIP LOCKED (PostgreSQL) or the write lock (SQLite) splits the work."""
-    monkeypatch.setattr(jobs, "BATCH_SIZE", 10)  # many batches, so the replicas interleave
-    with app.app_context():
-        users = [UserFactory(), UserFactory()]
-        db.session.flush()
-        notices = [NotificationFactory(user_id=users[i % 2].id) for i in range(60)]
-        db.session.commit()
-        ids = [n.id for n in notices]
-        user_ids = [u.id for u in users]
-    sender = CollectingSender(delay=0.002)
-    results, errors = [], []
-    start = threading.Barrier(2)
-
-    def replica():
-        try:
-            with app.app_context():
-                start.wait()
-                results.append(jobs.deliver_pending(sender=sender, now=utcnow()))
-                db.session.remove()
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            errors.append(error)
-
-    threads = [threading.Thread(target=replica) for _ in range(2)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-        assert not errors, errors
-        assert sorted(sender.sent) == sorted(ids)
-        assert sum(r.delivered for r in results) == len(ids)
-        with app.app_context():
-            assert all(delivered is not None and attempts == 0 for delivered, attempts in _state(ids).values())
-    finally:
-        with app.app_context():
-            from service_app.auth.models import User
-
-            db.session.execute(delete(Notification).where(Notification.user_id.in_(user_ids)))
-            db.session.execute(delete(User).where(User.id.in_(user_ids)))
-            db.session.commit()
-
-
-# --- the configured sender --------------------------------------------------------------------------
-
-
-def test_default_sender_is_the_recording_sender(app):
-    with app.app_context():
-        assert isinstance(senders.current_sender(), RecordingSender)
-
-
-def test_sender_path_is_loaded_and_checked_at_start_up(database_url):
-    from tests.conftest import make_app
-
-    custom = make_app(database_url, PUSH_SENDER="tests.test_notifications:CollectingSender")
-    assert isinstance(custom.extensions["push_sender"], CollectingSender)
-    for bad, message in [
-        ("tests.test_notifications.CollectingSender", "package.module:Class"),
-        ("tests.no_such_module:Sender", "cannot import"),
-        ("tests.test_notifications:NoSuchSender", "no class 'NoSuchSender'"),
-        ("tests.test_notifications:_state", "no class '_state'"),
-        ("tests.test_notifications:NotASender", "no send(notice) method"),
-        ("tests.test_notifications:NeedsSettings", "NeedsSettings() failed"),
-    ]:
-        with pytest.raises(senders.SenderConfigError, match="PUSH_SENDER") as error:
-            make_app(database_url, PUSH_SENDER=bad)
-        assert message in str(error.value)
 
 
 def test_notices_are_rendered_in_the_readers_language(client, app_ctx):

@@ -176,7 +176,7 @@ def test_job_arguments_come_from_factories_made_at_each_run(app, app_ctx):
         "test.deliver",
         scheduler.every(minutes=1),
         deliver,
-        kwargs={"sender": "service_app.notifications.service:RecordingSender"},
+        kwargs={"sender": "service_app.notifications.push:RecordingSender"},
     )
     assert run_job(app, job, now=NOW).outcome == "ok"
     assert received == [("RecordingSender", NOW)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, false
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service_app.common.time import utcnow
@@ -118,3 +118,33 @@ class SmsCode(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     client_address: Mapped[str | None] = mapped_column(String(64))
+
+
+# Devices a user receives pushes on. A provider is the push service that knows the device's token;
+# each provider serves only some platforms (JPush: Android, iOS and HarmonyOS, not browsers).
+DEVICE_PLATFORMS = ("android", "ios", "harmony", "web")
+PROVIDER_PLATFORMS: dict[str, tuple[str, ...]] = {"jpush": ("android", "ios", "harmony")}
+DEVICE_PROVIDERS = tuple(PROVIDER_PLATFORMS)
+
+
+class Device(db.Model):
+    """A phone or browser signed in as a user: pushes for that user go to its token.
+
+    A token belongs to one device row; registering it again (even as another user) moves the row to
+    the caller, so the previous owner stops receiving pushes on that phone. `is_active` turns off when
+    the provider answers that the token is no longer valid.
+    """
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(String(16))
+    token: Mapped[str] = mapped_column(String(255), unique=True)
+    app_version: Mapped[str | None] = mapped_column(String(32))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

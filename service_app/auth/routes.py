@@ -6,12 +6,15 @@ from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 
-from service_app.auth import service
+from service_app.auth import devices, service
 from service_app.auth.models import Role
 from service_app.auth.permissions import actor, login_required_before_password_change, roles_required
 from service_app.auth.schemas import (
     AdminUserSchema,
+    DeviceCreateSchema,
+    DeviceSchema,
     LoginSchema,
+    LogoutSchema,
     TokenSchema,
     UserCreateSchema,
     UserQuerySchema,
@@ -54,10 +57,11 @@ def refresh():
 
 @blp.route("/auth/logout", methods=["POST"])
 @login_required_before_password_change
+@blp.arguments(LogoutSchema, required=False)
 @blp.response(204)
-def logout():
-    """Log out: revoke this session's access and refresh tokens."""
-    service.logout(jwt_payload=get_jwt())
+def logout(data):
+    """Log out: revoke this session's access and refresh tokens (and remove `device_id`, this phone)."""
+    service.logout(jwt_payload=get_jwt(), device_id=(data or {}).get("device_id"))
 
 
 @blp.route("/me", methods=["GET"])
@@ -105,3 +109,30 @@ class UserById(MethodView):
     def patch(self, data, user_id):
         """Change an account; disabling it ends its sessions at once."""
         return service.update_user(user_id=user_id, **data)
+
+
+@blp.route("/me/devices")
+class MyDevices(MethodView):
+    @login_required_before_password_change
+    @blp.response(200, DeviceSchema(many=True))
+    def get(self):
+        """The caller's devices that receive pushes."""
+        return devices.list_devices(user=actor())
+
+    @login_required_before_password_change
+    @blp.arguments(DeviceCreateSchema)
+    @blp.response(201, DeviceSchema)
+    @blp.alt_response(200, schema=DeviceSchema, description="The token was known: its device is updated")
+    def post(self, data):
+        """Register this device for pushes (upsert by token: the token moves to the caller)."""
+        device, created = devices.register_device(user=actor(), **data)
+        return device, 201 if created else 200
+
+
+@blp.route("/me/devices/<int:device_id>", methods=["DELETE"])
+@login_required_before_password_change
+@blp.response(204)
+@blp.doc(responses=error_responses(404))
+def delete_device(device_id: int):
+    """Remove one of the caller's devices: it receives no more pushes."""
+    devices.remove_device(user=actor(), device_id=device_id)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from service_app.auth.models import ROLE_LABELS, ROLE_VALUES, SMS_PURPOSES, Role
+from service_app.auth.models import DEVICE_PLATFORMS, DEVICE_PROVIDERS, ROLE_LABELS, ROLE_VALUES, SMS_PURPOSES, Role
 from service_app.common.pagination import PageArgsSchema
 from service_app.common.schemas import AwareDateTime, Id, Schema, Text
 
@@ -120,3 +120,31 @@ class PasswordResetSchema(Schema):
     phone = mobile(required=True)
     code = fields.String(required=True, validate=SMS_CODE)
     new_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=128))
+
+
+class LogoutSchema(Schema):
+    device_id = Id(load_default=None, metadata={"description": "This phone's device: it stops receiving pushes"})
+
+
+class DeviceCreateSchema(Schema):
+    platform = fields.String(required=True, validate=validate.OneOf(DEVICE_PLATFORMS))
+    provider = fields.String(required=True, validate=validate.OneOf(DEVICE_PROVIDERS))
+    token = Text(required=True, validate=validate.Length(min=1, max=255), metadata={"description": "The provider's id"})
+    app_version = Text(load_default=None, validate=validate.Length(max=32))
+    locale = fields.String(
+        load_default=None,
+        validate=[validate.Length(max=16), validate.Regexp(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")],
+        metadata={"description": "Language of the push text, e.g. zh-CN or en (default zh-CN)"},
+    )
+
+
+class DeviceSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    platform = fields.String(dump_only=True)
+    provider = fields.String(dump_only=True)
+    token = fields.String(dump_only=True)
+    app_version = fields.String(dump_only=True, allow_none=True)
+    locale = fields.String(dump_only=True, allow_none=True)
+    is_active = fields.Boolean(dump_only=True)
+    created_at = AwareDateTime(dump_only=True)
+    updated_at = AwareDateTime(dump_only=True)

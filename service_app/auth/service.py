@@ -11,7 +11,7 @@ from flask import current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import select, update
 
-from service_app.auth import policy, throttle
+from service_app.auth import devices, policy, throttle
 from service_app.auth.models import AuthSession, Role, User
 from service_app.auth.passwords import burn_verification, hash_password, needs_rehash, verify_password
 from service_app.common.i18n import bilingual
@@ -98,9 +98,15 @@ def refresh(*, user: User, jwt_payload: dict[str, Any]) -> TokenPair:
     return pair
 
 
-def logout(*, jwt_payload: dict[str, Any]) -> None:
-    """Revoke the session the token belongs to: its access and refresh tokens stop working."""
+def logout(*, jwt_payload: dict[str, Any], device_id: int | None = None) -> None:
+    """Revoke the session the token belongs to: its access and refresh tokens stop working.
+
+    With `device_id`, that device of the caller's is removed too, so the phone gets no more pushes
+    (an id that is not the caller's changes nothing: logging out never fails on it).
+    """
     revoke_sessions(AuthSession.id == jwt_payload["sid"], reason="logout")
+    if device_id is not None:
+        devices.forget_device(user_id=int(jwt_payload["sub"]), device_id=device_id)
     db.session.commit()
 
 

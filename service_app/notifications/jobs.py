@@ -2,43 +2,51 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import random
+from datetime import datetime, timedelta
 
 from flask import current_app
 
 from service_app.common.time import utcnow
-from service_app.notifications import service
-from service_app.notifications.service import DeliveryCounts, PushSender
+from service_app.notifications import delivery
+from service_app.notifications.delivery import RetryPolicy, SendCounts
+from service_app.notifications.push import PushSender
 
 BATCH_SIZE = 100
 
 
-def deliver_pending(*, sender: PushSender, limit: int = 500, now: datetime | None = None) -> DeliveryCounts:
-    """Push undelivered notices, oldest first, in batches of BATCH_SIZE, at most `limit` per run.
+def retry_policy() -> RetryPolicy:
+    config = current_app.config
+    return RetryPolicy(
+        max_attempts=config["NOTIFICATION_MAX_ATTEMPTS"],
+        base_seconds=config["NOTIFICATION_RETRY_BASE_SECONDS"],
+        cap_seconds=config["NOTIFICATION_RETRY_MAX_SECONDS"],
+    )
 
-    Safe to run twice and on two scheduler replicas at once: each batch locks its rows (see
-    `service.deliver_batch`), a delivered notice is never picked again, and a notice that failed
-    in this run waits for the next run (the id cursor only moves forward).
+
+def deliver_pending(
+    *, senders: dict[str, PushSender], now: datetime | None = None, limit: int = 500, rng: random.Random | None = None
+) -> SendCounts:
+    """Queue new notices for their readers' devices, then push what is due, at most `limit` of each per run.
+
+    Safe to run twice and on two scheduler replicas at once (see `delivery`).
     """
     now = now or utcnow()
-    max_attempts = current_app.config["NOTIFICATION_MAX_ATTEMPTS"]
-    totals = DeliveryCounts()
+    rng = rng or random.Random()
+    queued = 0
+    while queued < limit and (batch := delivery.queue_new(now=now, size=min(BATCH_SIZE, limit - queued))):
+        queued += batch
+    policy, totals = retry_policy(), SendCounts()
+    lease = timedelta(seconds=current_app.config["NOTIFICATION_CLAIM_SECONDS"])
     while totals.handled < limit:
-        batch = service.deliver_batch(
-            sender=sender,
-            after_id=totals.last_id,
-            size=min(BATCH_SIZE, limit - totals.handled),
-            max_attempts=max_attempts,
-            now=now,
-        )
-        if batch.handled == 0:
+        claimed = delivery.claim_due(now=now, size=min(BATCH_SIZE, limit - totals.handled), lease=lease)
+        if not claimed:
             break
-        totals.add(batch)
+        outcomes = delivery.push(claimed, senders=senders)
+        totals.add(delivery.record(claimed=claimed, outcomes=outcomes, policy=policy, now=now, rng=rng))
     return totals
 
 
-def deliver(*, now: datetime | None = None) -> int:
-    """The scheduled job: push pending notices through the configured PUSH_SENDER; rows = delivered."""
-    from service_app.notifications.senders import current_sender
-
-    return deliver_pending(sender=current_sender(), now=now).delivered
+def deliver(*, senders: dict[str, PushSender], now: datetime | None = None) -> int:
+    """The scheduled job: push due deliveries through each provider's sender; rows = pushes sent."""
+    return deliver_pending(senders=senders, now=now).sent

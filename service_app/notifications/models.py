@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service_app.common.time import utcnow
 from service_app.common.types import UTCDateTime
@@ -32,9 +32,8 @@ class Notification(db.Model):
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Outbox: set once the push sender has handed the notice on.
+    # Outbox: set once the notice is queued for each of its reader's devices (`Delivery` rows).
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class JobWatermark(db.Model):
@@ -58,3 +57,33 @@ class ProblemMark(db.Model):
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"), primary_key=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+DELIVERY_STATES = ("pending", "sent", "failed", "skipped")
+
+
+class Delivery(db.Model):
+    """The push of one notice to one device, retried with growing delays until `sent` or `failed`.
+
+    A reader with no active device gets one `skipped` row with no device, so every queued notice
+    leaves a trace. Removing the device removes its rows: a phone that logged out is not pushed to.
+    """
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        UniqueConstraint("notification_id", "device_id", name="uq_notification_deliveries_notice_device"),
+        Index("ix_notification_deliveries_state_due", "state", "next_attempt_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id", ondelete="CASCADE"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    notification = relationship("Notification", lazy="raise")
+    device = relationship("Device", lazy="raise")

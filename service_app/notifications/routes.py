@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from service_app.auth.permissions import actor, login_required
+from service_app.auth.models import Role
+from service_app.auth.permissions import actor, login_required, roles_required
 from service_app.common.api import Blueprint, error_responses
-from service_app.notifications import service
+from service_app.common.pagination import PageArgsSchema
+from service_app.notifications import delivery, service
 from service_app.notifications.schemas import (
+    FailedDeliveryPageSchema,
     NotificationPageSchema,
     NotificationQuerySchema,
     NotificationSchema,
@@ -46,3 +49,12 @@ def read_all(args):
     """Mark all the caller's notices read (optionally only up to `up_to_id`)."""
     updated, unread = service.mark_all_read(actor().id, up_to_id=args["up_to_id"])
     return {"updated": updated, "unread_count": unread}
+
+
+@blp.route("/notifications/failed", methods=["GET"])
+@roles_required(Role.ADMIN)
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, FailedDeliveryPageSchema)
+def failed_deliveries(args):
+    """Pushes given up on (after the last retry, or refused for good), newest first."""
+    return delivery.list_failed(limit=args["limit"], cursor=args["cursor"])

@@ -52,3 +52,20 @@ class ReadAllSchema(Schema):
 class ReadAllResultSchema(Schema):
     updated = fields.Integer(dump_only=True, metadata={"description": "Notices marked read by this request"})
     unread_count = fields.Integer(dump_only=True)
+
+
+class FailedDeliverySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    notification_id = fields.Integer(dump_only=True)
+    user_id = fields.Integer(dump_only=True, attribute="notification.user_id")
+    kind = fields.String(dump_only=True, attribute="notification.kind")
+    device_id = fields.Integer(dump_only=True)
+    provider = fields.String(dump_only=True, attribute="device.provider")
+    platform = fields.String(dump_only=True, attribute="device.platform")
+    attempts = fields.Integer(dump_only=True)
+    last_error = fields.String(dump_only=True, allow_none=True)
+    created_at = AwareDateTime(dump_only=True)
+    finished_at = AwareDateTime(dump_only=True)
+
+
+FailedDeliveryPageSchema = page_schema(FailedDeliverySchema, "FailedDeliveryPage")

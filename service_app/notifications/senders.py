@@ -1,48 +1,44 @@
-"""The configured push sender: PUSH_SENDER = "package.module:Class", loaded once at start-up.
+"""One push sender per provider, built from the configuration once at start-up.
 
-A wrong path stops the app (and the scheduler) at start-up with a message naming the setting,
-rather than failing every delivery later.
+Adding a provider: a module with a class meeting `push.PushSender` and a `from_config(config)`
+that returns it (or None when the provider is not configured), an entry in `FACTORIES` and the
+provider's name and platforms in `auth.models.PROVIDER_PLATFORMS`. A provider that is not
+configured gets the `RecordingSender`; a half-configured one stops the app at start-up.
 """
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from flask import Flask, current_app
 
-from service_app.notifications.service import PushSender
+from service_app.auth.models import DEVICE_PROVIDERS
+from service_app.notifications import jpush
+from service_app.notifications.push import PushSender, RecordingSender
+
+FACTORIES: dict[str, Callable[[Mapping[str, Any]], PushSender | None]] = {"jpush": jpush.from_config}
 
 
 class SenderConfigError(RuntimeError):
-    """PUSH_SENDER does not name a usable sender."""
+    """A provider's settings do not make a usable sender."""
 
 
-def load_sender(path: str) -> PushSender:
-    """Import `package.module:Class` and instantiate it without arguments."""
-    module_name, separator, attribute = (path or "").partition(":")
-    if not separator or not module_name or not attribute:
-        raise SenderConfigError(f"PUSH_SENDER must look like 'package.module:Class', got {path!r}")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise SenderConfigError(f"PUSH_SENDER={path!r}: cannot import {module_name!r} ({error})") from error
-    cls = getattr(module, attribute, None)
-    if not isinstance(cls, type):
-        raise SenderConfigError(f"PUSH_SENDER={path!r}: {module_name} has no class {attribute!r}")
-    try:
-        sender = cls()
-    except Exception as error:
-        raise SenderConfigError(f"PUSH_SENDER={path!r}: {attribute}() failed ({error})") from error
-    if not callable(getattr(sender, "send", None)):
-        raise SenderConfigError(f"PUSH_SENDER={path!r}: {attribute} has no send(notice) method")
-    return sender
+def build_senders(config: Mapping[str, Any]) -> dict[str, PushSender]:
+    senders: dict[str, PushSender] = {}
+    for provider in DEVICE_PROVIDERS:
+        try:
+            sender = FACTORIES[provider](config)
+        except (KeyError, ValueError) as error:
+            raise SenderConfigError(f"push provider {provider!r}: {error}") from error
+        senders[provider] = sender or RecordingSender()
+    return senders
 
 
 def init_app(app: Flask) -> None:
-    """Load PUSH_SENDER once, from `create_app`: a bad setting fails at start-up."""
-    app.extensions["push_sender"] = load_sender(app.config["PUSH_SENDER"])
+    app.extensions["push_senders"] = build_senders(app.config)
 
 
-def current_sender() -> PushSender:
-    """The sender this app was configured with (for the scheduler's delivery job)."""
-    return current_app.extensions["push_sender"]
+def current_senders() -> dict[str, PushSender]:
+    """The senders this app was configured with, by provider (for the scheduler's delivery job)."""
+    return current_app.extensions["push_senders"]

@@ -1,4 +1,4 @@
-"""Notices to users: written in the caller's transaction (outbox), read in the app, delivered by a push sender.
+"""Notices to users: written in the caller's transaction (outbox), read in the app, pushed by `delivery`.
 
 `notify` only adds rows; the caller's commit stores them with the change they announce, so a
 notice is never sent for a change that was rolled back, nor lost for one that was committed. A
@@ -7,13 +7,11 @@ notice is a kind and its parameters; `messages.render` gives its text in the rea
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import false, func, select, update
+from sqlalchemy import func, select, update
 
 from service_app.common.pagination import Page, keyset_page
 from service_app.common.time import utcnow
@@ -21,8 +19,6 @@ from service_app.errors import NotFound
 from service_app.extensions import db
 from service_app.notifications.messages import KINDS
 from service_app.notifications.models import JobWatermark, Notification
-
-log = logging.getLogger(__name__)
 
 
 def notify(
@@ -58,19 +54,6 @@ def advance_watermark(job: str, *, now: datetime) -> datetime | None:
     previous = mark.as_of
     mark.as_of = max(previous, now)
     return previous
-
-
-class PushSender(Protocol):
-    """Hands notices to a push service (APNs, a vendor gateway, SMS…). Raise to retry later."""
-
-    def send(self, notice: Notification) -> None: ...
-
-
-class RecordingSender:
-    """The default sender: there is no push gateway, so delivery is only recorded."""
-
-    def send(self, notice: Notification) -> None:
-        return None
 
 
 def unread_count(user_id: int) -> int:
@@ -123,77 +106,3 @@ def mark_all_read(user_id: int, *, up_to_id: int | None = None, now: datetime | 
     result = db.session.execute(query.values(read_at=now or utcnow()).execution_options(synchronize_session=False))
     db.session.commit()
     return result.rowcount or 0, unread_count(user_id)
-
-
-@dataclass
-class DeliveryCounts:
-    delivered: int = 0
-    failed: int = 0
-    # Failures that used up the last allowed attempt: these notices will not be tried again.
-    abandoned: int = 0
-    last_id: int = 0
-
-    @property
-    def handled(self) -> int:
-        return self.delivered + self.failed
-
-    def add(self, other: DeliveryCounts) -> None:
-        self.delivered += other.delivered
-        self.failed += other.failed
-        self.abandoned += other.abandoned
-        self.last_id = max(self.last_id, other.last_id)
-
-
-def deliver_batch(*, sender: PushSender, after_id: int, size: int, max_attempts: int, now: datetime) -> DeliveryCounts:
-    """Hand up to `size` undelivered notices (ids above `after_id`) to `sender`, in one transaction.
-
-    The rows stay locked until the commit: on PostgreSQL `FOR UPDATE SKIP LOCKED` lets another
-    replica take the next rows instead of the same ones; SQLite has no row locks, so the batch
-    first takes the database's write lock and a second replica waits its turn. A sender that
-    raises fails only its own notice, which is retried by a later run until `max_attempts`.
-    """
-    _lock_for_writing()
-    notices = db.session.scalars(
-        select(Notification)
-        .where(
-            Notification.delivered_at.is_(None),
-            Notification.delivery_attempts < max_attempts,
-            Notification.id > after_id,
-        )
-        .order_by(Notification.id)
-        .limit(size)
-        .with_for_update(skip_locked=True)
-    ).all()
-    counts = DeliveryCounts(last_id=after_id)
-    for notice in notices:
-        _deliver_one(sender, notice, counts=counts, max_attempts=max_attempts, now=now)
-        counts.last_id = notice.id
-    db.session.commit()
-    return counts
-
-
-def _deliver_one(
-    sender: PushSender, notice: Notification, *, counts: DeliveryCounts, max_attempts: int, now: datetime
-) -> None:
-    try:
-        sender.send(notice)
-    except Exception:  # noqa: BLE001 - any sender failure is this notice's failure alone
-        notice.delivery_attempts = (notice.delivery_attempts or 0) + 1
-        counts.failed += 1
-        given_up = notice.delivery_attempts >= max_attempts
-        counts.abandoned += int(given_up)
-        log.warning(
-            "notification_delivery_abandoned" if given_up else "notification_delivery_failed",
-            extra={"notification_id": notice.id, "attempts": notice.delivery_attempts},
-            exc_info=True,
-        )
-    else:
-        notice.delivered_at = now
-        counts.delivered += 1
-
-
-def _lock_for_writing() -> None:
-    """On SQLite, take the write lock now (a write that matches no row) so batches run one at a time."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        table = Notification.__table__
-        db.session.execute(update(table).where(false()).values(delivery_attempts=table.c.delivery_attempts))
