@@ -181,11 +181,14 @@ ALLOWED_BEFORE_CHANGE = {
     ("POST", "/api/v1/me/password"),
     ("POST", "/api/v1/auth/refresh"),
     ("POST", "/api/v1/auth/logout"),
+    ("GET", "/api/v1/me/devices"),
+    ("POST", "/api/v1/me/devices"),
+    ("DELETE", "/api/v1/me/devices/<int:device_id>"),
 }
 
 
 def _allowed_before_change(method: str, rule: str) -> bool:
-    return (method, rule) in ALLOWED_BEFORE_CHANGE or rule.startswith("/api/v1/me/devices")
+    return (method, rule) in ALLOWED_BEFORE_CHANGE
 
 
 def _routes(app) -> list[tuple[str, str]]:
