@@ -49,6 +49,7 @@ def upload_size_limit(view: Callable) -> Callable:
 
 
 @blp.route("/attachments", methods=["POST"])
+@blp.doc(operationId="uploadAttachment")
 @accepts_multipart
 @roles_required(*UPLOADERS)
 @upload_size_limit
@@ -63,6 +64,7 @@ def upload(files):
 
 
 @blp.route("/attachments/<int:attachment_id>", methods=["GET"])
+@blp.doc(operationId="downloadAttachment")
 @login_required
 @blp.doc(responses={**FILE_RESPONSES, **error_responses(404)})
 def download(attachment_id: int):
@@ -72,6 +74,7 @@ def download(attachment_id: int):
 
 
 @blp.route("/attachments/<int:attachment_id>/meta", methods=["GET"])
+@blp.doc(operationId="getAttachmentMeta")
 @login_required
 @blp.response(200, AttachmentSchema)
 @blp.doc(responses=error_responses(404))

@@ -56,6 +56,7 @@ def login(data):
 
 
 @blp.route("/auth/refresh", methods=["POST"])
+@blp.doc(operationId="refreshToken")
 @blp.response(200, TokenSchema)
 @blp.doc(security=[{"bearerAuth": []}], responses=error_responses(401), description="Send the refresh token as the Bearer token. The refresh token is rotated: the one sent stops working.")
 def refresh():
@@ -73,6 +74,7 @@ def logout():
 
 
 @blp.route("/me", methods=["GET"])
+@blp.doc(operationId="getMe")
 @login_required
 @blp.response(200, UserSchema)
 def me():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from service_app.common.error_codes import CATALOGUE
+
 # Primary keys are 32-bit integers on PostgreSQL; larger values must be a 422, not a database error.
 MAX_ID = 2**31 - 1
 
@@ -27,7 +29,12 @@ class ErrorSchema(Schema):
     code = fields.Integer(metadata={"description": "HTTP status code"})
     status = fields.String(metadata={"description": "HTTP reason phrase"})
     message = fields.String(metadata={"description": "Human text: zh-CN by default, en with Accept-Language: en"})
-    error_code = fields.String(metadata={"description": "Stable machine-readable code"})
+    error_code = fields.String(
+        metadata={
+            "description": "Stable machine-readable code; the README lists each with its status and message",
+            "enum": list(CATALOGUE),
+        }
+    )
     errors = fields.Dict(metadata={"description": "Field name -> list of messages (422)"})
 
 

@@ -106,6 +106,7 @@ class EnterpriseIndicators(MethodView):
 
 
 @blp.route("/enterprises/rankings", methods=["GET"])
+@blp.doc(operationId="enterpriseRankings")
 @roles_required(Role.MANAGER, Role.ADMIN)
 @blp.arguments(RankingQuerySchema, location="query")
 @blp.response(200, RankingSchema)

@@ -31,6 +31,7 @@ def list_notifications(args):
 
 
 @blp.route("/me/notifications/<int:notification_id>/read", methods=["POST"])
+@blp.doc(operationId="readNotification")
 @login_required
 @blp.response(200, NotificationSchema, headers=UNREAD_HEADER)
 @blp.doc(responses=error_responses(404))
@@ -41,6 +42,7 @@ def read(notification_id: int):
 
 
 @blp.route("/me/notifications/read-all", methods=["POST"])
+@blp.doc(operationId="readAllNotifications")
 @login_required
 @blp.arguments(ReadAllSchema)
 @blp.response(200, ReadAllResultSchema)

@@ -26,6 +26,7 @@ blp = Blueprint("org", __name__, url_prefix="/api/v1", description="园区、产
 
 
 @blp.route("/parks", methods=["GET"])
+@blp.doc(operationId="listParks")
 @login_required
 @blp.response(200, ParkSchema(many=True))
 def parks():
@@ -34,6 +35,7 @@ def parks():
 
 
 @blp.route("/chains", methods=["GET"])
+@blp.doc(operationId="listChains")
 @login_required
 @blp.response(200, ChainSchema(many=True))
 def chains():
@@ -42,6 +44,7 @@ def chains():
 
 
 @blp.route("/departments", methods=["GET"])
+@blp.doc(operationId="listDepartments")
 @login_required
 @blp.response(200, DepartmentSchema(many=True))
 def departments():
@@ -50,6 +53,7 @@ def departments():
 
 
 @blp.route("/categories", methods=["GET"])
+@blp.doc(operationId="listCategories")
 @login_required
 @blp.response(200, CategorySchema(many=True))
 def categories():

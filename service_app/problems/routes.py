@@ -66,6 +66,7 @@ def get_problem(problem_id):
 
 
 @blp.route("/problems/<int:problem_id>/events", methods=["GET"])
+@blp.doc(operationId="listProblemEvents")
 @roles_required(*workflow.PROBLEM_ROLES)
 @blp.response(200, schemas.EventSchema(many=True))
 @blp.doc(responses=error_responses(404))
@@ -90,7 +91,7 @@ def _register_action(spec: workflow.ActionSpec) -> None:
     action = spec.name
     doc = {"summary": spec.summary} | ({"description": spec.description} if spec.description else {})
 
-    @blp.route(f"/problems/<int:problem_id>/{action}", methods=["POST"], endpoint=f"problem_{action}")
+    @blp.route(f"/problems/<int:problem_id>/{action}", methods=["POST"], endpoint=f"{action}_problem")
     @roles_required(*workflow.roles_for(action))
     @blp.arguments(spec.schema)
     @blp.response(200, schemas.ProblemDetailSchema, headers=_ETAG_DOC)

@@ -15,6 +15,7 @@ JobRunPageSchema = page_schema(JobRunSchema, "JobRunPage")
 
 
 @blp.route("/job-runs", methods=["GET"])
+@blp.doc(operationId="listJobRuns")
 @roles_required(Role.ADMIN)
 @blp.arguments(JobRunQuerySchema, location="query")
 @blp.response(200, JobRunPageSchema)

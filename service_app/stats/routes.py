@@ -29,6 +29,7 @@ _PERIOD_DOC = (
 
 
 @blp.route("/summary", methods=["GET"])
+@blp.doc(operationId="statsSummary")
 @roles_required(Role.MANAGER, Role.CADRE, Role.DEPARTMENT)
 @blp.arguments(SummaryQuerySchema, location="query")
 @blp.response(200, SummarySchema)
@@ -39,6 +40,7 @@ def summary(args):
 
 
 @blp.route("/by/<any(category,department,park,chain,cadre):dimension>", methods=["GET"])
+@blp.doc(operationId="statsByDimension")
 @roles_required(Role.MANAGER, Role.CADRE, Role.DEPARTMENT)
 @blp.arguments(SummaryQuerySchema, location="query")
 @blp.response(200, BreakdownSchema)
@@ -49,6 +51,7 @@ def by_dimension(args, dimension):
 
 
 @blp.route("/trend", methods=["GET"])
+@blp.doc(operationId="statsTrend")
 @roles_required(Role.MANAGER, Role.CADRE, Role.DEPARTMENT)
 @blp.arguments(TrendQuerySchema, location="query")
 @blp.response(200, TrendSchema)
@@ -72,6 +75,7 @@ _EXPORT_CONTENT = {mimetype.split(";")[0]: {"schema": {"type": "string", "format
 
 
 @blp.route("/export", methods=["GET"])
+@blp.doc(operationId="exportStats")
 @roles_required(Role.MANAGER, Role.CADRE, Role.DEPARTMENT)
 @blp.arguments(ExportQuerySchema, location="query")
 @blp.doc(
@@ -85,6 +89,7 @@ def export(args):
 
 
 @blp.route("/refresh", methods=["POST"])
+@blp.doc(operationId="refreshStats")
 @roles_required(Role.MANAGER, Role.ADMIN)
 @blp.response(200, SummarySchema)
 def refresh():

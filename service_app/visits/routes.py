@@ -54,6 +54,7 @@ def check_out(data, visit_id):
 
 
 @blp.route("/visits/<int:visit_id>/review", methods=["POST"])
+@blp.doc(operationId="reviewVisit")
 @roles_required(Role.MANAGER)
 @blp.arguments(ReviewSchema)
 @blp.response(200, VisitDetailSchema)
@@ -83,6 +84,7 @@ def get_visit(visit_id):
 
 
 @blp.route("/visits/coverage", methods=["GET"])
+@blp.doc(operationId="visitCoverage")
 @roles_required(Role.CADRE, Role.MANAGER)
 @blp.arguments(CoverageQuerySchema, location="query")
 @blp.response(200, CoverageReportSchema)
