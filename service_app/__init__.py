@@ -78,7 +78,13 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
     tokens.init_app(app)
     limiter.init_app(app)
-    api.init_app(app, spec_kwargs={"info": {"description": "四联行动联企服务 API: problems, visits, enterprises, statistics."}})
+    api.init_app(
+        app,
+        spec_kwargs={
+            "info": {"description": "四联行动联企服务 API: problems, visits, enterprises, statistics."},
+            "servers": [{"url": "/", "description": "This server"}],
+        },
+    )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
 
 

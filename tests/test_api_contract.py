@@ -6,7 +6,11 @@ through the mechanisms (common/api.py's Blueprint, the catalogue) fails here.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -117,3 +121,33 @@ def test_the_error_handler_refuses_a_code_missing_from_the_catalogue(app_ctx):
     assert error_body(409, "x", error_code="invalid_transition")["error_code"] == "invalid_transition"
     with pytest.raises(AssertionError, match="no_such_code"):
         error_body(409, "x", error_code="no_such_code")
+
+
+def test_the_document_is_valid_openapi(document):
+    from openapi_spec_validator import validate
+
+    assert document["openapi"] == "3.0.3"
+    validate(document)
+
+
+def _node_tools() -> Path:
+    """The npm tools of package-lock.json, installed into ./node_modules by `npm ci` when missing."""
+    bin_dir = ROOT / "node_modules" / ".bin"
+    if not (bin_dir / "redocly").exists():
+        if shutil.which("npm") is None:
+            if os.environ.get("CI") == "true":
+                pytest.fail("npm is required under CI=true")
+            pytest.skip("npm is not installed")
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=ROOT, check=True, timeout=600)
+    return bin_dir
+
+
+def test_redocly_lints_the_document_without_errors(document, tmp_path):
+    bin_dir = _node_tools()
+    path = tmp_path / "openapi.json"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    result = subprocess.run(
+        [str(bin_dir / "redocly"), "lint", str(path), "--config", str(ROOT / "redocly.yaml"), "--format", "summary"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

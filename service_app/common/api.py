@@ -58,7 +58,8 @@ class Blueprint(flask_smorest.Blueprint):
 
     Every operation gets an `operationId` here: a view function's endpoint name in camelCase
     (`list_problems` -> `listProblems`), or for a MethodView the HTTP verb and the class name
-    (`getUser`, `createUser`). A view may name itself with `@blp.doc(operationId=...)`.
+    (`getUser`, `createUser`). A view may name itself with `@blp.doc(operationId=...)`. An operation
+    without a `security` of its own is marked public (`security: []`).
     """
 
     ARGUMENTS_PARSER = Parser()
@@ -70,6 +71,7 @@ class Blueprint(flask_smorest.Blueprint):
             if method == "parameters":
                 continue
             manual = doc.setdefault("manual_doc", {})
+            manual.setdefault("security", [])  # public unless roles_required/login_required says otherwise
             if "operationId" not in manual:
                 if isinstance(view_func, type) and issubclass(view_func, MethodView):
                     manual["operationId"] = _method_view_operation_id(view_func, method, rule)
