@@ -42,6 +42,13 @@ def test_every_operation_has_a_unique_camel_case_operation_id(document):
     assert len(set(ids.values())) == len(ids)
 
 
+def test_every_operation_has_a_bilingual_summary(document):
+    """Summaries read "中文 / English" (DESIGN §15)."""
+    bilingual = re.compile(r"^[^/]*[\u4e00-\u9fff][^/]* / [A-Za-z`]")
+    missing = [name for name, operation in _operations(document) if not bilingual.match(operation.get("summary", ""))]
+    assert missing == []
+
+
 def test_operation_ids_read_as_the_story(document):
     ids = {name: operation["operationId"] for name, operation in _operations(document)}
     assert ids["POST /api/v1/auth/login"] == "login"

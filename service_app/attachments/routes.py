@@ -58,7 +58,7 @@ def upload_size_limit(view: Callable) -> Callable:
 @blp.response(201, AttachmentSchema)
 @blp.doc(responses=error_responses(413, 415, 422))
 def upload(files):
-    """Upload a photo or PDF (multipart field `file`); attach it to a problem or visit by id."""
+    """上传附件 / Upload a photo or PDF (multipart field `file`); attach it to a problem or visit by id."""
     attachment = service.upload(owner_id=actor().id, file=files["file"])
     return attachment, 201, {"Location": url_for("attachments.download", attachment_id=attachment.id)}
 
@@ -68,7 +68,7 @@ def upload(files):
 @login_required
 @blp.doc(responses={**FILE_RESPONSES, **error_responses(404)})
 def download(attachment_id: int):
-    """Download a file: for its uploader and whoever may see its problem or visit."""
+    """下载附件 / Download a file: for its uploader and whoever may see its problem or visit."""
     attachment = service.get_visible_attachment(actor(), attachment_id)
     return file_response(attachment)
 
@@ -79,5 +79,5 @@ def download(attachment_id: int):
 @blp.response(200, AttachmentSchema)
 @blp.doc(responses=error_responses(404))
 def meta(attachment_id: int):
-    """A file's metadata, under the same rule as the download."""
+    """附件信息 / A file's metadata, under the same rule as the download."""
     return service.get_visible_attachment(actor(), attachment_id)

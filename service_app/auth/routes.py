@@ -46,7 +46,7 @@ def _failed(response) -> bool:
 @blp.response(200, TokenSchema)
 @blp.doc(responses=error_responses(401, 429))
 def login(data):
-    """Log in with username and password."""
+    """账号密码登录 / Log in with username and password."""
     return service.login(
         username=data["username"],
         password=data["password"],
@@ -60,7 +60,7 @@ def login(data):
 @blp.response(200, TokenSchema)
 @blp.doc(security=[{"bearerAuth": []}], responses=error_responses(401), description="Send the refresh token as the Bearer token. The refresh token is rotated: the one sent stops working.")
 def refresh():
-    """Exchange a refresh token for a new token pair."""
+    """刷新令牌 / Exchange a refresh token for a new token pair."""
     verify_jwt_in_request(refresh=True)
     return service.refresh(user=actor(), jwt_payload=get_jwt())
 
@@ -69,7 +69,7 @@ def refresh():
 @login_required
 @blp.response(204)
 def logout():
-    """Log out: revoke this session's access and refresh tokens."""
+    """退出登录 / Log out: revoke this session's access and refresh tokens."""
     service.logout(jwt_payload=get_jwt())
 
 
@@ -78,7 +78,7 @@ def logout():
 @login_required
 @blp.response(200, UserSchema)
 def me():
-    """The caller's account."""
+    """当前账号 / The caller's account."""
     return actor()
 
 
@@ -91,7 +91,7 @@ class Users(MethodView):
     @blp.arguments(UserQuerySchema, location="query")
     @blp.response(200, UserPageSchema)
     def get(self, args):
-        """List accounts."""
+        """账号列表 / List accounts."""
         query = select(User)
         if "role" in args:
             query = query.where(User.role == args["role"])
@@ -107,7 +107,7 @@ class Users(MethodView):
     @blp.response(201, AdminUserSchema)
     @blp.doc(responses=error_responses(409, 422))
     def post(self, data):
-        """Create an account."""
+        """新建账号 / Create an account."""
         return service.create_user(**data)
 
 
@@ -124,7 +124,7 @@ class UserById(MethodView):
     @blp.response(200, AdminUserSchema)
     @blp.doc(responses=error_responses(404))
     def get(self, user_id):
-        """One account."""
+        """账号详情 / One account."""
         return _get_user(user_id)
 
     @roles_required(Role.ADMIN)
@@ -132,5 +132,5 @@ class UserById(MethodView):
     @blp.response(200, AdminUserSchema)
     @blp.doc(responses=error_responses(404, 422))
     def patch(self, data, user_id):
-        """Change an account; disabling it ends its sessions at once."""
+        """修改账号 / Change an account; disabling it ends its sessions at once."""
         return service.update_user(_get_user(user_id), **data)

@@ -55,7 +55,7 @@ class Enterprises(MethodView):
     @blp.arguments(EnterpriseQuerySchema, location="query")
     @blp.response(200, EnterprisePageSchema)
     def get(self, args):
-        """Enterprises the caller may see: search by name or credit code, filter, page."""
+        """企业列表 / Enterprises the caller may see: search by name or credit code, filter, page."""
         return service.list_enterprises(actor(), **args)
 
     @roles_required(Role.ADMIN)
@@ -63,7 +63,7 @@ class Enterprises(MethodView):
     @blp.response(201, EnterpriseSchema)
     @blp.doc(responses=error_responses(409, 422))
     def post(self, data):
-        """Register an enterprise."""
+        """新建企业 / Register an enterprise."""
         return org_service.create_enterprise(**data)
 
 
@@ -73,7 +73,7 @@ class EnterpriseById(MethodView):
     @blp.response(200, EnterpriseProfileSchema)
     @blp.doc(responses=error_responses(404))
     def get(self, enterprise_id):
-        """An enterprise's profile: contacts, linked cadres, problems, last visit, latest indicators."""
+        """企业详情 / An enterprise's profile: contacts, linked cadres, problems, last visit, latest indicators."""
         return service.get_profile(actor(), enterprise_id)
 
     @roles_required(Role.ADMIN)
@@ -81,7 +81,7 @@ class EnterpriseById(MethodView):
     @blp.response(200, EnterpriseSchema)
     @blp.doc(responses=error_responses(404, 409, 422))
     def patch(self, data, enterprise_id):
-        """Change an enterprise's registration data."""
+        """修改企业信息 / Change an enterprise's registration data."""
         return org_service.update_enterprise(enterprise_id, **data)
 
 
@@ -91,7 +91,7 @@ class EnterpriseIndicators(MethodView):
     @blp.response(200, IndicatorSchema(many=True))
     @blp.doc(responses=error_responses(404))
     def get(self, enterprise_id):
-        """Indicator history by period, latest first, with per-mu figures and year-on-year growth."""
+        """企业指标历史 / Indicator history by period, latest first, with per-mu figures and year-on-year growth."""
         return service.indicator_history(actor(), enterprise_id)
 
     @roles_required(Role.ENTERPRISE, Role.ADMIN)
@@ -100,7 +100,7 @@ class EnterpriseIndicators(MethodView):
     @blp.alt_response(201, schema=IndicatorSchema, description="A new period was recorded")
     @blp.doc(responses=error_responses(404, 409, 422))
     def post(self, data, enterprise_id):
-        """Report one period's figures (the same period again updates it)."""
+        """填报企业指标 / Report one period's figures (the same period again updates it)."""
         result, created = service.report_indicators(actor(), enterprise_id, figures=data)
         return result, 201 if created else 200
 
@@ -111,7 +111,7 @@ class EnterpriseIndicators(MethodView):
 @blp.arguments(RankingQuerySchema, location="query")
 @blp.response(200, RankingSchema)
 def rankings(args):
-    """Enterprises ranked by tax or output per mu for one period."""
+    """亩均排名 / Enterprises ranked by tax or output per mu for one period."""
     return service.rankings(actor(), **args)
 
 
@@ -124,7 +124,7 @@ def rankings(args):
 @blp.response(200, ImportReportSchema)
 @blp.doc(responses=error_responses(409, 413, 415, 422))
 def import_enterprises(args, files):
-    """Import enterprises or indicators from CSV/XLSX, with a per-row error report."""
+    """导入企业或指标 / Import enterprises or indicators from CSV/XLSX, with a per-row error report."""
     return importing.import_file(actor(), kind=args["kind"], stream=files["file"].stream, partial=args["partial"])
 
 
@@ -133,6 +133,6 @@ def import_enterprises(args, files):
 @blp.arguments(ExportQuerySchema, location="query")
 @blp.doc(responses={"200": {"description": "The file", "content": {CSV_MIMETYPE: {}, XLSX_MIMETYPE: {}}}})
 def export_enterprises(args):
-    """Export enterprises or indicators as CSV or XLSX, in the shape the import reads."""
+    """导出企业或指标 / Export enterprises or indicators as CSV or XLSX, in the shape the import reads."""
     exported = exporting.export(actor(), **args)
     return send_file(BytesIO(exported.content), mimetype=exported.mimetype, as_attachment=True, download_name=exported.filename)

@@ -20,7 +20,7 @@ class HealthSchema(Schema):
 @blp.route("/health", methods=["GET"])
 @blp.response(200, HealthSchema)
 def health():
-    """Liveness: the process answers."""
+    """存活检查 / Liveness: the process answers."""
     return {"status": "ok"}
 
 
@@ -28,7 +28,7 @@ def health():
 @blp.response(200, HealthSchema)
 @blp.doc(responses=error_responses(503))
 def ready():
-    """Readiness: the database answers."""
+    """就绪检查 / Readiness: the database answers."""
     try:
         db.session.execute(text("SELECT 1"))
     except Exception:  # any failure to reach the database means "not ready"

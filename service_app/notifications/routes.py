@@ -25,7 +25,7 @@ UNREAD_HEADER = {"X-Unread-Count": {"description": "The caller's unread notices 
 @blp.arguments(NotificationQuerySchema, location="query")
 @blp.response(200, NotificationPageSchema, headers=UNREAD_HEADER)
 def list_notifications(args):
-    """The caller's notices, newest first (`?unread=true` for unread only)."""
+    """消息列表 / The caller's notices, newest first (`?unread=true` for unread only)."""
     page, unread = service.list_for(actor().id, unread=args["unread"], limit=args["limit"], cursor=args["cursor"])
     return page, 200, {"X-Unread-Count": str(unread)}
 
@@ -36,7 +36,7 @@ def list_notifications(args):
 @blp.response(200, NotificationSchema, headers=UNREAD_HEADER)
 @blp.doc(responses=error_responses(404))
 def read(notification_id: int):
-    """Mark one of the caller's notices read (idempotent)."""
+    """标记消息已读 / Mark one of the caller's notices read (idempotent)."""
     notice, unread = service.mark_read(actor().id, notification_id)
     return notice, 200, {"X-Unread-Count": str(unread)}
 
@@ -47,6 +47,6 @@ def read(notification_id: int):
 @blp.arguments(ReadAllSchema)
 @blp.response(200, ReadAllResultSchema)
 def read_all(args):
-    """Mark all the caller's notices read (optionally only up to `up_to_id`)."""
+    """全部标记已读 / Mark all the caller's notices read (optionally only up to `up_to_id`)."""
     updated, unread = service.mark_all_read(actor().id, up_to_id=args["up_to_id"])
     return {"updated": updated, "unread_count": unread}

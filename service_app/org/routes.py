@@ -30,7 +30,7 @@ blp = Blueprint("org", __name__, url_prefix="/api/v1", description="园区、产
 @login_required
 @blp.response(200, ParkSchema(many=True))
 def parks():
-    """Parks of the zone."""
+    """园区列表 / Parks of the zone."""
     return db.session.scalars(select(Park).order_by(Park.id)).all()
 
 
@@ -39,7 +39,7 @@ def parks():
 @login_required
 @blp.response(200, ChainSchema(many=True))
 def chains():
-    """Industry chains."""
+    """产业链列表 / Industry chains."""
     return db.session.scalars(select(Chain).order_by(Chain.id)).all()
 
 
@@ -48,7 +48,7 @@ def chains():
 @login_required
 @blp.response(200, DepartmentSchema(many=True))
 def departments():
-    """Government departments that handle dispatched problems."""
+    """部门列表 / Government departments that handle dispatched problems."""
     return db.session.scalars(select(Department).order_by(Department.id)).all()
 
 
@@ -57,7 +57,7 @@ def departments():
 @login_required
 @blp.response(200, CategorySchema(many=True))
 def categories():
-    """Problem categories with their default department and SLA hours."""
+    """问题类别列表 / Problem categories with their default department and SLA hours."""
     return db.session.scalars(
         select(Category).where(Category.is_active.is_(True)).order_by(Category.sort_order, Category.id)
     ).all()
@@ -72,7 +72,7 @@ class Links(MethodView):
     @blp.arguments(LinkQuerySchema, location="query")
     @blp.response(200, LinkPageSchema)
     def get(self, args):
-        """Cadre ↔ enterprise pairings."""
+        """结对列表 / Cadre ↔ enterprise pairings."""
         query = select(CadreLink)
         if args["active"]:
             query = query.where(CadreLink.ended_at.is_(None))
@@ -86,7 +86,7 @@ class Links(MethodView):
     @blp.response(201, LinkSchema)
     @blp.doc(responses=error_responses(409, 422))
     def post(self, data):
-        """Link a cadre to an enterprise."""
+        """新建结对 / Link a cadre to an enterprise."""
         return service.create_link(**data)
 
 
@@ -95,5 +95,5 @@ class Links(MethodView):
 @blp.response(204)
 @blp.doc(responses=error_responses(404))
 def end_link(link_id):
-    """End a pairing (kept as history)."""
+    """结束结对 / End a pairing (kept as history)."""
     service.end_link(link_id)
