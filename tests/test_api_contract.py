@@ -49,6 +49,11 @@ def test_every_operation_has_a_bilingual_summary(document):
     assert missing == []
 
 
+def test_every_operation_has_a_description(document):
+    missing = [name for name, operation in _operations(document) if not operation.get("description", "").strip()]
+    assert missing == []
+
+
 def test_operation_ids_read_as_the_story(document):
     ids = {name: operation["operationId"] for name, operation in _operations(document)}
     assert ids["POST /api/v1/auth/login"] == "login"

@@ -68,7 +68,11 @@ def upload(files):
 @login_required
 @blp.doc(responses={**FILE_RESPONSES, **error_responses(404)})
 def download(attachment_id: int):
-    """下载附件 / Download a file: for its uploader and whoever may see its problem or visit."""
+    """下载附件 / Download a file: for its uploader and whoever may see its problem or visit.
+
+    文件内容；上传者及能看到其问题或走访的用户可下载。
+    The file's bytes, for its uploader and whoever sees its problem or visit.
+    """
     attachment = service.get_visible_attachment(actor(), attachment_id)
     return file_response(attachment)
 
@@ -79,5 +83,9 @@ def download(attachment_id: int):
 @blp.response(200, AttachmentSchema)
 @blp.doc(responses=error_responses(404))
 def meta(attachment_id: int):
-    """附件信息 / A file's metadata, under the same rule as the download."""
+    """附件信息 / A file's metadata, under the same rule as the download.
+
+    文件名、类型、大小和所属对象，权限与下载相同。
+    Name, type, size and owner, under the download's rule.
+    """
     return service.get_visible_attachment(actor(), attachment_id)

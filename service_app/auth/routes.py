@@ -46,7 +46,11 @@ def _failed(response) -> bool:
 @blp.response(200, TokenSchema)
 @blp.doc(responses=error_responses(401, 429))
 def login(data):
-    """账号密码登录 / Log in with username and password."""
+    """账号密码登录 / Log in with username and password.
+
+    返回访问令牌（15 分钟）和刷新令牌（30 天）；之后的请求带 `Authorization: Bearer <访问令牌>`。
+    Returns an access token (15 min) and a refresh token (30 days); send the access token as Bearer.
+    """
     return service.login(
         username=data["username"],
         password=data["password"],
@@ -69,7 +73,11 @@ def refresh():
 @login_required
 @blp.response(204)
 def logout():
-    """退出登录 / Log out: revoke this session's access and refresh tokens."""
+    """退出登录 / Log out: revoke this session's access and refresh tokens.
+
+    本会话的访问令牌和刷新令牌立即失效。
+    Both tokens of this session stop working at once.
+    """
     service.logout(jwt_payload=get_jwt())
 
 
@@ -78,7 +86,11 @@ def logout():
 @login_required
 @blp.response(200, UserSchema)
 def me():
-    """当前账号 / The caller's account."""
+    """当前账号 / The caller's account.
+
+    当前登录账号的资料、角色及所属企业或部门。
+    The caller's profile, role and enterprise or department.
+    """
     return actor()
 
 

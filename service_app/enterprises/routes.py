@@ -55,7 +55,11 @@ class Enterprises(MethodView):
     @blp.arguments(EnterpriseQuerySchema, location="query")
     @blp.response(200, EnterprisePageSchema)
     def get(self, args):
-        """企业列表 / Enterprises the caller may see: search by name or credit code, filter, page."""
+        """企业列表 / Enterprises the caller may see: search by name or credit code, filter, page.
+
+        按名称或统一社会信用代码搜索，按园区、产业链、规模筛选，游标分页。
+        Search by name or credit code, filter by park, chain or scale; cursor pages.
+        """
         return service.list_enterprises(actor(), **args)
 
     @roles_required(Role.ADMIN)
@@ -73,7 +77,11 @@ class EnterpriseById(MethodView):
     @blp.response(200, EnterpriseProfileSchema)
     @blp.doc(responses=error_responses(404))
     def get(self, enterprise_id):
-        """企业详情 / An enterprise's profile: contacts, linked cadres, problems, last visit, latest indicators."""
+        """企业详情 / An enterprise's profile: contacts, linked cadres, problems, last visit, latest indicators.
+
+        企业档案：联系人、结对干部、问题、最近走访和最新指标。
+        The profile: contacts, linked cadres, problems, last visit and latest indicators.
+        """
         return service.get_profile(actor(), enterprise_id)
 
     @roles_required(Role.ADMIN)
@@ -91,7 +99,11 @@ class EnterpriseIndicators(MethodView):
     @blp.response(200, IndicatorSchema(many=True))
     @blp.doc(responses=error_responses(404))
     def get(self, enterprise_id):
-        """企业指标历史 / Indicator history by period, latest first, with per-mu figures and year-on-year growth."""
+        """企业指标历史 / Indicator history by period, latest first, with per-mu figures and year-on-year growth.
+
+        按期次倒序的指标历史，含亩均税收、亩均产值和同比增长。
+        Indicator history, latest period first, with per-mu figures and growth.
+        """
         return service.indicator_history(actor(), enterprise_id)
 
     @roles_required(Role.ENTERPRISE, Role.ADMIN)

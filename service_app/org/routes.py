@@ -30,7 +30,11 @@ blp = Blueprint("org", __name__, url_prefix="/api/v1", description="园区、产
 @login_required
 @blp.response(200, ParkSchema(many=True))
 def parks():
-    """园区列表 / Parks of the zone."""
+    """园区列表 / Parks of the zone.
+
+    开发区内的园区，用于筛选和企业登记。
+    The zone's parks, for filters and enterprise registration.
+    """
     return db.session.scalars(select(Park).order_by(Park.id)).all()
 
 
@@ -39,7 +43,11 @@ def parks():
 @login_required
 @blp.response(200, ChainSchema(many=True))
 def chains():
-    """产业链列表 / Industry chains."""
+    """产业链列表 / Industry chains.
+
+    产业链，用于筛选和企业登记。
+    Industry chains, for filters and enterprise registration.
+    """
     return db.session.scalars(select(Chain).order_by(Chain.id)).all()
 
 
@@ -48,7 +56,11 @@ def chains():
 @login_required
 @blp.response(200, DepartmentSchema(many=True))
 def departments():
-    """部门列表 / Government departments that handle dispatched problems."""
+    """部门列表 / Government departments that handle dispatched problems.
+
+    承办派单问题的政府部门。
+    Departments that handle dispatched problems.
+    """
     return db.session.scalars(select(Department).order_by(Department.id)).all()
 
 
@@ -57,7 +69,11 @@ def departments():
 @login_required
 @blp.response(200, CategorySchema(many=True))
 def categories():
-    """问题类别列表 / Problem categories with their default department and SLA hours."""
+    """问题类别列表 / Problem categories with their default department and SLA hours.
+
+    问题类别及其默认承办部门和办理时限。
+    Categories with their default department and deadlines.
+    """
     return db.session.scalars(
         select(Category).where(Category.is_active.is_(True)).order_by(Category.sort_order, Category.id)
     ).all()
