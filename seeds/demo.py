@@ -58,17 +58,18 @@ def load() -> dict[str, int]:
             db.session.add(User(password_hash=password_hash, **fields))
             counts["users"] += 1
 
-    add_user(username="admin", name="系统管理员", role=Role.ADMIN.value, title="管理员")
-    add_user(username="manager", name="高新区督查室", role=Role.MANAGER.value, title="督查室主任")
+    # Every demo account has its own mobile number (users.phone is unique; SMS codes go to it).
+    add_user(username="admin", name="系统管理员", role=Role.ADMIN.value, title="管理员", phone="13707310001")
+    add_user(username="manager", name="高新区督查室", role=Role.MANAGER.value, title="督查室主任", phone="13707310002")
 
     departments = dict(db.session.execute(select(Department.code, Department.id)).all())
-    for number, (code, name, _en, phone) in enumerate(DEPARTMENTS, start=1):
+    for number, (code, name, _en, _landline) in enumerate(DEPARTMENTS, start=1):
         add_user(
             username=f"dept{number:02d}",
             name=f"{name}联络员",
             role=Role.DEPARTMENT.value,
             department_id=departments[code],
-            phone=phone,
+            phone=f"137073120{number:02d}",
             title="联络员",
         )
 
@@ -122,6 +123,7 @@ def load() -> dict[str, int]:
             name=f"企业联络员{number:03d}",
             role=Role.ENTERPRISE.value,
             enterprise_id=enterprise_ids[enterprise_credit_code(number)],
+            phone=f"1360731{number:04d}",
         )
         add_user(
             username=f"cadre{number:03d}",

@@ -161,6 +161,7 @@ def _register_blueprints(app: Flask) -> None:
     from swagger_ui_bundle import swagger_ui_path
 
     from service_app.attachments.routes import blp as attachments_blp
+    from service_app.auth.account_routes import blp as account_blp
     from service_app.auth.routes import blp as auth_blp
     from service_app.enterprises.routes import blp as enterprises_blp
     from service_app.extensions import api
@@ -173,7 +174,7 @@ def _register_blueprints(app: Flask) -> None:
     from service_app.visits.routes import blp as visits_blp
 
     blueprints = (
-        health_blp, auth_blp, org_blp, enterprises_blp, problems_blp, visits_blp,
+        health_blp, auth_blp, account_blp, org_blp, enterprises_blp, problems_blp, visits_blp,
         attachments_blp, notifications_blp, stats_blp, scheduling_blp,
     )
     for blueprint in blueprints:

@@ -57,9 +57,28 @@ def from_environment() -> dict:
         "JWT_DECODE_ALGORITHMS": ["HS256"],
         "JWT_TOKEN_LOCATION": ["headers"],
         "JWT_ERROR_MESSAGE_KEY": "message",
-        # Rate limits (Flask-Limiter notation). Failed logins only count against these.
-        "LOGIN_LIMIT_PER_USERNAME": os.environ.get("LOGIN_LIMIT_PER_USERNAME", "5 per minute;20 per hour"),
+        # Login limits (Flask-Limiter notation), counting failed logins only (auth/throttle.py): a
+        # (username, address) pair and an address are refused (429); a username attacked from
+        # everywhere is only slowed down, so its owner can still log in.
+        "LOGIN_LIMIT_PER_USERNAME_ADDRESS": os.environ.get(
+            "LOGIN_LIMIT_PER_USERNAME_ADDRESS", "5 per minute;20 per hour"
+        ),
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per minute;100 per hour"),
+        "LOGIN_SLOWDOWN_PER_USERNAME": os.environ.get("LOGIN_SLOWDOWN_PER_USERNAME", "10 per 15 minutes"),
+        "LOGIN_SLOWDOWN_SECONDS": float(os.environ.get("LOGIN_SLOWDOWN_SECONDS", "1")),
+        # SMS codes (auth/sms.py): sender "log", "aliyun" or "package.module:Class"; lifetime, tries, limits.
+        "SMS_SENDER": os.environ.get("SMS_SENDER", "log"),
+        "SMS_CODE_TTL_SECONDS": _int("SMS_CODE_TTL_SECONDS", 300),
+        "SMS_CODE_MAX_ATTEMPTS": _int("SMS_CODE_MAX_ATTEMPTS", 5),
+        "SMS_LIMIT_PER_PHONE": os.environ.get("SMS_LIMIT_PER_PHONE", "1 per minute;10 per day"),
+        "SMS_LIMIT_PER_ADDRESS": os.environ.get("SMS_LIMIT_PER_ADDRESS", "50 per day"),
+        "ALIYUN_SMS_ENDPOINT": os.environ.get("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com"),
+        "ALIYUN_SMS_ACCESS_KEY_ID": os.environ.get("ALIYUN_SMS_ACCESS_KEY_ID"),
+        "ALIYUN_SMS_ACCESS_KEY_SECRET": os.environ.get("ALIYUN_SMS_ACCESS_KEY_SECRET"),
+        "ALIYUN_SMS_SIGN_NAME": os.environ.get("ALIYUN_SMS_SIGN_NAME"),
+        "ALIYUN_SMS_TEMPLATE_LOGIN": os.environ.get("ALIYUN_SMS_TEMPLATE_LOGIN"),
+        "ALIYUN_SMS_TEMPLATE_RESET": os.environ.get("ALIYUN_SMS_TEMPLATE_RESET"),
+        "ALIYUN_SMS_TIMEOUT_SECONDS": float(os.environ.get("ALIYUN_SMS_TIMEOUT_SECONDS", "5")),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),

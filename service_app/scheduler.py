@@ -17,6 +17,7 @@ import signal
 from datetime import datetime
 
 import click
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -65,6 +66,10 @@ def run_once(app: Flask, name: str, *, now: datetime | None = None) -> RunResult
 
 def _tick(app: Flask, job: Job) -> None:
     """What APScheduler calls: never lets an exception escape (the run log has the details)."""
+    # Stop signals must reach the main thread, which sleeps on a lock until the next tick: one the
+    # kernel hands to this job thread instead is seen there only when that sleep ends (Ctrl-C during
+    # the start-up snapshot took up to a minute to stop the scheduler).
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         run_job(app, job)
     except Exception:  # noqa: BLE001 - e.g. the database is down: log, and try again next tick
@@ -90,7 +95,10 @@ def _serve(app: Flask) -> None:
     def stop(signum, _frame):
         if scheduler.running:  # a second Ctrl-C while running jobs finish is not an error
             log.info("scheduler_stopping", extra={"signal": signum})
-            scheduler.shutdown(wait=True)
+            try:
+                scheduler.shutdown(wait=True)
+            except SchedulerNotRunningError:  # a second signal came between the check and the shutdown
+                pass
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

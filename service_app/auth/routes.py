@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from sqlalchemy import or_, select
 
 from service_app.auth import service
 from service_app.auth.models import Role, User
-from service_app.auth.permissions import actor, login_required, roles_required
+from service_app.auth.permissions import actor, login_required_before_password_change, roles_required
 from service_app.auth.schemas import (
     AdminUserSchema,
     LoginSchema,
@@ -20,33 +20,20 @@ from service_app.auth.schemas import (
     UserUpdateSchema,
 )
 from service_app.common.api import Blueprint, error_responses
-from service_app.common.http import json_body_or_none
 from service_app.common.net import client_address
 from service_app.common.pagination import keyset_page, page_schema
 from service_app.errors import NotFound
-from service_app.extensions import db, limiter
+from service_app.extensions import db
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="登录、令牌与账号 / Login, tokens and accounts")
 
 
-def _login_username() -> str:
-    body = json_body_or_none()
-    username = body.get("username") if isinstance(body, dict) else None
-    return f"user:{str(username).strip().lower()[:64]}" if username else "user:-"
-
-
-def _failed(response) -> bool:
-    return response.status_code == 401
-
-
 @blp.route("/auth/login", methods=["POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_USERNAME"], key_func=_login_username, deduct_when=_failed, scope="login-username")
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=client_address, deduct_when=_failed, scope="login-address")
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
 @blp.doc(responses=error_responses(401, 429))
 def login(data):
-    """账号密码登录 / Log in with username and password.
+    """账号密码登录 / Log in with username and password (429 after repeated failures from one address).
 
     返回访问令牌（15 分钟）和刷新令牌（30 天）；之后的请求带 `Authorization: Bearer <访问令牌>`。
     Returns an access token (15 min) and a refresh token (30 days); send the access token as Bearer.
@@ -70,7 +57,7 @@ def refresh():
 
 
 @blp.route("/auth/logout", methods=["POST"])
-@login_required
+@login_required_before_password_change
 @blp.response(204)
 def logout():
     """退出登录 / Log out: revoke this session's access and refresh tokens.
@@ -83,7 +70,7 @@ def logout():
 
 @blp.route("/me", methods=["GET"])
 @blp.doc(operationId="getMe")
-@login_required
+@login_required_before_password_change
 @blp.response(200, UserSchema)
 def me():
     """当前账号 / The caller's account.
@@ -119,8 +106,8 @@ class Users(MethodView):
     @blp.response(201, AdminUserSchema)
     @blp.doc(responses=error_responses(409, 422))
     def post(self, data):
-        """新建账号 / Create an account."""
-        return service.create_user(**data)
+        """新建账号 / Create an account; its owner must change the password at the first login."""
+        return service.create_user(**data, must_change_password=True)
 
 
 def _get_user(user_id: int) -> User:

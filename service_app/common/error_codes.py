@@ -48,6 +48,9 @@ CATALOGUE: dict[str, ErrorCode] = {
     # auth
     "bad_credentials": ErrorCode(401, "用户名或密码错误", "Wrong username or password"),
     "username_taken": ErrorCode(409, "用户名已存在", "This username is taken"),
+    "password_change_required": ErrorCode(403, "请先修改密码", "Change your password first"),
+    "bad_sms_code": ErrorCode(401, "手机号或验证码错误", "Wrong phone number or code"),
+    "phone_taken": ErrorCode(409, "该手机号已被其他账号使用", "Another account has this phone number"),
     # org
     "credit_code_taken": ErrorCode(
         409, "统一社会信用代码已存在", "This unified social credit code is already registered"

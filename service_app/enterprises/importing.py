@@ -27,7 +27,7 @@ from service_app.auth.models import User
 from service_app.common.i18n import bilingual, translate_errors
 from service_app.common.time import SHANGHAI, utcnow
 from service_app.enterprises import columns as cols
-from service_app.enterprises import metrics, tabular
+from service_app.enterprises import history, metrics, tabular
 from service_app.enterprises.models import EnterpriseIndicator
 from service_app.enterprises.schemas import IndicatorWriteSchema
 from service_app.enterprises.service import FIGURES, check_period_started
@@ -303,6 +303,7 @@ def _write_enterprises(rows: list[dict[str, Any]]) -> tuple[int, int]:
     now = utcnow()
     inserts = [{**row, "created_at": now, "updated_at": now} for row in rows if row["credit_code"] not in existing]
     updates = [{**row, "id": existing[row["credit_code"]], "updated_at": now} for row in rows if row["credit_code"] in existing]
+    history.record_bulk_updates(updates)
     _bulk(Enterprise, inserts, updates)
     return len(inserts), len(updates)
 

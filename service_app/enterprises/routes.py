@@ -12,9 +12,10 @@ from service_app.auth.models import Role
 from service_app.auth.permissions import actor, login_required, roles_required
 from service_app.common.api import Blueprint, error_responses
 from service_app.common.http import accepts_multipart
-from service_app.common.pagination import page_schema
-from service_app.enterprises import exporting, importing, service
+from service_app.common.pagination import PageArgsSchema, page_schema
+from service_app.enterprises import exporting, history, importing, service
 from service_app.enterprises.schemas import (
+    EnterpriseChangeSchema,
     EnterpriseProfileSchema,
     EnterpriseQuerySchema,
     ExportQuerySchema,
@@ -32,7 +33,10 @@ from service_app.org.schemas import EnterpriseCreateSchema, EnterpriseSchema, En
 
 blp = Blueprint("enterprises", __name__, url_prefix="/api/v1", description="企业信息与关键指标 / Enterprises and key indicators")
 
+blp.record_once(lambda state: history.init_app(state.app))
+
 EnterprisePageSchema = page_schema(EnterpriseSchema, "EnterprisePage")
+EnterpriseChangePageSchema = page_schema(EnterpriseChangeSchema, "EnterpriseChangePage")
 # Room for the multipart envelope around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -84,13 +88,27 @@ class EnterpriseById(MethodView):
         """
         return service.get_profile(actor(), enterprise_id)
 
-    @roles_required(Role.ADMIN)
+    @roles_required(Role.ENTERPRISE, Role.ADMIN)
     @blp.arguments(EnterpriseUpdateSchema)
     @blp.response(200, EnterpriseSchema)
     @blp.doc(responses=error_responses(404, 409, 422))
     def patch(self, data, enterprise_id):
-        """修改企业信息 / Change an enterprise's registration data."""
-        return org_service.update_enterprise(enterprise_id, **data)
+        """修改企业信息 / Change an enterprise's registration data.
+
+        管理员可改任何字段，企业本身可改联系人、电话和地址。
+        Admins any field, the enterprise itself its contact name, phone and address.
+        """
+        return service.update_enterprise(actor(), enterprise_id, changes=data)
+
+
+@blp.route("/enterprises/<int:enterprise_id>/history", methods=["GET"])
+@roles_required(Role.MANAGER, Role.ADMIN)
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, EnterpriseChangePageSchema)
+@blp.doc(responses=error_responses(404))
+def enterprise_history(args, enterprise_id):
+    """企业信息变更记录 / Who changed what in an enterprise, and when: old and new values, newest first."""
+    return service.enterprise_history(actor(), enterprise_id, **args)
 
 
 @blp.route("/enterprises/<int:enterprise_id>/indicators")

@@ -172,3 +172,20 @@ class ExportQuerySchema(Schema):
     park_id = Id()
     chain_id = Id()
     year = fields.Integer(validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR), metadata={"description": "Indicators of this year only"})
+
+
+class ChangeAuthorSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    username = fields.String(dump_only=True)
+    name = fields.String(dump_only=True)
+
+
+class EnterpriseChangeSchema(Schema):
+    """One changed field: who, when, the value before and after (as text; null when empty)."""
+
+    id = fields.Integer(dump_only=True)
+    changed_at = AwareDateTime(dump_only=True)
+    changed_by = fields.Nested(ChangeAuthorSchema, dump_only=True, allow_none=True)
+    field = fields.String(dump_only=True)
+    old_value = fields.String(dump_only=True, allow_none=True)
+    new_value = fields.String(dump_only=True, allow_none=True)

@@ -17,10 +17,11 @@ from service_app.common.i18n import bilingual
 from service_app.common.pagination import Page, keyset_page
 from service_app.common.time import SHANGHAI, utcnow
 from service_app.enterprises import metrics
-from service_app.enterprises.models import FULL_YEAR, EnterpriseIndicator
+from service_app.enterprises.models import FULL_YEAR, EnterpriseChange, EnterpriseIndicator
 from service_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service_app.extensions import db
 from service_app.org import scoping
+from service_app.org import service as org_service
 from service_app.org.models import CadreLink, Enterprise
 from service_app.problems.models import OPEN_STATUSES, RESOLVED_STATUSES, Problem
 from service_app.visits.models import Visit
@@ -28,6 +29,8 @@ from service_app.visits.models import Visit
 FIGURES = ("revenue", "tax_paid", "industrial_output", "land_area_mu", "employees", "rd_spend", "patents")
 # Who may report an enterprise's figures: the enterprise itself (its own only, by scoping) and admins.
 REPORTER_ROLES = frozenset({Role.ENTERPRISE.value, Role.ADMIN.value})
+# What an enterprise may correct about itself; every other field is the admins'.
+CONTACT_FIELDS = frozenset({"contact_name", "contact_phone", "address"})
 
 
 def list_enterprises(
@@ -294,3 +297,35 @@ def rankings(
             }
         )
     return result
+
+
+def update_enterprise(actor: User, enterprise_id: int, *, changes: dict[str, Any]) -> Enterprise:
+    """An admin changes any field (org's rules); an enterprise user only its own contact fields
+    (`CONTACT_FIELDS`; another field is a 422 naming it). Either way the change enters the history."""
+    if actor.role == Role.ADMIN.value:
+        return org_service.update_enterprise(enterprise_id, **changes)
+    if actor.role != Role.ENTERPRISE.value:
+        raise Forbidden()
+    scoping.get_visible_enterprise(actor, enterprise_id)
+    refused = sorted(set(changes) - CONTACT_FIELDS)
+    if refused:
+        message = bilingual("企业只能修改联系人、联系电话和地址", "An enterprise may change only its contact name, phone and address")
+        raise ValidationFailed(errors={field: [message] for field in refused})
+    enterprise = db.session.get(Enterprise, enterprise_id, with_for_update=True)
+    for field, value in changes.items():
+        setattr(enterprise, field, value)
+    db.session.commit()
+    return enterprise
+
+
+def enterprise_history(actor: User, enterprise_id: int, *, limit: int | None, cursor: str | None) -> Page:
+    """Changes of a visible enterprise, newest first, each with its author."""
+    scoping.get_visible_enterprise(actor, enterprise_id)
+    query = (
+        select(EnterpriseChange)
+        .options(joinedload(EnterpriseChange.changed_by))
+        .where(EnterpriseChange.enterprise_id == enterprise_id)
+    )
+    return keyset_page(
+        query, columns=[EnterpriseChange.id], kinds=[int], limit=limit, cursor=cursor, session=db.session
+    )
