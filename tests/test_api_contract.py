@@ -79,6 +79,13 @@ def test_the_error_schema_publishes_the_catalogue_as_an_enum(document):
     assert document["components"]["schemas"]["Error"]["properties"]["error_code"]["enum"] == list(CATALOGUE)
 
 
+def test_the_error_shape_has_an_example(document):
+    properties = document["components"]["schemas"]["Error"]["properties"]
+    example = {name: field["example"] for name, field in properties.items()}
+    assert example["error_code"] in CATALOGUE and CATALOGUE[example["error_code"]].status == example["code"]
+    assert example["message"] == CATALOGUE[example["error_code"]].zh
+
+
 def test_the_readme_table_is_the_catalogue():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     start = readme.index("<!-- error-codes:start -->\n") + len("<!-- error-codes:start -->\n")
