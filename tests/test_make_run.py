@@ -79,7 +79,9 @@ def test_make_run_serves_and_stops(tmp_path):
         assert status == 200 and json.loads(body) == {"status": "ok"}
         try:
             assert _get(f"http://127.0.0.1:{port}/api/docs")[0] == 200
-            status, body = _get(f"{base}/auth/login", json.dumps({"username": "ent001", "password": "Demo@2019"}).encode())
+            status, body = _get(
+                f"{base}/auth/login", json.dumps({"username": "ent001", "password": "Demo@2019"}).encode()
+            )
         except urllib.error.HTTPError as error:
             raise AssertionError(f"{error}: {error.read()[:500]!r}\n{output()}") from None
         assert status == 200 and json.loads(body)["user"]["username"] == "ent001"

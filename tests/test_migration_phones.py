@@ -49,7 +49,8 @@ def test_landlines_and_duplicate_phones_are_cleared_before_the_unique_constraint
             for username, phone in users:
                 connection.execute(
                     sa.text(
-                        "INSERT INTO users (username, name, role, password_hash, phone, is_active, created_at, updated_at)"
+                        "INSERT INTO users (username, name, role, password_hash, phone, is_active, created_at,"
+                        " updated_at)"
                         " VALUES (:u, :u, 'manager', 'x', :p, true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
                     ),
                     {"u": username, "p": phone},

@@ -29,7 +29,10 @@ def test_demo_seed_is_complete_and_idempotent(client, app_ctx):
     departments = db.session.scalar(select(func.count()).select_from(Department))
     dept_users = db.session.scalar(select(func.count()).select_from(User).where(User.role == "department"))
     assert dept_users == departments
-    assert db.session.scalar(select(func.count()).select_from(Category).where(Category.name.in_(["配套服务", "物业管理"]))) == 2
+    assert (
+        db.session.scalar(select(func.count()).select_from(Category).where(Category.name.in_(["配套服务", "物业管理"])))
+        == 2
+    )
 
     # cadreNNN is the primary cadre of entNNN's enterprise.
     ent = db.session.scalar(select(User).where(User.username == "ent042"))
@@ -38,7 +41,9 @@ def test_demo_seed_is_complete_and_idempotent(client, app_ctx):
     assert link.enterprise_id == ent.enterprise_id and link.role == "primary"
 
     enterprises = db.session.scalars(select(Enterprise)).all()
-    assert all(credit_code.is_valid(e.credit_code) and e.lat and e.lng and e.park_id and e.chain_id for e in enterprises)
+    assert all(
+        credit_code.is_valid(e.credit_code) and e.lat and e.lng and e.park_id and e.chain_id for e in enterprises
+    )
     assert login(client, "ent001", "Demo@2019")["user"]["role"] == "enterprise"
     assert login(client, "manager", "Demo@2019")["user"]["role"] == "manager"
 

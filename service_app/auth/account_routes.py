@@ -65,7 +65,7 @@ def change_password(data):
 @blp.arguments(SmsCodeRequestSchema)
 @blp.response(202, SmsCodeAcceptedSchema)
 def request_sms_code(data):
-    """获取短信验证码 / Ask for an SMS code to log in or reset the password (202 whether or not the number has an account).
+    """获取短信验证码 / Ask for an SMS code to log in or reset the password.
 
     向手机号发送登录或重置密码的验证码；无论号码是否有账号都返回 202。
     Sends a code for login or reset; 202 whether or not the number has an account.

@@ -8,9 +8,9 @@ belong to each domain's service (e.g. `org.scoping`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from copy import deepcopy
 from functools import wraps
-from typing import Callable
 
 from flask_jwt_extended import current_user, verify_jwt_in_request
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
-from sqlalchemy import or_, select
 
 from service_app.auth import service
-from service_app.auth.models import Role, User
+from service_app.auth.models import Role
 from service_app.auth.permissions import actor, login_required_before_password_change, roles_required
 from service_app.auth.schemas import (
     AdminUserSchema,
@@ -21,9 +20,7 @@ from service_app.auth.schemas import (
 )
 from service_app.common.api import Blueprint, error_responses
 from service_app.common.net import client_address
-from service_app.common.pagination import keyset_page, page_schema
-from service_app.errors import NotFound
-from service_app.extensions import db
+from service_app.common.pagination import page_schema
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="登录、令牌与账号 / Login, tokens and accounts")
 
@@ -49,7 +46,11 @@ def login(data):
 @blp.route("/auth/refresh", methods=["POST"])
 @blp.doc(operationId="refreshToken")
 @blp.response(200, TokenSchema)
-@blp.doc(security=[{"bearerAuth": []}], responses=error_responses(401), description="Send the refresh token as the Bearer token. The refresh token is rotated: the one sent stops working.")
+@blp.doc(
+    security=[{"bearerAuth": []}],
+    responses=error_responses(401),
+    description="Send the refresh token as the Bearer token. The refresh token is rotated: the one sent stops working.",
+)
 def refresh():
     """刷新令牌 / Exchange a refresh token for a new token pair."""
     verify_jwt_in_request(refresh=True)
@@ -91,15 +92,7 @@ class Users(MethodView):
     @blp.response(200, UserPageSchema)
     def get(self, args):
         """账号列表 / List accounts."""
-        query = select(User)
-        if "role" in args:
-            query = query.where(User.role == args["role"])
-        if "is_active" in args:
-            query = query.where(User.is_active == args["is_active"])
-        if "q" in args:
-            pattern = f"%{args['q']}%"
-            query = query.where(or_(User.username.like(pattern), User.name.like(pattern)))
-        return keyset_page(query, columns=[User.id], kinds=[int], limit=args["limit"], cursor=args["cursor"], descending=False, session=db.session)
+        return service.list_users(**args)
 
     @roles_required(Role.ADMIN)
     @blp.arguments(UserCreateSchema)
@@ -110,13 +103,6 @@ class Users(MethodView):
         return service.create_user(**data, must_change_password=True)
 
 
-def _get_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound()
-    return user
-
-
 @blp.route("/users/<int:user_id>")
 class UserById(MethodView):
     @roles_required(Role.ADMIN)
@@ -124,7 +110,7 @@ class UserById(MethodView):
     @blp.doc(responses=error_responses(404))
     def get(self, user_id):
         """账号详情 / One account."""
-        return _get_user(user_id)
+        return service.get_user(user_id=user_id)
 
     @roles_required(Role.ADMIN)
     @blp.arguments(UserUpdateSchema)
@@ -132,4 +118,4 @@ class UserById(MethodView):
     @blp.doc(responses=error_responses(404, 422))
     def patch(self, data, user_id):
         """修改账号 / Change an account; disabling it ends its sessions at once."""
-        return service.update_user(_get_user(user_id), **data)
+        return service.update_user(user_id=user_id, **data)

@@ -9,15 +9,22 @@ import flask_smorest
 from flask.views import MethodView
 from webargs.flaskparser import FlaskParser
 
-from service_app.common.schemas import ErrorSchema
+from service_app.common.schemas import ErrorSchema, text_input
 
 
 class Parser(FlaskParser):
     """webargs' parser, also turning the JSON failures it does not expect into a 400.
 
     `json.loads` raises RecursionError for deeply nested documents and ValueError for integers of
-    more than 4300 digits; both would otherwise escape as 500s.
+    more than 4300 digits; both would otherwise escape as 500s. Every location but the JSON body
+    (query string, form, headers, path) carries text, which the number fields then parse.
     """
+
+    def parse(self, argmap, req=None, *, location=None, **kwargs):
+        if (location or self.location) == "json":
+            return super().parse(argmap, req, location=location, **kwargs)
+        with text_input():
+            return super().parse(argmap, req, location=location, **kwargs)
 
     def _raw_load_json(self, req):
         try:
@@ -45,7 +52,10 @@ def operation_id(name: str) -> str:
 
 
 def _method_view_operation_id(view: type[MethodView], method: str, rule: str) -> str:
-    """`Users.get` -> listUsers, `UserById.get` -> getUser, `Users.post` -> createUser, `UserById.patch` -> updateUser."""
+    """`Users.get` -> listUsers, `UserById.get` -> getUser, `Users.post` -> createUser, `UserById.patch` -> updateUser.
+
+    The verb comes from the HTTP method; a GET whose rule ends in a path parameter reads one item.
+    """
     name = view.__name__.removesuffix("ById")
     singular = name.removesuffix("s") if name.endswith("s") and not name.endswith("ss") else name
     if method == "get":

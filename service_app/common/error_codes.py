@@ -1,7 +1,8 @@
 """The error-code catalogue: every `error_code` the API answers with, its HTTP status and its message.
 
 Clients switch on `error_code`; the OpenAPI Error schema publishes these codes as an enum and the
-README's table is generated from here (`python -m service_app.common.error_codes`). A raise site may pass a more specific
+README's table is generated from here
+(`python -m service_app.common.error_codes`). A raise site may pass a more specific
 message, never a code missing here: in testing mode the error handler refuses one, and a test scans
 the source for codes.
 """
@@ -31,7 +32,9 @@ CATALOGUE: dict[str, ErrorCode] = {
     "not_found": ErrorCode(404, "资源不存在", "Not found"),
     "method_not_allowed": ErrorCode(405, "不支持该请求方法", "Method not allowed"),
     "conflict": ErrorCode(409, "操作与当前状态冲突", "The request conflicts with the current state"),
-    "precondition_failed": ErrorCode(412, "数据已被他人修改，请刷新后重试", "The resource has changed; reload and retry"),
+    "precondition_failed": ErrorCode(
+        412, "数据已被他人修改，请刷新后重试", "The resource has changed; reload and retry"
+    ),
     "payload_too_large": ErrorCode(413, "请求内容过大", "The request body is too large"),
     "unsupported_media_type": ErrorCode(415, "不支持的内容类型", "Unsupported content type"),
     "validation_failed": ErrorCode(422, "提交的数据有误", "Some fields are invalid"),
@@ -63,18 +66,27 @@ CATALOGUE: dict[str, ErrorCode] = {
     "import_too_many_rows": ErrorCode(422, "文件行数过多", "The file has too many rows"),
     "import_bad_header": ErrorCode(422, "表头不正确", "The header row is wrong"),
     "import_rejected": ErrorCode(422, "部分行数据有误，未导入任何数据", "Some rows have errors; nothing was imported"),
+    "import_over_budget": ErrorCode(
+        413, "文件展开后超出导入上限，请拆分文件", "The file expands beyond the import limits"
+    ),
     "import_file_too_large": ErrorCode(413, "文件超过大小上限", "The file exceeds the size limit"),
     # attachments
     "unsupported_file_type": ErrorCode(
-        415, "仅支持 JPEG、PNG、WebP、HEIC 图片和 PDF 文件", "Only JPEG, PNG, WebP and HEIC images and PDF documents are accepted"
+        415,
+        "仅支持 JPEG、PNG、WebP、HEIC 图片和 PDF 文件",
+        "Only JPEG, PNG, WebP and HEIC images and PDF documents are accepted",
     ),
     # problems
-    "invalid_transition": ErrorCode(409, "当前状态下不能执行该操作", "This action is not possible in the current state"),
+    "invalid_transition": ErrorCode(
+        409, "当前状态下不能执行该操作", "This action is not possible in the current state"
+    ),
     "internal_comment_forbidden": ErrorCode(403, "企业不能发表内部意见", "Enterprises cannot post internal comments"),
     "already_rated": ErrorCode(409, "本次办理结果已评价过", "This resolution has already been rated"),
     # visits
     "visit_checked_out": ErrorCode(409, "该走访已签退", "This visit is already checked out"),
-    "visit_not_flagged": ErrorCode(409, "该签到未被标记，无需审核", "This check-in is not flagged; there is nothing to review"),
+    "visit_not_flagged": ErrorCode(
+        409, "该签到未被标记，无需审核", "This check-in is not flagged; there is nothing to review"
+    ),
     "visit_already_reviewed": ErrorCode(409, "该签到已审核", "This check-in has already been reviewed"),
 }
 

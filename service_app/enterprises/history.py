@@ -81,7 +81,7 @@ def record_bulk_updates(rows: list[dict[str, Any]], *, chunk: int = 500) -> None
         fields = sorted({key for row in part.values() for key in row} - UNTRACKED)
         columns = [getattr(Enterprise, name) for name in fields]
         for current in db.session.execute(select(Enterprise.id, *columns).where(Enterprise.id.in_(part))):
-            for name, old in zip(fields, current[1:]):
+            for name, old in zip(fields, current[1:], strict=True):
                 new = part[current.id].get(name, old)
                 if _text(old) != _text(new):
                     changes.append(

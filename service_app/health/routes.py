@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from marshmallow import fields
 
 from service_app.common.api import Blueprint, error_responses
 from service_app.common.schemas import Schema
-from service_app.errors import ServiceUnavailable
-from service_app.extensions import db
-from marshmallow import fields
+from service_app.health import service
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="健康检查 / Health")
 
@@ -37,9 +35,5 @@ def ready():
     数据库可用时返回 ok，否则 503。
     Answers ok when the database answers, 503 otherwise (readiness probe).
     """
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception:  # any failure to reach the database means "not ready"
-        db.session.rollback()
-        raise ServiceUnavailable(headers={"Retry-After": "5"}) from None
+    service.check_database()
     return {"status": "ok"}

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from sqlalchemy import select
 
 from service_app.auth.models import Role
 from service_app.auth.permissions import login_required, roles_required
 from service_app.common.api import Blueprint, error_responses
-from service_app.common.pagination import keyset_page, page_schema
-from service_app.extensions import db
+from service_app.common.pagination import page_schema
 from service_app.org import service
-from service_app.org.models import CadreLink, Category, Chain, Department, Park
 from service_app.org.schemas import (
     CategorySchema,
     ChainSchema,
@@ -22,7 +19,9 @@ from service_app.org.schemas import (
     ParkSchema,
 )
 
-blp = Blueprint("org", __name__, url_prefix="/api/v1", description="园区、产业链、部门、类别、企业与结对 / Organisation")
+blp = Blueprint(
+    "org", __name__, url_prefix="/api/v1", description="园区、产业链、部门、类别、企业与结对 / Organisation"
+)
 
 
 @blp.route("/parks", methods=["GET"])
@@ -35,7 +34,7 @@ def parks():
     开发区内的园区，用于筛选和企业登记。
     The zone's parks, for filters and enterprise registration.
     """
-    return db.session.scalars(select(Park).order_by(Park.id)).all()
+    return service.list_parks()
 
 
 @blp.route("/chains", methods=["GET"])
@@ -48,7 +47,7 @@ def chains():
     产业链，用于筛选和企业登记。
     Industry chains, for filters and enterprise registration.
     """
-    return db.session.scalars(select(Chain).order_by(Chain.id)).all()
+    return service.list_chains()
 
 
 @blp.route("/departments", methods=["GET"])
@@ -61,7 +60,7 @@ def departments():
     承办派单问题的政府部门。
     Departments that handle dispatched problems.
     """
-    return db.session.scalars(select(Department).order_by(Department.id)).all()
+    return service.list_departments()
 
 
 @blp.route("/categories", methods=["GET"])
@@ -74,9 +73,7 @@ def categories():
     问题类别及其默认承办部门和办理时限。
     Categories with their default department and deadlines.
     """
-    return db.session.scalars(
-        select(Category).where(Category.is_active.is_(True)).order_by(Category.sort_order, Category.id)
-    ).all()
+    return service.list_categories()
 
 
 LinkPageSchema = page_schema(LinkSchema, "LinkPage")
@@ -89,13 +86,7 @@ class Links(MethodView):
     @blp.response(200, LinkPageSchema)
     def get(self, args):
         """结对列表 / Cadre ↔ enterprise pairings."""
-        query = select(CadreLink)
-        if args["active"]:
-            query = query.where(CadreLink.ended_at.is_(None))
-        for key in ("cadre_id", "enterprise_id"):
-            if key in args:
-                query = query.where(getattr(CadreLink, key) == args[key])
-        return keyset_page(query, columns=[CadreLink.id], kinds=[int], limit=args["limit"], cursor=args["cursor"], descending=False, session=db.session)
+        return service.list_links(**args)
 
     @roles_required(Role.ADMIN)
     @blp.arguments(LinkCreateSchema)

@@ -3,7 +3,9 @@
 - response: the first cadre action (accept, reject or resolve) within RESPONSE_SLA_HOURS;
 - resolution: `due_at = created_at + category.sla_hours`, half of that for urgent problems;
 - overdue: still open and past `due_at`. It is computed, never stored, so it cannot go stale:
-  `is_overdue` for one loaded problem, `overdue_clause` for a query.
+  `is_overdue` for one loaded problem, `overdue_clause` for a query;
+- due soon: still open and due within `DUE_SOON` (`due_soon_clause`), for the job that tells the
+  handler and for the to-do counts.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from sqlalchemy import and_, bindparam
 
 from service_app.common.time import as_utc
 from service_app.problems.models import OPEN_STATUSES, Problem
+
+# "One working day left" (DESIGN §15); a day of the clock until the working-day calendar exists.
+DUE_SOON = timedelta(days=1)
 
 
 def deadlines(*, created_at: datetime, sla_hours: int, urgent: bool, response_hours: int) -> tuple[datetime, datetime]:
@@ -33,5 +38,13 @@ def overdue_clause(now: datetime):
     predicate of ix_problems_open_id_due_at in any plan, a cached generic one included (a page of
     overdue problems then walks that index newest first; counts use ix_problems_status_due_at).
     """
-    open_statuses = bindparam("open_statuses", OPEN_STATUSES, expanding=True, literal_execute=True)
-    return and_(Problem.status.in_(open_statuses), Problem.due_at < now)
+    return and_(Problem.status.in_(_open_statuses()), Problem.due_at < now)
+
+
+def _open_statuses():
+    return bindparam("open_statuses", OPEN_STATUSES, expanding=True, literal_execute=True)
+
+
+def due_soon_clause(now: datetime):
+    """WHERE condition: open, not yet overdue, and due within DUE_SOON of `now`."""
+    return and_(Problem.status.in_(_open_statuses()), Problem.due_at >= now, Problem.due_at < now + DUE_SOON)
