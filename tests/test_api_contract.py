@@ -119,8 +119,8 @@ def test_every_code_in_the_source_is_in_the_catalogue_with_its_status(app):
     classes = _error_classes()
     seen: set[str] = set()
     for path in sorted((ROOT / "service_app").rglob("*.py")):
-        if "open311" in path.parts:
-            continue  # outside /api/v1, with its own error shape (DESIGN §15)
+        if "open311" in path.parts and path.name in {"routes.py", "service.py"}:
+            continue  # GeoReport v2: outside /api/v1, with its own error shape (DESIGN §15)
         source = path.read_text(encoding="utf-8")
         for name, code in _RAISED.findall(source):
             if name in classes:

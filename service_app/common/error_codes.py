@@ -76,6 +76,8 @@ CATALOGUE: dict[str, ErrorCode] = {
         "仅支持 JPEG、PNG、WebP、HEIC 图片和 PDF 文件",
         "Only JPEG, PNG, WebP and HEIC images and PDF documents are accepted",
     ),
+    # Open311 API clients (/api/v1/api-clients; GeoReport itself has its own error shape)
+    "api_client_name_taken": ErrorCode(409, "该名称的客户端已存在", "A client of this name exists"),
     # problems
     "invalid_transition": ErrorCode(
         409, "当前状态下不能执行该操作", "This action is not possible in the current state"
