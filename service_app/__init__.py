@@ -83,7 +83,11 @@ def _init_extensions(app: Flask) -> None:
     tokens.init_app(app)
     limiter.init_app(app)
     api.init_app(
-        app, spec_kwargs={"info": {"description": "四联行动联企服务 API: problems, visits, enterprises, statistics."}}
+        app,
+        spec_kwargs={
+            "info": {"description": "四联行动联企服务 API: problems, visits, enterprises, statistics."},
+            "servers": [{"url": "/", "description": "This server"}],
+        },
     )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
 

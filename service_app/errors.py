@@ -13,10 +13,11 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, has_app_context, jsonify
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from service_app.common.error_codes import CATALOGUE
 from service_app.common.i18n import text, translate_errors
 
 log = logging.getLogger(__name__)
@@ -104,11 +105,15 @@ def error_body(
     errors: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    error_code = error_code or _DEFAULT_CODES.get(status, "error")
+    if has_app_context() and current_app.testing and error_code not in CATALOGUE:
+        # Clients switch on error_code: a code missing from the catalogue (and the docs) fails the tests.
+        raise AssertionError(f"error_code {error_code!r} is not in service_app/common/error_codes.py")
     body: dict[str, Any] = {
         "code": status,
         "status": HTTPStatus(status).phrase,
         "message": message,
-        "error_code": error_code or _DEFAULT_CODES.get(status, "error"),
+        "error_code": error_code,
     }
     if errors:
         body["errors"] = errors

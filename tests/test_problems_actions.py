@@ -52,7 +52,7 @@ def test_routes_and_records_match_one_to_one(app, client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     for spec in workflow.ROUTED:
         operation = paths[f"/api/v1/problems/{{problem_id}}/{spec.name}"]["post"]
-        assert operation["summary"] == spec.summary
+        assert operation["summary"] == f"{spec.zh} / {spec.summary}"
         assert set(operation["responses"]) >= {"200", "404", "409", "412", "422"}
 
 

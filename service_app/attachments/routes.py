@@ -31,6 +31,7 @@ FILE_RESPONSES = {
 
 
 @blp.route("/attachments", methods=["POST"])
+@blp.doc(operationId="uploadAttachment")
 @accepts_multipart
 @roles_required(*UPLOADERS)
 @upload_size_limit("ATTACHMENT_MAX_BYTES", service.too_large)
@@ -39,24 +40,34 @@ FILE_RESPONSES = {
 @blp.response(201, AttachmentSchema)
 @blp.doc(responses=error_responses(413, 415, 422))
 def upload(files):
-    """Upload a photo or PDF (multipart field `file`); attach it to a problem or visit by id."""
+    """上传附件 / Upload a photo or PDF (multipart field `file`); attach it to a problem or visit by id."""
     attachment = service.upload(owner_id=actor().id, file=files["file"])
     return attachment, 201, {"Location": url_for("attachments.download", attachment_id=attachment.id)}
 
 
 @blp.route("/attachments/<int:attachment_id>", methods=["GET"])
+@blp.doc(operationId="downloadAttachment")
 @login_required
 @blp.doc(responses={**FILE_RESPONSES, **error_responses(404)})
 def download(attachment_id: int):
-    """Download a file: for its uploader and whoever may see its problem or visit."""
+    """下载附件 / Download a file: for its uploader and whoever may see its problem or visit.
+
+    文件内容；上传者及能看到其问题或走访的用户可下载。
+    The file's bytes, for its uploader and whoever sees its problem or visit.
+    """
     attachment = service.get_visible_attachment(actor(), attachment_id)
     return file_response(attachment)
 
 
 @blp.route("/attachments/<int:attachment_id>/meta", methods=["GET"])
+@blp.doc(operationId="getAttachmentMeta")
 @login_required
 @blp.response(200, AttachmentSchema)
 @blp.doc(responses=error_responses(404))
 def meta(attachment_id: int):
-    """A file's metadata, under the same rule as the download."""
+    """附件信息 / A file's metadata, under the same rule as the download.
+
+    文件名、类型、大小和所属对象，权限与下载相同。
+    Name, type, size and owner, under the download's rule.
+    """
     return service.get_visible_attachment(actor(), attachment_id)

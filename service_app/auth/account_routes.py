@@ -33,7 +33,11 @@ blp.record_once(lambda state: sms_senders.init_app(state.app))
 @blp.response(200, UserSchema)
 @blp.doc(responses=error_responses(409, 422))
 def update_me(data):
-    """Change the caller's name or mobile number."""
+    """修改本人资料 / Change the caller's name or mobile number.
+
+    修改本人的姓名或手机号；手机号须未被其他账号使用。
+    Changes the caller's name or mobile number (unique).
+    """
     return account.update_profile(user=actor(), **data)
 
 
@@ -43,7 +47,11 @@ def update_me(data):
 @blp.response(204)
 @blp.doc(responses=error_responses(422, 429))
 def change_password(data):
-    """Change the caller's password; the caller's other sessions end."""
+    """修改密码 / Change the caller's password; the caller's other sessions end.
+
+    验证原密码后设置新密码，本人的其他会话随即失效。
+    Checks the current password; other sessions end.
+    """
     account.change_password(
         user=actor(),
         current_password=data["current_password"],
@@ -57,7 +65,11 @@ def change_password(data):
 @blp.arguments(SmsCodeRequestSchema)
 @blp.response(202, SmsCodeAcceptedSchema)
 def request_sms_code(data):
-    """Ask for an SMS code to log in or reset the password (202 whether or not the number has an account)."""
+    """获取短信验证码 / Ask for an SMS code to log in or reset the password.
+
+    向手机号发送登录或重置密码的验证码；无论号码是否有账号都返回 202。
+    Sends a code for login or reset; 202 whether or not the number has an account.
+    """
     sms.request_code(phone=data["phone"], purpose=data["purpose"], client_address=client_address())
     return {"expires_in": current_app.config["SMS_CODE_TTL_SECONDS"], "resend_after": throttle.sms_resend_seconds()}
 
@@ -67,7 +79,11 @@ def request_sms_code(data):
 @blp.response(200, TokenSchema)
 @blp.doc(responses=error_responses(401, 429))
 def login_with_sms_code(data):
-    """Log in with a phone number and an SMS code."""
+    """短信验证码登录 / Log in with a phone number and an SMS code.
+
+    用手机号和短信验证码登录，返回与账号密码登录相同的令牌。
+    Returns the same tokens as the password login.
+    """
     return sms.login_with_code(
         phone=data["phone"],
         code=data["code"],
@@ -81,7 +97,11 @@ def login_with_sms_code(data):
 @blp.response(204)
 @blp.doc(responses=error_responses(422, 429))
 def reset_password(data):
-    """Set a new password with an SMS reset code; every session of the account ends."""
+    """短信重置密码 / Set a new password with an SMS reset code; every session of the account ends.
+
+    用短信验证码设置新密码，该账号的所有会话失效。
+    Sets a new password with an SMS code; every session ends.
+    """
     sms.reset_password(
         phone=data["phone"], code=data["code"], new_password=data["new_password"], client_address=client_address()
     )

@@ -33,7 +33,11 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="登录、�
 @blp.response(200, TokenSchema)
 @blp.doc(responses=error_responses(401, 429))
 def login(data):
-    """Log in with username and password (429 after repeated failures from one address)."""
+    """账号密码登录 / Log in with username and password (429 after repeated failures from one address).
+
+    返回访问令牌（15 分钟）和刷新令牌（30 天）；之后的请求带 `Authorization: Bearer <访问令牌>`。
+    Returns an access token (15 min) and a refresh token (30 days); send the access token as Bearer.
+    """
     return service.login(
         username=data["username"],
         password=data["password"],
@@ -43,6 +47,7 @@ def login(data):
 
 
 @blp.route("/auth/refresh", methods=["POST"])
+@blp.doc(operationId="refreshToken")
 @blp.response(200, TokenSchema)
 @blp.doc(
     security=[{"bearerAuth": []}],
@@ -50,7 +55,7 @@ def login(data):
     description="Send the refresh token as the Bearer token. The refresh token is rotated: the one sent stops working.",
 )
 def refresh():
-    """Exchange a refresh token for a new token pair."""
+    """刷新令牌 / Exchange a refresh token for a new token pair."""
     verify_jwt_in_request(refresh=True)
     return service.refresh(user=actor(), jwt_payload=get_jwt())
 
@@ -60,15 +65,25 @@ def refresh():
 @blp.arguments(LogoutSchema, required=False)
 @blp.response(204)
 def logout(data):
-    """Log out: revoke this session's access and refresh tokens (and remove `device_id`, this phone)."""
+    """退出登录 / Log out: revoke this session's access and refresh tokens.
+
+    本会话的访问令牌和刷新令牌立即失效；带 `device_id` 时同时注销该设备，不再向它推送。
+    Both tokens of this session stop working at once; with `device_id`, that phone is removed too and gets no
+    more pushes.
+    """
     service.logout(jwt_payload=get_jwt(), device_id=(data or {}).get("device_id"))
 
 
 @blp.route("/me", methods=["GET"])
+@blp.doc(operationId="getMe")
 @login_required_before_password_change
 @blp.response(200, UserSchema)
 def me():
-    """The caller's account."""
+    """当前账号 / The caller's account.
+
+    当前登录账号的资料、角色及所属企业或部门。
+    The caller's profile, role and enterprise or department.
+    """
     return actor()
 
 
@@ -81,7 +96,7 @@ class Users(MethodView):
     @blp.arguments(UserQuerySchema, location="query")
     @blp.response(200, UserPageSchema)
     def get(self, args):
-        """List accounts."""
+        """账号列表 / List accounts."""
         return service.list_users(**args)
 
     @roles_required(Role.ADMIN)
@@ -89,7 +104,7 @@ class Users(MethodView):
     @blp.response(201, AdminUserSchema)
     @blp.doc(responses=error_responses(409, 422))
     def post(self, data):
-        """Create an account; its owner must change the password at the first login."""
+        """新建账号 / Create an account; its owner must change the password at the first login."""
         return service.create_user(**data, must_change_password=True)
 
 
@@ -99,7 +114,7 @@ class UserById(MethodView):
     @blp.response(200, AdminUserSchema)
     @blp.doc(responses=error_responses(404))
     def get(self, user_id):
-        """One account."""
+        """账号详情 / One account."""
         return service.get_user(user_id=user_id)
 
     @roles_required(Role.ADMIN)
@@ -107,7 +122,7 @@ class UserById(MethodView):
     @blp.response(200, AdminUserSchema)
     @blp.doc(responses=error_responses(404, 422))
     def patch(self, data, user_id):
-        """Change an account; disabling it ends its sessions at once."""
+        """修改账号 / Change an account; disabling it ends its sessions at once."""
         return service.update_user(user_id=user_id, **data)
 
 

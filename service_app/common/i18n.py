@@ -10,38 +10,10 @@ import re
 
 from flask import has_request_context, request
 
-MESSAGES: dict[str, tuple[str, str]] = {
-    # HTTP-level
-    "bad_request": ("请求格式错误", "Bad request"),
-    "invalid_json": ("请求体不是有效的 JSON", "The request body is not valid JSON"),
-    "unauthorized": ("未登录或登录已失效", "Authentication required"),
-    "token_expired": ("登录已过期，请重新登录", "The token has expired"),
-    "token_invalid": ("令牌无效", "The token is invalid"),
-    "token_revoked": ("令牌已失效，请重新登录", "The token has been revoked"),
-    "user_inactive": ("账号不存在或已停用", "The account does not exist or is disabled"),
-    "forbidden": ("无权执行此操作", "You are not allowed to do this"),
-    "not_found": ("资源不存在", "Not found"),
-    "method_not_allowed": ("不支持该请求方法", "Method not allowed"),
-    "conflict": ("操作与当前状态冲突", "The request conflicts with the current state"),
-    "precondition_failed": ("数据已被他人修改，请刷新后重试", "The resource has changed; reload and retry"),
-    "payload_too_large": ("请求内容过大", "The request body is too large"),
-    "unsupported_media_type": ("不支持的内容类型", "Unsupported content type"),
-    "validation_failed": ("提交的数据有误", "Some fields are invalid"),
-    "too_many_requests": ("请求过于频繁，请稍后再试", "Too many requests; try again later"),
-    "internal_error": ("服务器内部错误", "Internal server error"),
-    "service_unavailable": ("服务暂不可用", "Service unavailable"),
-    # auth
-    "bad_credentials": ("用户名或密码错误", "Wrong username or password"),
-    "refresh_reused": ("刷新令牌已使用过，请重新登录", "This refresh token was already used; log in again"),
-    "username_taken": ("用户名已存在", "This username is taken"),
-    "password_change_required": ("请先修改密码", "Change your password first"),
-    "bad_sms_code": ("手机号或验证码错误", "Wrong phone number or code"),
-    "phone_taken": ("该手机号已被其他账号使用", "Another account has this phone number"),
-    # org
-    "credit_code_taken": ("统一社会信用代码已存在", "This unified social credit code is already registered"),
-    "link_exists": ("该干部已与该企业结对", "This cadre is already linked to this enterprise"),
-    "invalid_reference": ("引用的对象不存在", "A referenced object does not exist"),
-}
+from service_app.common.error_codes import CATALOGUE
+
+# Error messages come from the error-code catalogue; other user-facing texts may be added here.
+MESSAGES: dict[str, tuple[str, str]] = {code: (entry.zh, entry.en) for code, entry in CATALOGUE.items()}
 
 # Marshmallow / webargs default messages -> Chinese.
 _FIELD_PATTERNS: list[tuple[re.Pattern[str], str]] = [

@@ -22,6 +22,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from service_app.common.error_codes import CATALOGUE
 from service_app.common.i18n import bilingual
 
 # Primary keys are 32-bit integers on PostgreSQL; larger values must be a 422, not a database error.
@@ -103,11 +104,24 @@ class ErrorSchema(Schema):
     class Meta:
         unknown = ma.INCLUDE
 
-    code = fields.Integer(metadata={"description": "HTTP status code"})
-    status = fields.String(metadata={"description": "HTTP reason phrase"})
-    message = fields.String(metadata={"description": "Human text: zh-CN by default, en with Accept-Language: en"})
-    error_code = fields.String(metadata={"description": "Stable machine-readable code"})
-    errors = fields.Dict(metadata={"description": "Field name -> list of messages (422)"})
+    code = fields.Integer(metadata={"description": "HTTP status code", "example": 422})
+    status = fields.String(metadata={"description": "HTTP reason phrase", "example": "Unprocessable Entity"})
+    message = fields.String(
+        metadata={
+            "description": "Human text: zh-CN by default, en with Accept-Language: en",
+            "example": "提交的数据有误",
+        }
+    )
+    error_code = fields.String(
+        metadata={
+            "description": "Stable machine-readable code; the README lists each with its status and message",
+            "enum": list(CATALOGUE),
+            "example": "validation_failed",
+        }
+    )
+    errors = fields.Dict(
+        metadata={"description": "Field name -> list of messages (422)", "example": {"lat": ["须在 -90 到 90 之间"]}}
+    )
 
 
 class Text(fields.String):

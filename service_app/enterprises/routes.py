@@ -43,7 +43,11 @@ class Enterprises(MethodView):
     @blp.arguments(EnterpriseQuerySchema, location="query")
     @blp.response(200, EnterprisePageSchema)
     def get(self, args):
-        """Enterprises the caller may see: search by name or credit code, filter, page."""
+        """企业列表 / Enterprises the caller may see: search by name or credit code, filter, page.
+
+        按名称或统一社会信用代码搜索，按园区、产业链、规模筛选，游标分页。
+        Search by name or credit code, filter by park, chain or scale; cursor pages.
+        """
         return service.list_enterprises(actor(), **args)
 
     @roles_required(Role.ADMIN)
@@ -51,7 +55,7 @@ class Enterprises(MethodView):
     @blp.response(201, EnterpriseSchema)
     @blp.doc(responses=error_responses(409, 422))
     def post(self, data):
-        """Register an enterprise."""
+        """新建企业 / Register an enterprise."""
         return org_service.create_enterprise(**data)
 
 
@@ -61,7 +65,11 @@ class EnterpriseById(MethodView):
     @blp.response(200, EnterpriseProfileSchema)
     @blp.doc(responses=error_responses(404))
     def get(self, enterprise_id):
-        """An enterprise's profile: contacts, linked cadres, problems, last visit, latest indicators."""
+        """企业详情 / An enterprise's profile: contacts, linked cadres, problems, last visit, latest indicators.
+
+        企业档案：联系人、结对干部、问题、最近走访和最新指标。
+        The profile: contacts, linked cadres, problems, last visit and latest indicators.
+        """
         return service.get_profile(actor(), enterprise_id)
 
     @roles_required(Role.ENTERPRISE, Role.ADMIN)
@@ -69,7 +77,11 @@ class EnterpriseById(MethodView):
     @blp.response(200, EnterpriseSchema)
     @blp.doc(responses=error_responses(404, 409, 422))
     def patch(self, data, enterprise_id):
-        """Change an enterprise: admins any field, the enterprise itself its contact name, phone and address."""
+        """修改企业信息 / Change an enterprise's registration data.
+
+        管理员可改任何字段，企业本身可改联系人、电话和地址。
+        Admins any field, the enterprise itself its contact name, phone and address.
+        """
         return service.update_enterprise(actor(), enterprise_id, changes=data)
 
 
@@ -79,7 +91,7 @@ class EnterpriseById(MethodView):
 @blp.response(200, EnterpriseChangePageSchema)
 @blp.doc(responses=error_responses(404))
 def enterprise_history(args, enterprise_id):
-    """Who changed what in an enterprise, and when: old and new values, newest first."""
+    """企业信息变更记录 / Who changed what in an enterprise, and when: old and new values, newest first."""
     return service.enterprise_history(actor(), enterprise_id, **args)
 
 
@@ -89,7 +101,11 @@ class EnterpriseIndicators(MethodView):
     @blp.response(200, IndicatorSchema(many=True))
     @blp.doc(responses=error_responses(404))
     def get(self, enterprise_id):
-        """Indicator history by period, latest first, with per-mu figures and year-on-year growth."""
+        """企业指标历史 / Indicator history by period, latest first, with per-mu figures and year-on-year growth.
+
+        按期次倒序的指标历史，含亩均税收、亩均产值和同比增长。
+        Indicator history, latest period first, with per-mu figures and growth.
+        """
         return service.indicator_history(actor(), enterprise_id)
 
     @roles_required(Role.ENTERPRISE, Role.ADMIN)
@@ -98,17 +114,18 @@ class EnterpriseIndicators(MethodView):
     @blp.alt_response(201, schema=IndicatorSchema, description="A new period was recorded")
     @blp.doc(responses=error_responses(404, 409, 422))
     def post(self, data, enterprise_id):
-        """Report one period's figures (the same period again updates it)."""
+        """填报企业指标 / Report one period's figures (the same period again updates it)."""
         result, created = service.report_indicators(actor(), enterprise_id, figures=data)
         return result, 201 if created else 200
 
 
 @blp.route("/enterprises/rankings", methods=["GET"])
+@blp.doc(operationId="enterpriseRankings")
 @roles_required(Role.MANAGER, Role.ADMIN)
 @blp.arguments(RankingQuerySchema, location="query")
 @blp.response(200, RankingSchema)
 def rankings(args):
-    """Enterprises ranked by tax or output per mu for one period."""
+    """亩均排名 / Enterprises ranked by tax or output per mu for one period."""
     return service.rankings(actor(), **args)
 
 
@@ -121,7 +138,7 @@ def rankings(args):
 @blp.response(200, ImportReportSchema)
 @blp.doc(responses=error_responses(409, 413, 415, 422))
 def import_enterprises(args, files):
-    """Import enterprises or indicators from CSV/XLSX, with a per-row error report."""
+    """导入企业或指标 / Import enterprises or indicators from CSV/XLSX, with a per-row error report."""
     return importing.import_file(actor(), kind=args["kind"], stream=files["file"].stream, partial=args["partial"])
 
 
@@ -132,6 +149,6 @@ def import_enterprises(args, files):
     responses={"200": {"description": "The file", "content": {tabular.CSV_MIMETYPE: {}, tabular.XLSX_MIMETYPE: {}}}}
 )
 def export_enterprises(args):
-    """Export enterprises or indicators as CSV or XLSX, in the shape the import reads."""
+    """导出企业或指标 / Export enterprises or indicators as CSV or XLSX, in the shape the import reads."""
     exported = exporting.export(actor(), **args)
     return exported.response()

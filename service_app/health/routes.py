@@ -18,7 +18,11 @@ class HealthSchema(Schema):
 @blp.route("/health", methods=["GET"])
 @blp.response(200, HealthSchema)
 def health():
-    """Liveness: the process answers."""
+    """存活检查 / Liveness: the process answers.
+
+    进程能响应即返回 ok，不访问数据库；供负载均衡的存活探针使用。
+    Answers ok without touching the database (liveness probe).
+    """
     return {"status": "ok"}
 
 
@@ -26,6 +30,10 @@ def health():
 @blp.response(200, HealthSchema)
 @blp.doc(responses=error_responses(503))
 def ready():
-    """Readiness: the database answers."""
+    """就绪检查 / Readiness: the database answers.
+
+    数据库可用时返回 ok，否则 503。
+    Answers ok when the database answers, 503 otherwise (readiness probe).
+    """
     service.check_database()
     return {"status": "ok"}

@@ -26,27 +26,41 @@ UNREAD_HEADER = {"X-Unread-Count": {"description": "The caller's unread notices 
 @blp.arguments(NotificationQuerySchema, location="query")
 @blp.response(200, NotificationPageSchema, headers=UNREAD_HEADER)
 def list_notifications(args):
-    """The caller's notices, newest first (`?unread=true` for unread only)."""
+    """消息列表 / The caller's notices, newest first (`?unread=true` for unread only).
+
+    当前用户的消息，最新在前；`unread=true` 只看未读。
+    The caller's notices, newest first.
+    """
     page, unread = service.list_for(actor().id, unread=args["unread"], limit=args["limit"], cursor=args["cursor"])
     return page, 200, {"X-Unread-Count": str(unread)}
 
 
 @blp.route("/me/notifications/<int:notification_id>/read", methods=["POST"])
+@blp.doc(operationId="readNotification")
 @login_required
 @blp.response(200, NotificationSchema, headers=UNREAD_HEADER)
 @blp.doc(responses=error_responses(404))
 def read(notification_id: int):
-    """Mark one of the caller's notices read (idempotent)."""
+    """标记消息已读 / Mark one of the caller's notices read (idempotent).
+
+    把一条消息标记为已读；重复调用结果相同。
+    Marks one notice read; repeating it changes nothing.
+    """
     notice, unread = service.mark_read(actor().id, notification_id)
     return notice, 200, {"X-Unread-Count": str(unread)}
 
 
 @blp.route("/me/notifications/read-all", methods=["POST"])
+@blp.doc(operationId="readAllNotifications")
 @login_required
 @blp.arguments(ReadAllSchema)
 @blp.response(200, ReadAllResultSchema)
 def read_all(args):
-    """Mark all the caller's notices read (optionally only up to `up_to_id`)."""
+    """全部标记已读 / Mark all the caller's notices read (optionally only up to `up_to_id`).
+
+    把全部（或 `up_to_id` 及以前的）消息标记为已读。
+    Marks all notices (or those up to `up_to_id`) read.
+    """
     updated, unread = service.mark_all_read(actor().id, up_to_id=args["up_to_id"])
     return {"updated": updated, "unread_count": unread}
 

@@ -25,34 +25,54 @@ blp = Blueprint(
 
 
 @blp.route("/parks", methods=["GET"])
+@blp.doc(operationId="listParks")
 @login_required
 @blp.response(200, ParkSchema(many=True))
 def parks():
-    """Parks of the zone."""
+    """园区列表 / Parks of the zone.
+
+    开发区内的园区，用于筛选和企业登记。
+    The zone's parks, for filters and enterprise registration.
+    """
     return service.list_parks()
 
 
 @blp.route("/chains", methods=["GET"])
+@blp.doc(operationId="listChains")
 @login_required
 @blp.response(200, ChainSchema(many=True))
 def chains():
-    """Industry chains."""
+    """产业链列表 / Industry chains.
+
+    产业链，用于筛选和企业登记。
+    Industry chains, for filters and enterprise registration.
+    """
     return service.list_chains()
 
 
 @blp.route("/departments", methods=["GET"])
+@blp.doc(operationId="listDepartments")
 @login_required
 @blp.response(200, DepartmentSchema(many=True))
 def departments():
-    """Government departments that handle dispatched problems."""
+    """部门列表 / Government departments that handle dispatched problems.
+
+    承办派单问题的政府部门。
+    Departments that handle dispatched problems.
+    """
     return service.list_departments()
 
 
 @blp.route("/categories", methods=["GET"])
+@blp.doc(operationId="listCategories")
 @login_required
 @blp.response(200, CategorySchema(many=True))
 def categories():
-    """Problem categories with their default department and SLA hours."""
+    """问题类别列表 / Problem categories with their default department and SLA hours.
+
+    问题类别及其默认承办部门和办理时限。
+    Categories with their default department and deadlines.
+    """
     return service.list_categories()
 
 
@@ -65,7 +85,7 @@ class Links(MethodView):
     @blp.arguments(LinkQuerySchema, location="query")
     @blp.response(200, LinkPageSchema)
     def get(self, args):
-        """Cadre ↔ enterprise pairings."""
+        """结对列表 / Cadre ↔ enterprise pairings."""
         return service.list_links(**args)
 
     @roles_required(Role.ADMIN)
@@ -73,7 +93,7 @@ class Links(MethodView):
     @blp.response(201, LinkSchema)
     @blp.doc(responses=error_responses(409, 422))
     def post(self, data):
-        """Link a cadre to an enterprise."""
+        """新建结对 / Link a cadre to an enterprise."""
         return service.create_link(**data)
 
 
@@ -82,5 +102,5 @@ class Links(MethodView):
 @blp.response(204)
 @blp.doc(responses=error_responses(404))
 def end_link(link_id):
-    """End a pairing (kept as history)."""
+    """结束结对 / End a pairing (kept as history)."""
     service.end_link(link_id)

@@ -59,7 +59,7 @@ def _with_etag(view: service.ProblemView, status: int = 200, **headers: str):
 @blp.arguments(schemas.ProblemQuerySchema, location="query")
 @blp.response(200, schemas.ProblemPageSchema)
 def list_problems(args):
-    """Problems the caller may see, newest first (`status`, `overdue`, `updated_since`… filters)."""
+    """问题列表 / Problems the caller may see, newest first (`status`, `overdue`, `updated_since`… filters)."""
     return service.list_problems(actor(), **args)
 
 
@@ -70,7 +70,7 @@ def list_problems(args):
 @blp.response(201, schemas.ProblemDetailSchema, headers=_ETAG_DOC)
 @blp.doc(responses=error_responses(409, 422), parameters=[_IDEMPOTENCY_KEY])
 def file_problem(data):
-    """File a problem: an enterprise for itself, a cadre for a linked enterprise."""
+    """反映问题 / File a problem: an enterprise for itself, a cadre for a linked enterprise."""
     view = service.file_problem(actor(), **data)
     return _with_etag(view, 201, Location=url_for("problems.get_problem", problem_id=view.problem.id))
 
@@ -82,7 +82,7 @@ def file_problem(data):
     responses={**error_responses(404), "304": {"description": "Not modified (If-None-Match)"}}, **_IF_NONE_MATCH_DOC
 )
 def get_problem(problem_id):
-    """One problem: status, deadlines, handler, attachments, rating and what the caller may do."""
+    """问题详情 / One problem: status, deadlines, handler, attachments, rating and what the caller may do."""
     view = service.get_problem(actor(), problem_id)
     tag = service.etag(view.problem)
     if request.if_none_match.contains_weak(tag):
@@ -91,11 +91,12 @@ def get_problem(problem_id):
 
 
 @blp.route("/problems/<int:problem_id>/events", methods=["GET"])
+@blp.doc(operationId="listProblemEvents")
 @roles_required(*workflow.PROBLEM_ROLES)
 @blp.response(200, schemas.EventSchema(many=True))
 @blp.doc(responses=error_responses(404))
 def problem_events(problem_id):
-    """The problem's timeline, oldest first (internal comments are hidden from enterprises)."""
+    """问题办理记录 / The problem's timeline, oldest first (internal comments are hidden from enterprises)."""
     return service.timeline(actor(), problem_id)
 
 
@@ -106,16 +107,16 @@ def problem_events(problem_id):
 @blp.response(201, schemas.ProblemDetailSchema, headers=_ETAG_DOC)
 @blp.doc(responses=error_responses(404, 409, 412, 422), parameters=[_IF_MATCH, _IDEMPOTENCY_KEY])
 def rate_problem(data, problem_id):
-    """Rate the resolution (1–5): 3 or more closes the problem, 2 or less has it handled again."""
+    """评价办理结果 / Rate the resolution (1–5): 3 or more closes the problem, 2 or less has it handled again."""
     return _with_etag(service.rate(actor(), problem_id, if_match=_if_match(), **data), 201)
 
 
 # One endpoint per action record that has a body schema: POST /problems/{id}/{action} (workflow.ROUTED).
 def _register_action(spec: workflow.ActionSpec) -> None:
     action = spec.name
-    doc = {"summary": spec.summary} | ({"description": spec.description} if spec.description else {})
+    doc = {"summary": f"{spec.zh} / {spec.summary}"} | ({"description": spec.description} if spec.description else {})
 
-    @blp.route(f"/problems/<int:problem_id>/{action}", methods=["POST"], endpoint=f"problem_{action}")
+    @blp.route(f"/problems/<int:problem_id>/{action}", methods=["POST"], endpoint=f"{action}_problem")
     @roles_required(*workflow.roles_for(action))
     @blp.arguments(spec.schema)
     @blp.response(200, schemas.ProblemDetailSchema, headers=_ETAG_DOC)

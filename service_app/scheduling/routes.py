@@ -15,10 +15,11 @@ JobRunPageSchema = page_schema(JobRunSchema, "JobRunPage")
 
 
 @blp.route("/job-runs", methods=["GET"])
+@blp.doc(operationId="listJobRuns")
 @roles_required(Role.ADMIN)
 @blp.arguments(JobRunQuerySchema, location="query")
 @blp.response(200, JobRunPageSchema)
 @blp.doc(responses=error_responses(422))
 def job_runs(args):
-    """Runs of the scheduled jobs, newest first."""
+    """计划任务运行记录 / Runs of the scheduled jobs, newest first."""
     return service.list_runs(**args)

@@ -28,32 +28,35 @@ _PERIOD_DOC = (
 
 
 @blp.route("/summary", methods=["GET"])
+@blp.doc(operationId="statsSummary")
 @roles_required(Role.MANAGER, Role.CADRE, Role.DEPARTMENT)
 @blp.arguments(SummaryQuerySchema, location="query")
 @blp.response(200, SummarySchema)
 @blp.doc(description=_SUMMARY_DOC + _PERIOD_DOC, responses=error_responses(422))
 def summary(args):
-    """Resolution, response and satisfaction figures."""
+    """统计总览 / Resolution, response and satisfaction figures."""
     return service.summary(actor(), **args)
 
 
 @blp.route("/by/<any(category,department,park,chain,cadre):dimension>", methods=["GET"])
+@blp.doc(operationId="statsByDimension")
 @roles_required(Role.MANAGER, Role.CADRE, Role.DEPARTMENT)
 @blp.arguments(SummaryQuerySchema, location="query")
 @blp.response(200, BreakdownSchema)
 @blp.doc(description=_SUMMARY_DOC + _PERIOD_DOC, responses=error_responses(422))
 def by_dimension(args, dimension):
-    """Figures by category, department, park, chain or cadre."""
+    """分维度统计 / Figures by category, department, park, chain or cadre."""
     return service.breakdown(actor(), dimension, **args)
 
 
 @blp.route("/trend", methods=["GET"])
+@blp.doc(operationId="statsTrend")
 @roles_required(Role.MANAGER, Role.CADRE, Role.DEPARTMENT)
 @blp.arguments(TrendQuerySchema, location="query")
 @blp.response(200, TrendSchema)
 @blp.doc(description=_SUMMARY_DOC + _PERIOD_DOC, responses=error_responses(422))
 def trend(args):
-    """The figures per day, week or month (Asia/Shanghai)."""
+    """统计趋势 / The figures per day, week or month (Asia/Shanghai)."""
     return service.trend(actor(), args.pop("interval"), **args)
 
 
@@ -63,7 +66,7 @@ def trend(args):
 @blp.response(200, CommonProblemsSchema)
 @blp.doc(description=_SUMMARY_DOC + _PERIOD_DOC, responses=error_responses(422))
 def common_problems(args):
-    """Categories and title themes raised by many different enterprises (共性问题)."""
+    """共性问题 / Categories and title themes raised by many different enterprises (共性问题)."""
     return service.common_problems(actor(), **args)
 
 
@@ -74,6 +77,7 @@ _EXPORT_CONTENT = {
 
 
 @blp.route("/export", methods=["GET"])
+@blp.doc(operationId="exportStats")
 @roles_required(Role.MANAGER, Role.CADRE, Role.DEPARTMENT)
 @blp.arguments(ExportQuerySchema, location="query")
 @blp.doc(
@@ -81,14 +85,15 @@ _EXPORT_CONTENT = {
     responses={"200": {"description": "The statistics file", "content": _EXPORT_CONTENT}, **error_responses(422)},
 )
 def export(args):
-    """The statistics as a CSV or XLSX file (Chinese headers)."""
+    """导出统计 / The statistics as a CSV or XLSX file (Chinese headers)."""
     exported = service.export(actor(), args.pop("format"), **args)
     return exported.response()
 
 
 @blp.route("/refresh", methods=["POST"])
+@blp.doc(operationId="refreshStats")
 @roles_required(Role.MANAGER, Role.ADMIN)
 @blp.response(200, SummarySchema)
 def refresh():
-    """Recompute every statistics snapshot now; returns the new zone summary."""
+    """刷新统计 / Recompute every statistics snapshot now; returns the new zone summary."""
     return service.refresh()

@@ -38,7 +38,7 @@ _IDEMPOTENCY_PARAMETER = {
 @blp.alt_response(200, schema=VisitDetailSchema, description="The visit an earlier request with this client_id created")
 @blp.doc(parameters=[_IDEMPOTENCY_PARAMETER], responses=error_responses(404, 409, 422))
 def check_in(data):
-    """Check in at a linked enterprise (GPS verified, flags recorded, offline capture allowed)."""
+    """走访签到 / Check in at a linked enterprise (GPS verified, flags recorded, offline capture allowed)."""
     visit, created = service.check_in(cadre=actor(), **data)
     return visit, 201 if created else 200
 
@@ -49,17 +49,18 @@ def check_in(data):
 @blp.response(200, VisitDetailSchema)
 @blp.doc(responses=error_responses(404, 409, 422))
 def check_out(data, visit_id):
-    """Check out of one's own visit with position and summary."""
+    """走访签退 / Check out of one's own visit with position and summary."""
     return service.check_out(cadre=actor(), visit_id=visit_id, **data)
 
 
 @blp.route("/visits/<int:visit_id>/review", methods=["POST"])
+@blp.doc(operationId="reviewVisit")
 @roles_required(Role.MANAGER)
 @blp.arguments(ReviewSchema)
 @blp.response(200, VisitDetailSchema)
 @blp.doc(responses=error_responses(404, 409, 422))
 def review(data, visit_id):
-    """Confirm or dismiss a flagged check-in (a confirmed one counts as a visit); once per visit."""
+    """审核走访 / Confirm or dismiss a flagged check-in (a confirmed one counts as a visit); once per visit."""
     return service.review_visit(actor=actor(), visit_id=visit_id, **data)
 
 
@@ -69,7 +70,7 @@ def review(data, visit_id):
 @blp.response(200, VisitPageSchema)
 @blp.doc(responses=error_responses(422))
 def list_visits(args):
-    """Visit history; `open=true` is the live view of who is where now, `review=pending` the review queue."""
+    """走访记录 / Visit history; `open=true` is the live view of who is where now, `review=pending` the review queue."""
     return service.list_visits(actor=actor(), **args)
 
 
@@ -78,15 +79,16 @@ def list_visits(args):
 @blp.response(200, VisitDetailSchema)
 @blp.doc(responses=error_responses(404))
 def get_visit(visit_id):
-    """One visit, with its photos and the problems raised during it."""
+    """走访详情 / One visit, with its photos and the problems raised during it."""
     return service.get_visit(actor=actor(), visit_id=visit_id)
 
 
 @blp.route("/visits/coverage", methods=["GET"])
+@blp.doc(operationId="visitCoverage")
 @roles_required(Role.CADRE, Role.MANAGER)
 @blp.arguments(CoverageQuerySchema, location="query")
 @blp.response(200, CoverageReportSchema)
 @blp.doc(responses=error_responses(422))
 def coverage(args):
-    """Linked enterprises visited in the last `days`: overall and per cadre (a cadre: its own)."""
+    """走访覆盖率 / Linked enterprises visited in the last `days`: overall and per cadre (a cadre: its own)."""
     return service.coverage_report(actor=actor(), **args)
