@@ -131,7 +131,11 @@ class MyDevices(MethodView):
     @login_required_before_password_change
     @blp.response(200, DeviceSchema(many=True))
     def get(self):
-        """The caller's devices that receive pushes."""
+        """我的设备 / The caller's devices that receive pushes.
+
+        当前账号登记的、接收推送的设备。
+        Devices registered by the caller; logout with `device_id` removes one.
+        """
         return devices.list_devices(user=actor())
 
     @login_required_before_password_change
@@ -139,7 +143,12 @@ class MyDevices(MethodView):
     @blp.response(201, DeviceSchema)
     @blp.alt_response(200, schema=DeviceSchema, description="The token was known: its device is updated")
     def post(self, data):
-        """Register this device for pushes (upsert by token: the token moves to the caller)."""
+        """登记设备 / Register this device for pushes.
+
+        按推送令牌新增或更新（令牌转到当前账号，原账号不再收到推送）：新建 201，更新 200。
+        Upsert by token: the token moves to the caller (its previous owner stops receiving pushes);
+        201 new, 200 updated.
+        """
         device, created = devices.register_device(user=actor(), **data)
         return device, 201 if created else 200
 
@@ -149,5 +158,9 @@ class MyDevices(MethodView):
 @blp.response(204)
 @blp.doc(responses=error_responses(404))
 def delete_device(device_id: int):
-    """Remove one of the caller's devices: it receives no more pushes."""
+    """注销设备 / Remove one of the caller's devices.
+
+    该设备不再收到推送；他人的设备为 404。
+    It receives no more pushes; another user's device is a 404.
+    """
     devices.remove_device(user=actor(), device_id=device_id)

@@ -70,5 +70,9 @@ def read_all(args):
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, FailedDeliveryPageSchema)
 def failed_deliveries(args):
-    """Pushes given up on (after the last retry, or refused for good), newest first."""
+    """推送失败列表 / Pushes given up on, newest first.
+
+    最后一次重试后仍失败、或被推送服务永久拒绝的推送（管理员）。
+    After the last retry, or refused for good by the provider (admins).
+    """
     return delivery.list_failed(limit=args["limit"], cursor=args["cursor"])
