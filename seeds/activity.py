@@ -40,6 +40,8 @@ from service_app.problems.models import Problem, ProblemEvent, Rating
 from service_app.problems.workflow import Params
 from service_app.visits import geo
 from service_app.visits.models import Visit
+from service_app.workdays.clock import Calendar
+from service_app.workdays.service import calendar_for
 
 # Every action a problem's timeline may hold: the workflow's own records, so the seed cannot drift from them.
 ACTIONS = tuple(workflow.ACTIONS)
@@ -116,9 +118,10 @@ class Actors:
     ent_user: dict[int, int]  # enterprise id -> its user
     cadre: dict[int, int]  # enterprise id -> its primary linked cadre
     dept_user: dict[int, int]  # department id -> its staff user
-    categories: dict[str, tuple[int, int, int]]  # code -> (id, default department id, sla hours)
+    categories: dict[str, tuple[int, int, int, int]]  # code -> (id, default department, response and resolve days)
     enterprises: list[tuple[int, float, float]]  # (id, lat, lng), in order
     people: dict[int, User]  # user id -> the acting user, in memory (id, role, enterprise or department)
+    calendar: Calendar  # the working-day calendar of 2019 the deadlines are counted on
 
 
 @dataclass
@@ -144,9 +147,11 @@ def _actors() -> Actors:
     dept_users = dict(db.session.execute(select(User.username, User.id).where(User.role == Role.DEPARTMENT.value)).all())
     dept_user = {departments[code]: dept_users[f"dept{n:02d}"] for n, (code, *_rest) in enumerate(DEPARTMENTS, start=1)}
     categories = {
-        code: (category_id, department_id, sla)
-        for code, category_id, department_id, sla in db.session.execute(
-            select(Category.code, Category.id, Category.default_department_id, Category.sla_hours)
+        code: (category_id, department_id, response_days, resolve_days)
+        for code, category_id, department_id, response_days, resolve_days in db.session.execute(
+            select(
+                Category.code, Category.id, Category.default_department_id, Category.response_days, Category.resolve_days
+            )
         )
     }
     # The demo enterprises, in their numbering order (entNNN, cadreNNN).
@@ -174,6 +179,7 @@ def _actors() -> Actors:
         categories=categories,
         enterprises=enterprises,
         people=people,
+        calendar=calendar_for(FIRST_DAY.year),
     )
 
 
@@ -260,13 +266,21 @@ class Plan:
     stage: str = "in_progress"  # how far an open problem got
 
 
-def _sla(actors: Actors, story: Story) -> timedelta:
-    """The time the workflow allows to resolve it (`sla.deadlines`: urgent halves it)."""
-    hours = actors.categories[story.category][2]
-    _response_due_at, due_at = sla.deadlines(
-        created_at=story.created_at, sla_hours=hours, urgent=story.urgent, response_hours=0
+def _deadlines(actors: Actors, story: Story) -> sla.Deadlines:
+    """The deadlines the workflow gives it, counted on the 2019 calendar (`sla.deadlines`: urgent halves them)."""
+    _id, _department, response_days, resolve_days = actors.categories[story.category]
+    return sla.deadlines(
+        calendar=actors.calendar,
+        created_at=story.created_at,
+        response_days=response_days,
+        resolve_days=resolve_days,
+        urgent=story.urgent,
     )
-    return due_at - story.created_at
+
+
+def _sla(actors: Actors, story: Story) -> timedelta:
+    """The time the workflow allows to resolve it."""
+    return _deadlines(actors, story).due_at - story.created_at
 
 
 def _plans(rng: random.Random, stories: list[Story], duplicates: dict[int, int], actors: Actors) -> dict[int, Plan]:
@@ -316,7 +330,6 @@ class Writer:
         self.rng = rng
         self.actors = actors
         self.plan = Plan("open")
-        self.response_hours = current_app.config["RESPONSE_SLA_HOURS"]
         self.unrated_close_days = current_app.config["UNRATED_CLOSE_DAYS"]
 
     def _act(self, story: Story, action: str, actor_id: int | None, at: datetime, params: Params = Params()) -> None:
@@ -340,10 +353,8 @@ class Writer:
         self.plan = plan
         cadre = a.cadre[story.enterprise_id]
         ent_user = a.ent_user[story.enterprise_id]
-        category_id, default_department, sla_hours = a.categories[story.category]
-        response_due_at, due_at = sla.deadlines(
-            created_at=story.created_at, sla_hours=sla_hours, urgent=story.urgent, response_hours=self.response_hours
-        )
+        category_id, default_department, _response_days, _resolve_days = a.categories[story.category]
+        counted = _deadlines(a, story)
         story.problem = _draft(
             enterprise_id=story.enterprise_id,
             category_id=category_id,
@@ -353,10 +364,12 @@ class Writer:
             filed_by_id=ent_user,
             cadre_id=cadre,
             created_at=story.created_at,
-            response_due_at=response_due_at,
-            due_at=due_at,
+            response_due_at=counted.response_due_at,
+            due_at=counted.due_at,
+            deadline_provisional=counted.provisional,
             supervised=False,
             reopen_count=0,
+            **dict.fromkeys(("urge_count", "extension_days", "paused_seconds", "info_reminders"), 0),
         )
         self._act(story, "submit", ent_user, story.created_at)
         respond_at = self._at(story, _response_delay(rng))

@@ -158,6 +158,7 @@ def _register_blueprints(app: Flask) -> None:
     from service_app.health.routes import blp as health_blp
     from service_app.notifications.routes import blp as notifications_blp
     from service_app.org.routes import blp as org_blp
+    from service_app.problems.calendar_routes import blp as calendar_blp
     from service_app.problems.routes import blp as problems_blp
     from service_app.scheduling.routes import blp as scheduling_blp
     from service_app.stats.routes import blp as stats_blp
@@ -165,7 +166,7 @@ def _register_blueprints(app: Flask) -> None:
 
     blueprints = (
         health_blp, auth_blp, org_blp, enterprises_blp, problems_blp, visits_blp,
-        attachments_blp, notifications_blp, stats_blp, scheduling_blp,
+        attachments_blp, notifications_blp, stats_blp, scheduling_blp, calendar_blp,
     )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)

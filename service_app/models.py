@@ -2,6 +2,7 @@
 
 from service_app.auth.models import AuthSession, User  # noqa: F401
 from service_app.org.models import CadreLink, Category, Chain, Department, Enterprise, Park  # noqa: F401
+from service_app.workdays.models import CalendarDay  # noqa: F401
 from service_app.problems.models import Problem, ProblemEvent, Rating  # noqa: F401
 from service_app.problems.codes import ProblemCodeCounter  # noqa: F401
 from service_app.problems import scoping as _problem_scoping  # noqa: F401  (registers the department rule)

@@ -54,6 +54,8 @@ class User(db.Model):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     phone: Mapped[str | None] = mapped_column(String(32))
     title: Mapped[str | None] = mapped_column(String(64))
+    # A department user who leads it: assigns its problems to colleagues (DESIGN §11).
+    is_lead: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -11,7 +11,11 @@ from service_app.common.time import utcnow
 from service_app.common.types import UTCDateTime
 from service_app.extensions import db
 
-KINDS = ("assigned", "dispatched", "returned", "resolved", "reopened", "supervised", "due_soon", "overdue", "rated", "visit_reminder")
+KINDS = (
+    "assigned", "dispatched", "returned", "resolved", "reopened", "supervised", "due_soon", "overdue", "rated", "visit_reminder",
+    "info_requested", "info_supplied", "info_reminder", "extension_requested", "extension_approved", "extension_denied",
+    "urged", "handler_assigned", "calendar_missing",
+)
 
 
 class Notification(db.Model):

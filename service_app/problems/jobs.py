@@ -13,13 +13,19 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import exists, select
 
+from service_app.common.time import SHANGHAI, as_utc
 from service_app.extensions import db
+from service_app.notifications.service import notify
 from service_app.problems import sla, workflow
 from service_app.problems.models import Problem, Rating
 from service_app.problems.workflow import Params
+from service_app.workdays.service import calendar_for
 
 OVERDUE_NOTE = "超过办理时限，系统自动督办"
 UNRATED_NOTE = "办结后逾期未评价，系统自动关闭"
+# Awaiting information: the enterprise is reminded every this many working days, at most this many times.
+INFO_REMINDER_DAYS = 3
+INFO_REMINDERS = 3
 
 
 def _locked(*conditions) -> list[Problem]:
@@ -45,3 +51,26 @@ def close_unrated(*, now: datetime, days: int | None = None) -> int:
         workflow.transition(problem, "close", actor=None, now=now, params=Params(note=UNRATED_NOTE, closed_reason="unrated"))
     db.session.commit()
     return len(problems)
+
+
+def remind_awaiting_info(*, now: datetime) -> int:
+    """Remind the enterprise of a question still unanswered, every 3 working days, at most 3 times."""
+    problems = _locked(Problem.status == "awaiting_info", Problem.info_reminders < INFO_REMINDERS)
+    reminded = 0
+    for problem in problems:
+        calendar = calendar_for(as_utc(problem.paused_at).astimezone(SHANGHAI).year)
+        next_due = calendar.add_working_days(problem.paused_at, INFO_REMINDER_DAYS * (problem.info_reminders + 1)).at
+        if now < next_due:
+            continue
+        problem.info_reminders += 1
+        notify(
+            workflow.enterprise_users(problem),
+            kind="info_reminder",
+            title=f"请尽快补充问题材料：{problem.title}",
+            body=problem.code,
+            problem_id=problem.id,
+            data={"code": problem.code, "status": problem.status, "reminder": problem.info_reminders},
+        )
+        reminded += 1
+    db.session.commit()
+    return reminded

@@ -14,9 +14,15 @@ timeline row and queues the notices, all in the caller's transaction. The demo s
 alone, so their history follows the same rules.
 
     submitted ─accept→ accepted ─dispatch→ dispatched ─claim→ in_progress ─resolve→ resolved ─rate ≥3 / unrated→ closed
-        └─reject→ rejected   │    ▲                 │                  │                  └─rate ≤2 reopen→ in_progress
-                             │    └────return───────┴──────────────────┘
+      │ └─reject→ rejected   │    ▲                 │                  │                  └─rate ≤2 reopen→ in_progress
+      └─withdraw→ withdrawn  │    └────return───────┴──────────────────┘
                              └─resolve→ resolved  (the linked cadre solves it directly)
+
+    accepted | dispatched | in_progress ─request_info→ awaiting_info ─supply_info→ back where it was
+    (the resolution clock stops meanwhile; the deadline moves by the working time spent waiting)
+
+Extension requests (request_extension → approve_extension / deny_extension), urging, assignment
+within a department and comments change no state.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from __future__ import annotations
 import enum
 import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any, Callable, Iterable, Mapping
 
 from marshmallow import fields, validate
@@ -33,7 +39,7 @@ from sqlalchemy import select
 from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.schemas import MAX_ID, AwareDateTime, Schema, Text
-from service_app.common.time import as_utc
+from service_app.common.time import SHANGHAI, as_utc
 from service_app.errors import Conflict, Forbidden, ValidationFailed
 from service_app.extensions import db
 from service_app.notifications.service import notify
@@ -49,6 +55,7 @@ from service_app.problems.models import (
     ProblemEvent,
 )
 from service_app.problems.scoping import visible_problems
+from service_app.workdays.service import calendar_for
 
 # Roles that work with problems at all; admins manage accounts and reference data only.
 PROBLEM_ROLES = (Role.ENTERPRISE, Role.CADRE, Role.DEPARTMENT, Role.MANAGER)
@@ -62,6 +69,7 @@ class Party(str, enum.Enum):
     FILING_ENTERPRISE = "filing_enterprise"  # a user of the enterprise the problem is about
     LINKED_CADRE = "linked_cadre"  # a cadre actively linked to that enterprise
     DEPARTMENT_STAFF = "department_staff"  # staff of the department it is dispatched to now
+    DEPARTMENT_LEAD = "department_lead"  # the lead of that department (`User.is_lead`)
     HANDLER = "handler"  # the person handling it now (claimer, or the cadre after a reopen)
     MANAGER = "manager"
     VIEWER = "viewer"  # anyone who can see the problem
@@ -72,6 +80,7 @@ PARTY_ROLES: dict[Party, frozenset[Role]] = {
     Party.FILING_ENTERPRISE: frozenset({Role.ENTERPRISE}),
     Party.LINKED_CADRE: frozenset({Role.CADRE}),
     Party.DEPARTMENT_STAFF: frozenset({Role.DEPARTMENT}),
+    Party.DEPARTMENT_LEAD: frozenset({Role.DEPARTMENT}),
     Party.HANDLER: frozenset({Role.CADRE, Role.DEPARTMENT}),
     Party.MANAGER: frozenset({Role.MANAGER}),
     Party.VIEWER: frozenset(PROBLEM_ROLES),
@@ -87,6 +96,7 @@ class Guard:
     message_key: str
     zh: str
     en: str
+    extra: Callable[[Problem, datetime], dict[str, Any]] | None = None  # more for the 409 body
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,39 @@ BEFORE_DEADLINE = Guard(
 )
 
 
+NO_PENDING_EXTENSION = Guard(
+    lambda p, _now: p.extension_request_days is None,
+    "extension_pending",
+    "已有一个延期申请待审批",
+    "An extension request is already pending",
+)
+PENDING_EXTENSION = Guard(
+    lambda p, _now: p.extension_request_days is not None,
+    "no_extension_request",
+    "没有待审批的延期申请",
+    "There is no pending extension request",
+)
+
+
+def _shanghai_date(moment: datetime) -> Any:
+    return as_utc(moment).astimezone(SHANGHAI).date()
+
+
+def _next_urge_at(problem: Problem, now: datetime) -> dict[str, Any]:
+    tomorrow = _shanghai_date(now) + timedelta(days=1)
+    return {"next_allowed_at": datetime.combine(tomorrow, time(0), SHANGHAI).isoformat()}
+
+
+# Urging: once per Shanghai calendar date (DESIGN §15); the 409 says when it is allowed again.
+NOT_URGED_TODAY = Guard(
+    lambda p, now: p.last_urged_at is None or _shanghai_date(p.last_urged_at) != _shanghai_date(now),
+    "already_urged_today",
+    "今天已催办过，请明天再催办",
+    "Already urged today; you may urge again tomorrow",
+    extra=_next_urge_at,
+)
+
+
 @dataclass(frozen=True)
 class Params:
     """What an action carries besides its name; the action's `prepare` builds it from the request body."""
@@ -122,6 +165,11 @@ class Params:
     due_at: datetime | None = None
     internal: bool = False
     closed_reason: str | None = None
+    attachment_ids: tuple[int, ...] = ()  # the caller's uploads the action attaches to the problem
+    assignee_id: int | None = None  # assign
+    days: int | None = None  # request_extension: working days asked for
+    waited_seconds: int = 0  # supply_info: working time spent awaiting information
+    provisional: bool = False  # the new due_at was counted on a year the calendar does not cover
 
 
 Effect = Callable[[Problem, User | None, Params], None]
@@ -226,6 +274,8 @@ def relations(problem: Problem, actor: User | None, *, linked: bool | None = Non
         and actor.department_id == problem.department_id
     ):
         found.add(Party.DEPARTMENT_STAFF)
+        if actor.is_lead:
+            found.add(Party.DEPARTMENT_LEAD)
     if problem.handler_id is not None and problem.handler_id == actor.id:
         found.add(Party.HANDLER)
     return frozenset(found)
@@ -266,19 +316,29 @@ def check(
         raise Forbidden()
     if rule.guard is not None and not rule.guard.holds(problem, now):
         guard = rule.guard
-        raise _invalid(problem, actor, parties, now, key=guard.message_key, zh=guard.zh, en=guard.en)
+        more = guard.extra(problem, now) if guard.extra is not None else {}
+        raise _invalid(problem, actor, parties, now, key=guard.message_key, zh=guard.zh, en=guard.en, more=more)
     return rule
 
 
 def _invalid(
-    problem, actor, parties, now, *, key: str | None = None, zh: str | None = None, en: str | None = None
+    problem,
+    actor,
+    parties,
+    now,
+    *,
+    key: str | None = None,
+    zh: str | None = None,
+    en: str | None = None,
+    more: Mapping[str, Any] | None = None,
 ) -> InvalidTransition:
     status = problem.status
+    allowed = allowed_actions(problem, actor, now=now, parties=parties)
     return InvalidTransition(
         key,
         zh=zh or f"当前状态（{STATUS_LABELS[status]}）不允许此操作",
         en=en or f"This action is not allowed while the problem is {STATUS_LABELS_EN[status].lower()}",
-        extra={"current_status": status, "allowed_actions": allowed_actions(problem, actor, now=now, parties=parties)},
+        extra={"current_status": status, "allowed_actions": allowed, **(more or {})},
     )
 
 
@@ -386,6 +446,48 @@ def _supervise(problem: Problem, actor: User | None, params: Params) -> None:
 
 def _extend(problem: Problem, actor: User | None, params: Params) -> None:
     problem.due_at = params.due_at
+    problem.deadline_provisional = False  # a moment the manager chose, not counted on the calendar
+
+
+def _request_info(problem: Problem, actor: User | None, params: Params) -> None:
+    # The resolution clock stops: remember where to go back to (`paused_at` is the action's stamp).
+    problem.paused_from = problem.status
+    problem.info_reminders = 0
+
+
+def _supply_info(problem: Problem, actor: User | None, params: Params) -> None:
+    # Back where it was; the deadline moves by the working time spent waiting (prepared in `params`).
+    problem.status = problem.paused_from
+    problem.due_at = params.due_at
+    problem.paused_seconds = (problem.paused_seconds or 0) + params.waited_seconds
+    problem.deadline_provisional = bool(problem.deadline_provisional) or params.provisional
+    problem.paused_from = None
+    problem.paused_at = None
+
+
+def _request_extension(problem: Problem, actor: User | None, params: Params) -> None:
+    problem.extension_request_days = params.days
+
+
+def _approve_extension(problem: Problem, actor: User | None, params: Params) -> None:
+    problem.due_at = params.due_at
+    problem.extension_days = (problem.extension_days or 0) + problem.extension_request_days
+    problem.deadline_provisional = bool(problem.deadline_provisional) or params.provisional
+    problem.extension_request_days = None
+    problem.extension_requested_at = None
+
+
+def _deny_extension(problem: Problem, actor: User | None, params: Params) -> None:
+    problem.extension_request_days = None
+    problem.extension_requested_at = None
+
+
+def _urge(problem: Problem, actor: User | None, params: Params) -> None:
+    problem.urge_count = (problem.urge_count or 0) + 1
+
+
+def _assign(problem: Problem, actor: User | None, params: Params) -> None:
+    problem.handler_id = params.assignee_id
 
 
 def _close(problem: Problem, actor: User | None, params: Params) -> None:
@@ -411,7 +513,7 @@ def _department_staff(problem: Problem) -> list[int]:
     return _active_users(User.role == Role.DEPARTMENT.value, User.department_id == problem.department_id)
 
 
-def _enterprise_users(problem: Problem) -> list[int]:
+def enterprise_users(problem: Problem) -> list[int]:
     return _active_users(User.role == Role.ENTERPRISE.value, User.enterprise_id == problem.enterprise_id)
 
 
@@ -479,8 +581,61 @@ def _prepare_return(actor: User, problem: Problem, now: datetime, *, reason_code
     return Params(note=reason, reason_code=reason_code)
 
 
-def _prepare_resolve(actor: User, problem: Problem, now: datetime, *, resolution: str) -> Params:
-    return Params(note=resolution)
+def _prepare_resolve(
+    actor: User, problem: Problem, now: datetime, *, resolution: str, attachment_ids: Iterable[int] = ()
+) -> Params:
+    return Params(note=resolution, attachment_ids=tuple(attachment_ids))
+
+
+def _prepare_request_info(
+    actor: User, problem: Problem, now: datetime, *, question: str, attachment_ids: Iterable[int] = ()
+) -> Params:
+    return Params(note=question, attachment_ids=tuple(attachment_ids))
+
+
+def _prepare_supply_info(
+    actor: User, problem: Problem, now: datetime, *, answer: str, attachment_ids: Iterable[int] = ()
+) -> Params:
+    calendar = calendar_for(_shanghai_date(problem.paused_at).year)
+    waited, counted_provisionally = calendar.working_seconds(problem.paused_at, now)
+    moved = calendar.add_working_time(problem.due_at, waited)
+    return Params(
+        note=answer,
+        attachment_ids=tuple(attachment_ids),
+        due_at=moved.at,
+        waited_seconds=waited,
+        provisional=counted_provisionally or moved.provisional,
+    )
+
+
+def _prepare_request_extension(actor: User, problem: Problem, now: datetime, *, days: int, reason: str) -> Params:
+    return Params(note=reason, days=days)
+
+
+def _prepare_approve_extension(actor: User, problem: Problem, now: datetime, *, note: str | None = None) -> Params:
+    # An extension adds working days to the current deadline, even when approved after it passed.
+    moved = calendar_for(_shanghai_date(problem.due_at).year).add_working_days(
+        problem.due_at, problem.extension_request_days
+    )
+    return Params(note=note, due_at=moved.at, provisional=moved.provisional)
+
+
+def _prepare_reason(actor: User, problem: Problem, now: datetime, *, reason: str) -> Params:
+    return Params(note=reason)
+
+
+def _prepare_assign(actor: User, problem: Problem, now: datetime, *, user_id: int, note: str | None = None) -> Params:
+    colleague = db.session.scalar(
+        select(User.id).where(
+            User.id == user_id,
+            User.role == Role.DEPARTMENT.value,
+            User.department_id == problem.department_id,
+            User.is_active.is_(True),
+        )
+    )
+    if colleague is None:
+        raise field_error("user_id", "须为本部门的在岗人员", "Must be an active member of this department")
+    return Params(note=note, assignee_id=user_id)
 
 
 def _prepare_extend(actor: User, problem: Problem, now: datetime, *, due_at: datetime, reason: str) -> Params:
@@ -489,12 +644,20 @@ def _prepare_extend(actor: User, problem: Problem, now: datetime, *, due_at: dat
     return Params(note=reason, due_at=due_at)
 
 
-def _prepare_comment(actor: User, problem: Problem, now: datetime, *, body: str, internal: bool = False) -> Params:
+def _prepare_comment(
+    actor: User,
+    problem: Problem,
+    now: datetime,
+    *,
+    body: str,
+    internal: bool = False,
+    attachment_ids: Iterable[int] = (),
+) -> Params:
     if internal and actor.role == Role.ENTERPRISE.value:
         raise Forbidden(
             "internal_comment_forbidden", zh="企业不能发表内部意见", en="Enterprises cannot post internal comments"
         )
-    return Params(note=body, internal=internal)
+    return Params(note=body, internal=internal, attachment_ids=tuple(attachment_ids))
 
 
 # --- bodies of the action endpoints ---------------------------------------------------------------
@@ -527,8 +690,41 @@ class ReturnSchema(Schema):
     reason = Text(required=True, validate=_NOTE)
 
 
+def _attachment_ids():
+    return fields.List(
+        fields.Integer(validate=_ID),
+        load_default=list,
+        validate=validate.Length(max=9),
+        metadata={"description": "Your own uploads (POST /attachments) to attach"},
+    )
+
+
 class ResolveSchema(Schema):
     resolution = Text(required=True, validate=validate.Length(min=1, max=4000))
+    attachment_ids = _attachment_ids()
+
+
+class RequestInfoSchema(Schema):
+    question = Text(required=True, validate=_NOTE)
+    attachment_ids = _attachment_ids()
+
+
+class SupplyInfoSchema(Schema):
+    answer = Text(required=True, validate=_NOTE)
+    attachment_ids = _attachment_ids()
+
+
+class RequestExtensionSchema(Schema):
+    days = fields.Integer(required=True, validate=validate.Range(min=1, max=60), metadata={"description": "Working days"})
+    reason = Text(required=True, validate=_NOTE)
+
+
+class ReasonSchema(Schema):
+    reason = Text(required=True, validate=_NOTE)
+
+
+class AssignSchema(NoteSchema):
+    user_id = fields.Integer(required=True, validate=_ID, metadata={"description": "A colleague in the department"})
 
 
 class ExtendSchema(Schema):
@@ -541,6 +737,7 @@ class CommentSchema(Schema):
     internal = fields.Boolean(
         load_default=False, metadata={"description": "Hidden from the enterprise; not for enterprises"}
     )
+    attachment_ids = _attachment_ids()
 
 
 # --- the records ------------------------------------------------------------------------------------
@@ -557,6 +754,13 @@ ACTIONS: dict[str, ActionSpec] = {
             moves={None: _rule("submitted", P.FILING_ENTERPRISE, P.LINKED_CADRE)},
             asked=False,  # filing: POST /problems
             notices=(Notice("assigned", "新问题待受理", (_cadre,)),),
+        ),
+        ActionSpec(
+            "withdraw", "撤回", "Withdrawn",
+            moves={"submitted": _rule("withdrawn", P.FILING_ENTERPRISE)},
+            stamp="withdrawn_at",
+            schema=ReasonSchema, prepare=_prepare_reason,
+            summary="Withdraw a problem filed by mistake, before it is accepted (撤回); counted in no statistic.",
         ),
         ActionSpec(
             "accept", "受理", "Accepted",
@@ -591,6 +795,34 @@ ACTIONS: dict[str, ActionSpec] = {
             schema=NoteSchema, prepare=_plain, summary="Claim a problem dispatched to your department (签收).",
         ),
         ActionSpec(
+            "assign", "指派", "Assigned",
+            moves={"in_progress": _rule(None, P.DEPARTMENT_LEAD)},
+            effect=_assign,
+            schema=AssignSchema, prepare=_prepare_assign,
+            summary="The department's lead assigns the problem to a colleague, who handles it (指派).",
+            notices=(Notice("handler_assigned", "问题已指派办理人", (enterprise_users, _cadre, _handler)),),
+        ),
+        ActionSpec(
+            "request_info", "要求补充材料", "Information requested",
+            moves={
+                state: _rule("awaiting_info", P.HANDLER, P.LINKED_CADRE)
+                for state in ("accepted", "dispatched", "in_progress")
+            },
+            stamp="paused_at", effect=_request_info,
+            schema=RequestInfoSchema, prepare=_prepare_request_info,
+            summary="Ask the enterprise for more information (要求补充); the resolution clock stops.",
+            notices=(Notice("info_requested", "请补充问题材料", (enterprise_users,)),),
+        ),
+        ActionSpec(
+            "supply_info", "补充材料", "Information supplied",
+            # Back to the status it was paused in: the effect restores it (`paused_from`).
+            moves={"awaiting_info": _rule(None, P.FILING_ENTERPRISE)},
+            effect=_supply_info,
+            schema=SupplyInfoSchema, prepare=_prepare_supply_info,
+            summary="Supply the information asked for (补充材料); the deadline moves by the time spent waiting.",
+            notices=(Notice("info_supplied", "企业已补充材料", (_doers,)),),
+        ),
+        ActionSpec(
             "return", "退单", "Returned",
             moves={
                 "dispatched": _rule("accepted", P.DEPARTMENT_STAFF),
@@ -609,7 +841,7 @@ ACTIONS: dict[str, ActionSpec] = {
             },
             stamp="resolved_at", effect=_resolve, responds=True,
             schema=ResolveSchema, prepare=_prepare_resolve, summary="Record the resolution (办结).",
-            notices=(Notice("resolved", "问题已办结，请评价", (_enterprise_users,)),),
+            notices=(Notice("resolved", "问题已办结，请评价", (enterprise_users,)),),
         ),
         ActionSpec(
             "rate", "评价", "Rated",
@@ -645,6 +877,41 @@ ACTIONS: dict[str, ActionSpec] = {
             effect=_extend,
             schema=ExtendSchema, prepare=_prepare_extend,
             summary="Extend the resolution deadline, before it passes (延期).",
+        ),
+        ActionSpec(
+            "request_extension", "申请延期", "Extension requested",
+            moves={
+                state: _rule(None, P.HANDLER, guard=NO_PENDING_EXTENSION)
+                for state in ("accepted", "in_progress", "awaiting_info")
+            },
+            stamp="extension_requested_at", effect=_request_extension,
+            schema=RequestExtensionSchema, prepare=_prepare_request_extension,
+            summary="The handler asks the managers for more working days (申请延期); one request at a time.",
+            notices=(Notice("extension_requested", "延期申请待审批", (_managers,)),),
+        ),
+        ActionSpec(
+            "approve_extension", "批准延期", "Extension approved",
+            moves={state: _rule(None, P.MANAGER, guard=PENDING_EXTENSION) for state in OPEN_STATUSES},
+            effect=_approve_extension,
+            schema=NoteSchema, prepare=_prepare_approve_extension,
+            summary="Approve the pending extension request: its working days are added to the deadline.",
+            notices=(Notice("extension_approved", "延期申请已批准", (_handler, enterprise_users)),),
+        ),
+        ActionSpec(
+            "deny_extension", "驳回延期", "Extension denied",
+            moves={state: _rule(None, P.MANAGER, guard=PENDING_EXTENSION) for state in OPEN_STATUSES},
+            effect=_deny_extension,
+            schema=ReasonSchema, prepare=_prepare_reason,
+            summary="Deny the pending extension request, with a reason.",
+            notices=(Notice("extension_denied", "延期申请未获批准", (_handler,)),),
+        ),
+        ActionSpec(
+            "urge", "催办", "Urged",
+            moves={state: _rule(None, P.FILING_ENTERPRISE, guard=NOT_URGED_TODAY) for state in OPEN_STATUSES},
+            stamp="last_urged_at", effect=_urge,
+            schema=NoteSchema, prepare=_plain,
+            summary="Urge the people handling an open problem (催办); once per day (Asia/Shanghai).",
+            notices=(Notice("urged", "企业催办", _DOERS_AND_CADRE),),
         ),
         ActionSpec(
             "comment", "留言", "Comment",
