@@ -311,8 +311,8 @@ def test_a_manager_may_reassign_and_the_claim_starts_over(app_ctx):
 
 def test_supervise_once_and_extend_before_the_deadline(app_ctx):
     world = make_world()
-    t0 = utcnow() - timedelta(hours=1)
-    problem_id = file(world, now=t0)  # due after 72 h
+    problem_id = file(world, now=utcnow() - timedelta(hours=1))  # due in 3 working days
+    due = db.session.get(Problem, problem_id).due_at
     service.perform(world.manager, problem_id, "supervise", note="请加快办理")
     problem = db.session.get(Problem, problem_id)
     assert problem.supervised and problem.supervised_at is not None and problem.status == "submitted"
@@ -320,23 +320,24 @@ def test_supervise_once_and_extend_before_the_deadline(app_ctx):
         service.perform(world.manager, problem_id, "supervise")
     assert error.value.message_key == "already_supervised" and "supervise" not in error.value.extra["allowed_actions"]
     with pytest.raises(ValidationFailed) as error:
-        service.perform(world.manager, problem_id, "extend", due_at=t0 + timedelta(hours=72), reason="需协调")
+        service.perform(world.manager, problem_id, "extend", due_at=due, reason="需协调")
     assert list(error.value.errors) == ["due_at"]
-    service.perform(world.manager, problem_id, "extend", due_at=t0 + timedelta(hours=96), reason="需协调用地")
+    service.perform(world.manager, problem_id, "extend", due_at=due + timedelta(hours=24), reason="需协调用地")
     problem = db.session.get(Problem, problem_id)
-    assert problem.due_at == t0 + timedelta(hours=96)
+    assert problem.due_at == due + timedelta(hours=24)
     assert service.timeline(world.manager, problem_id)[-1].note == "需协调用地"
     with pytest.raises(Forbidden):
-        service.perform(world.cadre, problem_id, "extend", due_at=t0 + timedelta(hours=120), reason="x")
+        service.perform(world.cadre, problem_id, "extend", due_at=due + timedelta(hours=48), reason="x")
 
 
 def test_no_extension_once_the_deadline_has_passed(app_ctx):
     world = make_world()
-    problem_id = file(world, now=utcnow() - timedelta(hours=73))
+    problem_id = file(world, now=utcnow() - timedelta(days=30))  # 3 working days are long gone
     with pytest.raises(InvalidTransition) as error:
         service.perform(world.manager, problem_id, "extend", due_at=utcnow() + timedelta(days=3), reason="来不及了")
     assert error.value.message_key == "deadline_passed"
     assert error.value.extra == {"current_status": "submitted", "allowed_actions": ["accept", "reject", "supervise", "comment"]}
+    assert "urge" in service.get_problem(world.owner, problem_id).allowed_actions
 
 
 def test_internal_comments_are_for_government_eyes_only(app_ctx):
@@ -354,22 +355,25 @@ def test_internal_comments_are_for_government_eyes_only(app_ctx):
 
 # --- filing ---------------------------------------------------------------------------------------
 
-def test_sla_deadlines_and_urgent_halving(app, app_ctx, monkeypatch):
+def test_deadlines_count_working_days_and_urgent_halves_them(app_ctx):
+    """Filed Monday 2019-04-01 16:00 in Shanghai; Friday 5 April was 清明, a holiday."""
     world = make_world()
     t0 = datetime(2019, 4, 1, 8, 0, tzinfo=timezone.utc)
+    end_of = lambda day: datetime(2019, 4, day, 9, 30, tzinfo=timezone.utc)  # noqa: E731  (17:30 in Shanghai)
     normal = db.session.get(Problem, file(world, now=t0))
     urgent = db.session.get(Problem, file(world, now=t0, urgent=True))
-    assert (normal.response_due_at, normal.due_at) == (t0 + timedelta(hours=24), t0 + timedelta(hours=72))
-    assert (urgent.response_due_at, urgent.due_at, urgent.urgent) == (t0 + timedelta(hours=24), t0 + timedelta(hours=36), True)
-    odd = CategoryFactory(sla_hours=75)
-    monkeypatch.setitem(app.config, "RESPONSE_SLA_HOURS", 12)
+    assert (normal.response_due_at, normal.due_at, normal.deadline_provisional) == (end_of(2), end_of(4), False)
+    assert (urgent.response_due_at, urgent.due_at, urgent.urgent) == (end_of(2), end_of(3), True)  # 3 / 2 → 2 days
+    odd = CategoryFactory(response_days=2, resolve_days=5)
+    slow = db.session.get(Problem, file(world, now=t0, category_id=odd.id))
     odd_urgent = db.session.get(Problem, file(world, now=t0, urgent=True, category_id=odd.id))
-    assert (odd_urgent.response_due_at, odd_urgent.due_at) == (t0 + timedelta(hours=12), t0 + timedelta(hours=37, minutes=30))
+    assert (slow.response_due_at, slow.due_at) == (end_of(3), end_of(9))  # over 清明 and the weekend
+    assert (odd_urgent.response_due_at, odd_urgent.due_at) == (end_of(2), end_of(4))  # 2 → 1, 5 → 3
 
 
 def test_overdue_is_open_and_past_due(app_ctx):
     world = make_world()
-    late = db.session.get(Problem, file(world, now=utcnow() - timedelta(hours=73)))
+    late = db.session.get(Problem, file(world, now=utcnow() - timedelta(days=30)))
     fresh = db.session.get(Problem, file(world))
     finished = db.session.get(Problem, problem_in(world, "resolved", now=utcnow() - timedelta(hours=80)))
     from service_app.problems import sla
@@ -452,7 +456,8 @@ def test_each_step_tells_the_people_who_act_next(app_ctx):
     colleague = EnterpriseUserFactory(enterprise=world.enterprise)
     problem_id = problem_in(world, "accepted")
     service.perform(world.cadre, problem_id, "dispatch")
-    assert _notices(problem_id)[-2:] == [(world.staff.id, "dispatched"), (second_staff.id, "dispatched")]
+    staff = [world.staff.id, world.lead.id, world.colleague.id, second_staff.id]
+    assert _notices(problem_id)[-4:] == [(user_id, "dispatched") for user_id in staff]
     service.perform(world.staff, problem_id, "return", reason_code="insufficient_info", reason="请补充地址")
     assert _notices(problem_id)[-1] == (world.cadre.id, "returned")
     service.perform(world.cadre, problem_id, "dispatch")
