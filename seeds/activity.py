@@ -102,6 +102,8 @@ REJECT_REASONS = ["属企业内部经营管理事项，不属于受理范围。"
 RETURN_NOTES = ["该事项不属于本部门职责，请重新派单。", "经核实，该问题应由其他部门办理。"]
 SUPERVISE_NOTES = ["问题已超期，请加快办理并反馈进度。", "督办：请于三个工作日内办结。"]
 EXTEND_NOTES = ["需协调多个部门，申请延期。", "涉及上级审批，办理周期较长，同意延期。"]
+INFO_QUESTIONS = ["请补充现场照片及具体位置。", "请提供相关合同或缴费凭证。", "请补充联系人及联系电话。"]
+INFO_ANSWERS = ["已补充现场照片，位置在三号厂房东侧。", "相关凭证已上传，请查收。", "联系人：办公室主任，电话已补充。"]
 VISIT_SUMMARIES = [
     "了解企业生产经营情况，企业运行正常，无新增诉求。",
     "走访企业负责人，宣讲惠企政策，收集用工需求。",
@@ -331,6 +333,9 @@ class Writer:
         self.actors = actors
         self.plan = Plan("open")
         self.unrated_close_days = current_app.config["UNRATED_CLOSE_DAYS"]
+        # The handling steps of DESIGN §11 draw from their own stream, so the rest of the data set
+        # (and its fixed figures) is what it was before they existed.
+        self.more = random.Random(SEED + 11)
 
     def _act(self, story: Story, action: str, actor_id: int | None, at: datetime, params: Params = Params()) -> None:
         """One step of the timeline, checked and applied by the workflow."""
@@ -485,9 +490,47 @@ class Writer:
             self._act(story, "close", None, close_at, Params(note=UNRATED_NOTE, closed_reason="unrated"))
         self._finish(story)
 
+    def _prepared(self, story: Story, action: str, actor_id: int, at: datetime, **body) -> Params:
+        """The action's own `prepare` (the checks and the calendar arithmetic of its endpoint)."""
+        return workflow.ACTIONS[action].prepare(self.actors.people[actor_id], story.problem, at, **body)
+
+    def _handling_steps(self, story: Story) -> None:
+        """Some open problems wait for information, some handlers ask for more time, some enterprises urge."""
+        more, a, problem = self.more, self.actors, story.problem
+        asker = problem.handler_id or problem.cadre_id
+        if problem.status in ("accepted", "dispatched", "in_progress") and more.random() < 0.15:
+            asked_at = story.clock + _hours(more, 1, 30)
+            if not _before_cutoff(asked_at):
+                return
+            self._act(story, "request_info", asker, asked_at, Params(note=more.choice(INFO_QUESTIONS)))
+            answered_at = asked_at + _hours(more, 20, 120)
+            if more.random() < 0.75 and _before_cutoff(answered_at):
+                answer = self._prepared(story, "supply_info", problem.filed_by_id, answered_at, answer=more.choice(INFO_ANSWERS))
+                self._act(story, "supply_info", problem.filed_by_id, answered_at, answer)
+        if problem.handler_id is not None and problem.status in ("accepted", "in_progress") and more.random() < 0.1:
+            asked_at = story.clock + _hours(more, 2, 48)
+            request = self._prepared(
+                story, "request_extension", problem.handler_id, asked_at, days=more.randint(3, 10), reason=more.choice(EXTEND_NOTES)
+            )
+            answered_at = asked_at + _hours(more, 2, 30)
+            if not _before_cutoff(answered_at):
+                return
+            self._act(story, "request_extension", problem.handler_id, asked_at, request)
+            if more.random() < 0.7:
+                self._act(story, "approve_extension", a.manager, answered_at, self._prepared(story, "approve_extension", a.manager, answered_at))
+            else:
+                self._act(story, "deny_extension", a.manager, answered_at, Params(note="请按原时限办结"))
+        if problem.status != "awaiting_info" and more.random() < 0.35:
+            moment = max(story.clock, problem.due_at)
+            for _ in range(more.randint(1, 3)):
+                moment += timedelta(days=1) + _hours(more, 0, 20)
+                if _before_cutoff(moment):
+                    self._act(story, "urge", problem.filed_by_id, moment)
+
     def _stall(self, story: Story, plan: Plan) -> None:
         """An open problem: past its deadline the manager supervises it; a few were extended first."""
         rng, a = self.rng, self.actors
+        self._handling_steps(story)
         if plan.extended:
             extend_at = story.problem.due_at - _hours(rng, 2, 20)
             if _before_cutoff(extend_at) and extend_at > story.clock:

@@ -609,7 +609,12 @@ def _prepare_supply_info(
 
 
 def _prepare_request_extension(actor: User, problem: Problem, now: datetime, *, days: int, reason: str) -> Params:
-    return Params(note=reason, days=days)
+    return Params(note=reason, days=days, reason_code=extension_code(days))
+
+
+def extension_code(days: int) -> str:
+    """The timeline's reason code of an extension request: how many working days it asked for."""
+    return f"days_{days}"
 
 
 def _prepare_approve_extension(actor: User, problem: Problem, now: datetime, *, note: str | None = None) -> Params:
@@ -933,6 +938,7 @@ ROUTED: tuple[ActionSpec, ...] = tuple(spec for spec in ACTIONS.values() if spec
 REASON_LABELS = {
     **RETURN_REASONS,
     **{f"score_{n}": f"{n} 分" for n in range(1, 6)},
+    **{extension_code(n): f"{n} 个工作日" for n in range(1, 61)},
     "rated": "已评价",
     "unrated": "逾期未评价",
 }
