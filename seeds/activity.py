@@ -151,8 +151,8 @@ def _actors() -> Actors:
     categories = {
         code: (category_id, department_id, response_days, resolve_days)
         for code, category_id, department_id, response_days, resolve_days in db.session.execute(
-            select(
-                Category.code, Category.id, Category.default_department_id, Category.response_days, Category.resolve_days
+            select(Category.code, Category.id, Category.default_department_id).add_columns(
+                Category.response_days, Category.resolve_days
             )
         )
     }
@@ -505,19 +505,20 @@ class Writer:
             self._act(story, "request_info", asker, asked_at, Params(note=more.choice(INFO_QUESTIONS)))
             answered_at = asked_at + _hours(more, 20, 120)
             if more.random() < 0.75 and _before_cutoff(answered_at):
-                answer = self._prepared(story, "supply_info", problem.filed_by_id, answered_at, answer=more.choice(INFO_ANSWERS))
-                self._act(story, "supply_info", problem.filed_by_id, answered_at, answer)
+                enterprise = problem.filed_by_id
+                answer = self._prepared(story, "supply_info", enterprise, answered_at, answer=more.choice(INFO_ANSWERS))
+                self._act(story, "supply_info", enterprise, answered_at, answer)
         if problem.handler_id is not None and problem.status in ("accepted", "in_progress") and more.random() < 0.1:
             asked_at = story.clock + _hours(more, 2, 48)
-            request = self._prepared(
-                story, "request_extension", problem.handler_id, asked_at, days=more.randint(3, 10), reason=more.choice(EXTEND_NOTES)
-            )
+            body = {"days": more.randint(3, 10), "reason": more.choice(EXTEND_NOTES)}
+            request = self._prepared(story, "request_extension", problem.handler_id, asked_at, **body)
             answered_at = asked_at + _hours(more, 2, 30)
             if not _before_cutoff(answered_at):
                 return
             self._act(story, "request_extension", problem.handler_id, asked_at, request)
             if more.random() < 0.7:
-                self._act(story, "approve_extension", a.manager, answered_at, self._prepared(story, "approve_extension", a.manager, answered_at))
+                approval = self._prepared(story, "approve_extension", a.manager, answered_at)
+                self._act(story, "approve_extension", a.manager, answered_at, approval)
             else:
                 self._act(story, "deny_extension", a.manager, answered_at, Params(note="请按原时限办结"))
         if problem.status != "awaiting_info" and more.random() < 0.35:

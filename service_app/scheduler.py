@@ -45,8 +45,14 @@ JOBS: tuple[Job, ...] = (
     Job("stats.trends", daily("00:10"), "service_app.stats.jobs:refresh_trends", description="统计趋势：日、周、月"),
     Job("purge", daily("03:30"), "service_app.scheduling.jobs:purge", description="清理过期会话、幂等键与旧的任务记录"),
     Job("problems.flag_overdue", every(minutes=10), "service_app.problems.jobs:flag_overdue", description="超期问题督办并通知领导"),
-    Job("problems.remind_awaiting_info", every(hours=1), "service_app.problems.jobs:remind_awaiting_info", description="提醒企业补充材料（每3个工作日，至多3次）"),
-    Job("calendar.alert_missing", daily("09:05"), "service_app.problems.deadlines:alert_missing_calendar", description="11月起提醒管理员录入下一年节假日安排"),
+    Job(
+        "problems.remind_awaiting_info", every(hours=1), "service_app.problems.jobs:remind_awaiting_info",
+        description="提醒企业补充材料（每3个工作日，至多3次）",
+    ),
+    Job(
+        "calendar.alert_missing", daily("09:05"), "service_app.problems.deadlines:alert_missing_calendar",
+        description="11月起提醒管理员录入下一年节假日安排",
+    ),
     Job("problems.close_unrated", every(hours=1), "service_app.problems.jobs:close_unrated", description="办结后7天未评价自动关闭"),
     Job("visits.close_stale", every(minutes=30), "service_app.visits.jobs:close_stale_visits", description="关闭超时未签退的走访"),
     Job("visits.remind_unvisited", daily("09:00"), "service_app.visits.jobs:remind_unvisited", description="提醒30天未走访结对企业的干部"),

@@ -76,7 +76,10 @@ PATHS: dict[str, list[tuple[str, str, dict]]] = {
     "in_progress": [("accept", "cadre", {}), ("dispatch", "cadre", {}), ("claim", "staff", {})],
     "resolved": [("accept", "cadre", {}), ("dispatch", "cadre", {}), ("claim", "staff", {}), ("resolve", "staff", {"resolution": "已更换灯具"})],
     "closed": [("accept", "cadre", {}), ("dispatch", "cadre", {}), ("claim", "staff", {}), ("resolve", "staff", {"resolution": "已更换灯具"}), ("rate", "owner", {"score": 5})],
-    "awaiting_info": [("accept", "cadre", {}), ("dispatch", "cadre", {}), ("claim", "staff", {}), ("request_info", "staff", {"question": "请提供照片"})],
+    "awaiting_info": [
+        ("accept", "cadre", {}), ("dispatch", "cadre", {}), ("claim", "staff", {}),
+        ("request_info", "staff", {"question": "请提供照片"}),
+    ],
     "withdrawn": [("withdraw", "owner", {"reason": "误报"})],
 }
 

@@ -78,6 +78,9 @@ BODIES = {
     "reject": {"reason": "重复"}, "return": {"reason_code": "other", "reason": "非本部门职责"}, "resolve": {"resolution": "已处理"},
     "extend": {"due_at": (utcnow() + timedelta(days=30)).isoformat(), "reason": "需要协调"}, "comment": {"body": "请补充材料"},
     "rating": {"score": 5}, "check-out": {"lat": 27.84, "lng": 113.08, "summary": "走访完成"}, "indicators": {"year": 2019, "revenue": 1},
+    "withdraw": {"reason": "误报"}, "assign": {"user_id": 1}, "request_info": {"question": "请补充照片"},
+    "supply_info": {"answer": "已补充"}, "request_extension": {"days": 3, "reason": "需协调"},
+    "deny_extension": {"reason": "不予延期"},
 }
 
 

@@ -100,6 +100,7 @@ def test_working_time_and_extensions_on_the_clock():
 
 # --- pauses (awaiting_info) ------------------------------------------------------------------------
 
+
 def test_a_pause_across_national_day_moves_the_deadline_by_the_working_time_waited(app_ctx):
     world = make_world()  # the category gives 3 working days
     filed = shanghai(2019, 9, 26, 10)
@@ -114,7 +115,11 @@ def test_a_pause_across_national_day_moves_the_deadline_by_the_working_time_wait
     act(world, problem_id, "supply_info", "owner", answer="户号 0731-123", now=shanghai(2019, 10, 8, 10, 30))
     problem = db.session.get(Problem, problem_id)
     # Waited 2 h on 30 September and 1.5 h on 8 October (1–7 October are holidays): due 8 October 12:30.
-    assert (problem.status, problem.due_at, problem.paused_seconds) == ("in_progress", shanghai(2019, 10, 8, 12, 30), 12600)
+    assert (problem.status, problem.due_at, problem.paused_seconds) == (
+        "in_progress",
+        shanghai(2019, 10, 8, 12, 30),
+        12600,
+    )
     assert (problem.paused_from, problem.paused_at, problem.deadline_provisional) == (None, None, False)
     events = [(e.action, e.from_status, e.to_status) for e in service.timeline(world.manager, problem_id)][-2:]
     assert events == [("request_info", "in_progress", "awaiting_info"), ("supply_info", "awaiting_info", "in_progress")]
@@ -125,7 +130,9 @@ def test_the_enterprise_is_reminded_every_three_working_days_at_most_three_times
     problem_id = problem_in(world, "accepted", now=shanghai(2019, 9, 23, 9))
     act(world, problem_id, "request_info", "cadre", question="请补充营业执照", now=shanghai(2019, 9, 23, 10))
     reminders = lambda: db.session.scalar(  # noqa: E731
-        select(func.count(Notification.id)).where(Notification.problem_id == problem_id, Notification.kind == "info_reminder")
+        select(func.count(Notification.id)).where(
+            Notification.problem_id == problem_id, Notification.kind == "info_reminder"
+        )
     )
     # 3 working days after Monday 23 September 10:00 is Thursday 26 at 10:00.
     assert jobs.remind_awaiting_info(now=shanghai(2019, 9, 26, 9, 59)) == 0
@@ -143,6 +150,7 @@ def test_the_enterprise_is_reminded_every_three_working_days_at_most_three_times
 
 # --- extension requests ---------------------------------------------------------------------------
 
+
 def test_one_pending_extension_request_approved_even_after_the_deadline(app_ctx):
     world = make_world()
     problem_id = problem_in(world, "in_progress", now=shanghai(2019, 9, 23, 10))
@@ -152,11 +160,18 @@ def test_one_pending_extension_request_approved_even_after_the_deadline(app_ctx)
     with pytest.raises(InvalidTransition) as error:
         act(world, problem_id, "request_extension", "staff", days=2, reason="再申请", now=shanghai(2019, 9, 25, 11))
     assert error.value.http_status == 409 and error.value.message_key == "extension_pending"
-    assert set(service.get_problem(world.manager, problem_id).allowed_actions) >= {"approve_extension", "deny_extension"}
+    assert set(service.get_problem(world.manager, problem_id).allowed_actions) >= {
+        "approve_extension",
+        "deny_extension",
+    }
     # Approved after the deadline passed: 5 working days added to 26 September 17:30 (27, 29, 30, 8, 9).
     act(world, problem_id, "approve_extension", "manager", now=shanghai(2019, 9, 27, 10))
     problem = db.session.get(Problem, problem_id)
-    assert (problem.due_at, problem.extension_days, problem.extension_request_days) == (shanghai(2019, 10, 9, 17, 30), 5, None)
+    assert (problem.due_at, problem.extension_days, problem.extension_request_days) == (
+        shanghai(2019, 10, 9, 17, 30),
+        5,
+        None,
+    )
     with pytest.raises(InvalidTransition) as error:
         act(world, problem_id, "deny_extension", "manager", reason="无申请")
     assert error.value.message_key == "no_extension_request"
@@ -170,6 +185,7 @@ def test_one_pending_extension_request_approved_even_after_the_deadline(app_ctx)
 
 # --- urging, withdrawal, assignment -----------------------------------------------------------------
 
+
 def test_urging_once_per_shanghai_date(app_ctx):
     world = make_world()
     problem_id = problem_in(world, "dispatched", now=shanghai(2019, 9, 23, 9))
@@ -181,7 +197,11 @@ def test_urging_once_per_shanghai_date(app_ctx):
     act(world, problem_id, "urge", "owner", now=shanghai(2019, 9, 24, 0, 1))  # a new Shanghai date
     act(world, problem_id, "urge", "owner", now=shanghai(2019, 10, 3, 12))  # any day, holidays too
     assert db.session.get(Problem, problem_id).urge_count == 3
-    told = set(db.session.scalars(select(Notification.user_id).where(Notification.problem_id == problem_id, Notification.kind == "urged")))
+    told = set(
+        db.session.scalars(
+            select(Notification.user_id).where(Notification.problem_id == problem_id, Notification.kind == "urged")
+        )
+    )
     assert told == {world.cadre.id, world.staff.id, world.lead.id, world.colleague.id}  # unclaimed: the department
 
 
@@ -207,14 +227,23 @@ def test_assign_within_the_department_only(app_ctx):
     problem = db.session.get(Problem, problem_id)
     assert problem.handler_id == world.colleague.id
     act(world, problem_id, "request_extension", "colleague", days=1, reason="新接手")
-    told = set(db.session.scalars(select(Notification.user_id).where(Notification.problem_id == problem_id, Notification.kind == "handler_assigned")))
+    told = set(
+        db.session.scalars(
+            select(Notification.user_id).where(
+                Notification.problem_id == problem_id, Notification.kind == "handler_assigned"
+            )
+        )
+    )
     assert told == {world.owner.id, world.cadre.id, world.colleague.id}
 
 
 # --- provisional deadlines and the calendar ---------------------------------------------------------
 
+
 def _drop_year(year: int) -> None:
-    db.session.execute(delete(CalendarDay).where(CalendarDay.date >= date(year, 1, 1), CalendarDay.date < date(year + 1, 1, 1)))
+    db.session.execute(
+        delete(CalendarDay).where(CalendarDay.date >= date(year, 1, 1), CalendarDay.date < date(year + 1, 1, 1))
+    )
 
 
 def test_a_year_loaded_recounts_provisional_deadlines(app_ctx):
@@ -228,7 +257,11 @@ def test_a_year_loaded_recounts_provisional_deadlines(app_ctx):
     holidays = [{"date": date(2027, 1, d), "kind": "holiday", "name": "元旦"} for d in (1, 2, 3)]
     deadlines.replace_year(year=2027, days=holidays)
     db.session.refresh(late)
-    assert (late.due_at, late.response_due_at, late.deadline_provisional) == (shanghai(2027, 1, 6, 17, 30), shanghai(2027, 1, 4, 17, 30), False)
+    assert (late.due_at, late.response_due_at, late.deadline_provisional) == (
+        shanghai(2027, 1, 6, 17, 30),
+        shanghai(2027, 1, 4, 17, 30),
+        False,
+    )
 
 
 def test_the_package_loader_is_idempotent_and_keeps_what_admins_entered(app_ctx):
@@ -263,12 +296,20 @@ def test_filed_on_2026_12_31_over_http_is_provisional_until_2027_is_loaded(app, 
     db.session.commit()
     with time_machine.travel(shanghai(2026, 12, 31, 15), tick=True):
         owner = auth_headers(client, world.owner)
-        response = client.post("/api/v1/problems", json={"title": "年末停电", "description": "厂区停电", "category_id": world.category.id}, headers=owner)
+        response = client.post(
+            "/api/v1/problems",
+            json={"title": "年末停电", "description": "厂区停电", "category_id": world.category.id},
+            headers=owner,
+        )
         assert response.status_code == 201, response.get_json()
         filed = response.get_json()
         assert (filed["deadline_provisional"], _at(filed["due_at"])) == (True, shanghai(2027, 1, 5, 17, 30))
         admin_headers = auth_headers(client, admin)
-        assert client.get("/api/v1/calendar/2027", headers=owner).get_json() == {"year": 2027, "covered": False, "days": []}
+        assert client.get("/api/v1/calendar/2027", headers=owner).get_json() == {
+            "year": 2027,
+            "covered": False,
+            "days": [],
+        }
         days = [
             {"date": "2027-01-01", "kind": "holiday", "name": "元旦"},
             {"date": "2027-01-04", "kind": "holiday", "name": "元旦"},
@@ -290,9 +331,15 @@ def test_put_calendar_names_the_bad_row(app_ctx, client):
     ]
     for bad, field in cases:
         days, row = [good, bad], "1"
-        body = assert_error(client.put("/api/v1/calendar/2027", json={"days": days}, headers=headers), 422, "validation_failed")
+        body = assert_error(
+            client.put("/api/v1/calendar/2027", json={"days": days}, headers=headers), 422, "validation_failed"
+        )
         assert list(body["errors"]["days"]) == [row] and list(body["errors"]["days"][row]) == [field], body
-    assert client.get("/api/v1/calendar/2019", headers=headers).get_json()["days"][0] == {"date": "2019-01-01", "kind": "holiday", "name": "元旦"}
+    assert client.get("/api/v1/calendar/2019", headers=headers).get_json()["days"][0] == {
+        "date": "2019-01-01",
+        "kind": "holiday",
+        "name": "元旦",
+    }
 
 
 def test_categories_publish_working_days(app_ctx, client):

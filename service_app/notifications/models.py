@@ -12,7 +12,8 @@ from service_app.common.types import UTCDateTime
 from service_app.extensions import db
 
 KINDS = (
-    "assigned", "dispatched", "returned", "resolved", "reopened", "supervised", "due_soon", "overdue", "rated", "visit_reminder",
+    "assigned", "dispatched", "returned", "resolved", "reopened", "supervised", "due_soon", "overdue", "rated",
+    "visit_reminder",
     "info_requested", "info_supplied", "info_reminder", "extension_requested", "extension_approved", "extension_denied",
     "urged", "handler_assigned", "calendar_missing",
 )

@@ -23,13 +23,19 @@ FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 class CalendarDaySchema(Schema):
     date = fields.Date(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(DAY_KINDS), metadata={"description": "holiday | workday"})
-    name = Text(required=True, validate=validate.Length(min=1, max=64), metadata={"description": "e.g. 国庆节, 国庆节调休"})
+    kind = fields.String(
+        required=True, validate=validate.OneOf(DAY_KINDS), metadata={"description": "holiday | workday"}
+    )
+    name = Text(
+        required=True, validate=validate.Length(min=1, max=64), metadata={"description": "e.g. 国庆节, 国庆节调休"}
+    )
 
 
 class CalendarYearSchema(Schema):
     year = fields.Integer(dump_only=True)
-    covered = fields.Boolean(dump_only=True, metadata={"description": "False: deadlines in this year count weekdays only"})
+    covered = fields.Boolean(
+        dump_only=True, metadata={"description": "False: deadlines in this year count weekdays only"}
+    )
     days = fields.List(fields.Nested(CalendarDaySchema), dump_only=True)
 
 

@@ -52,9 +52,13 @@ def replace_year(*, year: int, days: Sequence[dict[str, Any]]) -> CalendarYear:
         seen.add(row["date"])
     if errors:
         raise ValidationFailed(errors={"days": errors})
-    db.session.execute(delete(CalendarDay).where(CalendarDay.date >= date(year, 1, 1), CalendarDay.date < date(year + 1, 1, 1)))
+    db.session.execute(
+        delete(CalendarDay).where(CalendarDay.date >= date(year, 1, 1), CalendarDay.date < date(year + 1, 1, 1))
+    )
     if days:
-        db.session.execute(insert(CalendarDay), [{"date": r["date"], "kind": r["kind"], "name": r["name"]} for r in days])
+        db.session.execute(
+            insert(CalendarDay), [{"date": r["date"], "kind": r["kind"], "name": r["name"]} for r in days]
+        )
     _recount_provisional()
     db.session.commit()
     return calendar_year(year=year)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -125,18 +126,18 @@ class Problem(db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Counted on a year the calendar did not cover: recomputed when that year is loaded.
-    deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # What moved due_at since filing: approved extensions (working days) and time awaiting information.
-    extension_days: Mapped[int] = mapped_column(Integer, default=0)
-    paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    extension_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # While awaiting_info: the status to go back to, since when, and how many reminders were sent.
     paused_from: Mapped[str | None] = mapped_column(String(16))
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    info_reminders: Mapped[int] = mapped_column(Integer, default=0)
+    info_reminders: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # A pending extension request of the handler (one at a time).
     extension_request_days: Mapped[int | None] = mapped_column(Integer)
     extension_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    urge_count: Mapped[int] = mapped_column(Integer, default=0)
+    urge_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_urged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Bumped by every change; the ETag is derived from it.

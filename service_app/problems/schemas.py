@@ -88,7 +88,9 @@ class ProblemDetailSchema(ProblemSchema):
     withdrawn_at = AwareDateTime(dump_only=True, allow_none=True)
     paused_at = AwareDateTime(dump_only=True, allow_none=True, metadata={"description": "Awaiting information since"})
     last_urged_at = AwareDateTime(dump_only=True, allow_none=True)
-    extension_days = fields.Integer(dump_only=True, metadata={"description": "Working days added by approved extensions"})
+    extension_days = fields.Integer(
+        dump_only=True, metadata={"description": "Working days added by approved extensions"}
+    )
     extension_request_days = fields.Integer(
         dump_only=True, allow_none=True, metadata={"description": "The pending extension request, in working days"}
     )

@@ -720,7 +720,9 @@ class SupplyInfoSchema(Schema):
 
 
 class RequestExtensionSchema(Schema):
-    days = fields.Integer(required=True, validate=validate.Range(min=1, max=60), metadata={"description": "Working days"})
+    days = fields.Integer(
+        required=True, validate=validate.Range(min=1, max=60), metadata={"description": "Working days"}
+    )
     reason = Text(required=True, validate=_NOTE)
 
 

@@ -72,7 +72,9 @@ class MetricsSchema(Schema):
     resolved = fields.Integer(metadata={"description": "Status resolved or closed"})
     resolution_rate = _rate("resolved / total")
     response_rate = _rate("answered by the response deadline / answered or past it")
-    open = fields.Integer(metadata={"description": "Submitted, accepted, dispatched, in progress or awaiting information"})
+    open = fields.Integer(
+        metadata={"description": "Submitted, accepted, dispatched, in progress or awaiting information"}
+    )
     in_progress = fields.Integer(metadata={"description": "Status in_progress"})
     awaiting_info = fields.Integer(metadata={"description": "Waiting for the enterprise's information (clock stopped)"})
     urge_count = fields.Integer(metadata={"description": "Times the enterprises urged (催办)"})

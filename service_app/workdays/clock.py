@@ -28,7 +28,7 @@ class WorkingHours:
 
     @classmethod
     def parse(cls, text: str) -> WorkingHours:
-        """"09:00-17:30" → WorkingHours."""
+        """ "09:00-17:30" → WorkingHours."""
         start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
         if end <= start:
             raise ValueError(f"working hours must end after they start: {text!r}")
