@@ -27,7 +27,7 @@ def _system_events(problem_id: int) -> list[tuple[str, str | None, str | None]]:
 def test_flag_overdue_supervises_once_and_tells_managers(app_ctx):
     world = make_world()
     second_manager = UserFactory()
-    long_ago = utcnow() - timedelta(hours=100)  # the category's 72 h have passed
+    long_ago = utcnow() - timedelta(days=30)  # the category's 3 working days have passed
     late = file(world, now=long_ago)
     late_working = problem_in(world, "in_progress", now=long_ago)
     already = file(world, now=long_ago)
