@@ -29,6 +29,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     http.init_app(app)
     _register_blueprints(app)
+    from service_app import dashboard
+
+    dashboard.init_app(app)
 
     from service_app import errors
 

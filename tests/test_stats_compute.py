@@ -146,7 +146,7 @@ def test_each_breakdown_row_equals_that_scope_computed_alone(world, dimension):
 def test_breakdown_partitions_and_shares(world):
     by_park = {g.key: g.counts.total for g in compute.compute_breakdown(now=NOW, dimension="park")}
     assert by_park[world.parks["a"].id] == 4 and by_park[world.parks["b"].id] == 2 and by_park[None] == 2
-    rows = service.breakdown("park", start=datetime(2019, 1, 1, tzinfo=timezone.utc))["rows"]
+    rows = service.breakdown_of("park", Scope(start=datetime(2019, 1, 1, tzinfo=timezone.utc)))["rows"]
     assert sum(r["total"] for r in rows) == 8
     assert next(r for r in rows if r["key"] == world.parks["a"].id)["share"] == 0.5
     assert next(r for r in rows if r["key"] is None)["label"] == "未划分园区"
@@ -157,7 +157,7 @@ def test_snapshot_reads_give_the_computed_figures(world):
     row = service.summary_of(Scope(cadre_id=world.cadres["c2"].id))
     assert {k: v for k, v in row.items() if k != "computed_at"} == figures(Scope(cadre_id=world.cadres["c2"].id))
     assert row["computed_at"] == NOW
-    stored = {r["key"]: r for r in service.breakdown("department")["rows"]}
+    stored = {r["key"]: r for r in service.breakdown_of("department", Scope())["rows"]}
     assert stored[world.departments["d1"].id]["total"] == 3
 
 

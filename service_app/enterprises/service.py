@@ -88,7 +88,9 @@ def get_profile(actor: User, enterprise_id: int) -> Profile:
         .group_by(Problem.enterprise_id)
         .subquery()
     )
-    last_visit = select(func.max(Visit.recorded_at)).where(Visit.enterprise_id == Enterprise.id).scalar_subquery()
+    last_visit = (
+        select(func.max(Visit.recorded_at)).where(Visit.enterprise_id == Enterprise.id, Visit.counts).scalar_subquery()
+    )
     row = db.session.execute(
         scoping.visible_enterprises(actor)
         .add_columns(counts.c.open, counts.c.resolved, counts.c.total, last_visit.label("last_visit_at"))

@@ -13,7 +13,6 @@ from service_app.stats.schemas import (
     CommonProblemsSchema,
     CommonQuerySchema,
     ExportQuerySchema,
-    PeriodQuerySchema,
     SummaryQuerySchema,
     SummarySchema,
     TrendQuerySchema,
@@ -23,7 +22,10 @@ from service_app.stats.schemas import (
 blp = Blueprint("stats", __name__, url_prefix="/api/v1/stats", description="统计 / Statistics")
 
 _SUMMARY_DOC = "Managers: the zone, or a park, chain or department. Cadres and departments: their own problems. "
-_PERIOD_DOC = "Without from/to the figures come from the latest snapshot (see computed_at); with them they are computed now."
+_PERIOD_DOC = (
+    "The zone without from/to or filters comes from the latest snapshot (see computed_at); "
+    "anything narrower is computed now."
+)
 
 
 @blp.route("/summary", methods=["GET"])
@@ -37,45 +39,48 @@ def summary(args):
 
 
 @blp.route("/by/<any(category,department,park,chain,cadre):dimension>", methods=["GET"])
-@roles_required(Role.MANAGER)
-@blp.arguments(PeriodQuerySchema, location="query")
+@roles_required(Role.MANAGER, Role.CADRE, Role.DEPARTMENT)
+@blp.arguments(SummaryQuerySchema, location="query")
 @blp.response(200, BreakdownSchema)
-@blp.doc(description=_PERIOD_DOC, responses=error_responses(422))
+@blp.doc(description=_SUMMARY_DOC + _PERIOD_DOC, responses=error_responses(422))
 def by_dimension(args, dimension):
     """Figures by category, department, park, chain or cadre."""
-    return service.breakdown(dimension, **args)
+    return service.breakdown(actor(), dimension, **args)
 
 
 @blp.route("/trend", methods=["GET"])
-@roles_required(Role.MANAGER)
+@roles_required(Role.MANAGER, Role.CADRE, Role.DEPARTMENT)
 @blp.arguments(TrendQuerySchema, location="query")
 @blp.response(200, TrendSchema)
-@blp.doc(description=_PERIOD_DOC, responses=error_responses(422))
+@blp.doc(description=_SUMMARY_DOC + _PERIOD_DOC, responses=error_responses(422))
 def trend(args):
-    """The zone's figures per day, week or month (Asia/Shanghai)."""
-    return service.trend(args.pop("interval"), **args)
+    """The figures per day, week or month (Asia/Shanghai)."""
+    return service.trend(actor(), args.pop("interval"), **args)
 
 
 @blp.route("/common-problems", methods=["GET"])
-@roles_required(Role.MANAGER)
+@roles_required(Role.MANAGER, Role.CADRE, Role.DEPARTMENT)
 @blp.arguments(CommonQuerySchema, location="query")
 @blp.response(200, CommonProblemsSchema)
-@blp.doc(description=_PERIOD_DOC, responses=error_responses(422))
+@blp.doc(description=_SUMMARY_DOC + _PERIOD_DOC, responses=error_responses(422))
 def common_problems(args):
     """Categories and title themes raised by many different enterprises (共性问题)."""
-    return service.common_problems(**args)
+    return service.common_problems(actor(), **args)
 
 
 _EXPORT_CONTENT = {mimetype.split(";")[0]: {"schema": {"type": "string", "format": "binary"}} for mimetype in service.EXPORT_TYPES.values()}
 
 
 @blp.route("/export", methods=["GET"])
-@roles_required(Role.MANAGER)
+@roles_required(Role.MANAGER, Role.CADRE, Role.DEPARTMENT)
 @blp.arguments(ExportQuerySchema, location="query")
-@blp.doc(responses={"200": {"description": "The statistics file", "content": _EXPORT_CONTENT}, **error_responses(422)})
+@blp.doc(
+    description=_SUMMARY_DOC,
+    responses={"200": {"description": "The statistics file", "content": _EXPORT_CONTENT}, **error_responses(422)},
+)
 def export(args):
     """The statistics as a CSV or XLSX file (Chinese headers)."""
-    exported = service.export(args.pop("format"), **args)
+    exported = service.export(actor(), args.pop("format"), **args)
     return Response(exported.content, content_type=exported.mimetype, headers={"Content-Disposition": f'attachment; filename="{exported.filename}"'})
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from marshmallow import ValidationError, fields, validate
 
 from service_app.common.i18n import bilingual
-from service_app.common.schemas import AwareDateTime, Schema
+from service_app.common.schemas import AwareDateTime, Id, Schema
 from service_app.common.time import SHANGHAI
 from service_app.stats.compute import INTERVALS
 
@@ -42,7 +42,8 @@ class PeriodQuerySchema(Schema):
 
 
 def _id_field():
-    return fields.Integer(load_default=None, validate=validate.Range(min=1))
+    # Bounded like every id (a 32-bit key): beyond it the database, not the schema, would refuse the value.
+    return Id(load_default=None)
 
 
 class SummaryQuerySchema(PeriodQuerySchema):
@@ -51,15 +52,15 @@ class SummaryQuerySchema(PeriodQuerySchema):
     department_id = _id_field()
 
 
-class TrendQuerySchema(PeriodQuerySchema):
+class TrendQuerySchema(SummaryQuerySchema):
     interval = fields.String(load_default="day", validate=validate.OneOf(INTERVALS))
 
 
-class CommonQuerySchema(PeriodQuerySchema):
+class CommonQuerySchema(SummaryQuerySchema):
     min_enterprises = fields.Integer(load_default=None, validate=validate.Range(min=2, max=10000))
 
 
-class ExportQuerySchema(PeriodQuerySchema):
+class ExportQuerySchema(SummaryQuerySchema):
     format = fields.String(required=True, validate=validate.OneOf(("csv", "xlsx")))
 
 

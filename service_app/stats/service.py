@@ -107,11 +107,14 @@ def _sorted_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (-r["total"], r["key"] is None, r["key"] or 0))
 
 
-def breakdown(dimension: str, *, start: datetime | None = None, end: datetime | None = None) -> dict[str, Any]:
-    """Figures by category, department, park, chain or cadre, with each row's share of all problems."""
-    _check_period(start, end)
-    scope = Scope(start=start, end=end)
-    figures = [] if scope.has_period else snapshots.read_breakdown(dimension)
+def breakdown(actor: User, dimension: str, **filters: Any) -> dict[str, Any]:
+    """Figures by category, department, park, chain or cadre within the actor's scope."""
+    return breakdown_of(dimension, scope_for(actor, **filters))
+
+
+def breakdown_of(dimension: str, scope: Scope) -> dict[str, Any]:
+    """Each group's figures, with its share of all problems in `scope` (the zone: its snapshot)."""
+    figures = snapshots.read_breakdown(dimension) if scope == compute.ZONE else []
     zone = next((f for f in figures if f.dimension == "zone"), None)
     groups = [f for f in figures if f.dimension == dimension]
     if zone is not None and groups:
@@ -130,11 +133,14 @@ def _point(bucket: str, counts: Any, resolved_in_bucket: int) -> dict[str, Any]:
     return {"bucket": bucket, **figures, "resolved_in_bucket": resolved_in_bucket}
 
 
-def trend(interval: str, *, start: datetime | None = None, end: datetime | None = None) -> dict[str, Any]:
-    """The zone's figures per day, ISO week or month (Asia/Shanghai), by the problems' filing date."""
-    _check_period(start, end)
-    scope = Scope(start=start, end=end)
-    stored = [] if scope.has_period else snapshots.read_trend(interval)
+def trend(actor: User, interval: str, **filters: Any) -> dict[str, Any]:
+    """The figures of the actor's scope per day, ISO week or month."""
+    return trend_of(interval, scope_for(actor, **filters))
+
+
+def trend_of(interval: str, scope: Scope) -> dict[str, Any]:
+    """Figures per day, ISO week or month (Asia/Shanghai), by filing date (the zone: from its snapshot)."""
+    stored = snapshots.read_trend(interval) if scope == compute.ZONE else []
     if stored:
         points = [_point(p.bucket, p, p.resolved_in_bucket) for p in stored]
         return {"interval": interval, "computed_at": max(p.computed_at for p in stored), "points": points}
@@ -162,13 +168,16 @@ def _common_body(items: list[Any], *, computed_at: datetime, min_enterprises: in
     }
 
 
-def common_problems(*, start: datetime | None = None, end: datetime | None = None, min_enterprises: int | None = None) -> dict[str, Any]:
+def common_problems(actor: User, *, min_enterprises: int | None = None, **filters: Any) -> dict[str, Any]:
+    """The common problems within the actor's scope."""
+    return common_of(scope_for(actor, **filters), min_enterprises=min_enterprises)
+
+
+def common_of(scope: Scope, *, min_enterprises: int | None = None) -> dict[str, Any]:
     """Categories and title themes raised by at least `min_enterprises` different enterprises."""
-    _check_period(start, end)
     default_min, themes = _common_settings()
     minimum = min_enterprises or default_min
-    scope = Scope(start=start, end=end)
-    if not scope.has_period and minimum == default_min:
+    if scope == compute.ZONE and minimum == default_min:
         stored = snapshots.read_common()
         if stored:
             return _common_body(stored, computed_at=stored[0].computed_at, min_enterprises=minimum, scope=scope)
@@ -235,14 +244,14 @@ class ExportFile:
     filename: str
 
 
-def export(file_format: str, *, start: datetime | None = None, end: datetime | None = None) -> ExportFile:
-    """The zone summary, every breakdown, the monthly trend and the common problems as one file."""
-    _check_period(start, end)
+def export(actor: User, file_format: str, **filters: Any) -> ExportFile:
+    """The summary, breakdowns, monthly trend and common problems of the actor's scope as one file."""
+    scope = scope_for(actor, **filters)
     parts = export_file.sections(
-        summary=summary_of(Scope(start=start, end=end)),
-        breakdowns={dimension: breakdown(dimension, start=start, end=end) for dimension in compute.DIMENSIONS},
-        trend=trend("month", start=start, end=end),
-        common=common_problems(start=start, end=end),
+        summary=summary_of(scope),
+        breakdowns={dimension: breakdown_of(dimension, scope) for dimension in compute.DIMENSIONS},
+        trend=trend_of("month", scope),
+        common=common_of(scope),
     )
     content = export_file.to_csv(parts) if file_format == "csv" else export_file.to_xlsx(parts)
     stamp = utcnow().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")

@@ -1,7 +1,8 @@
 """Visit coverage: linked enterprises visited in the last N days / linked enterprises.
 
 One SQL aggregation each (no per-row Python), reused by the statistics domain. A link counts
-when it was active at `as_of`; a visit counts when its linked cadre made it within the window.
+when it was active at `as_of`; a visit counts when its linked cadre made it within the window
+and it is unflagged or a manager confirmed it (`Visit.counts`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def _visited(as_of: datetime, days: int):
         Visit.enterprise_id == CadreLink.enterprise_id,
         Visit.recorded_at > as_of - timedelta(days=days),
         Visit.recorded_at <= as_of,
+        Visit.counts,
     )
 
 

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    or_,
+    text,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service_app.common.time import utcnow
@@ -12,6 +26,9 @@ from service_app.common.types import UTCDateTime
 from service_app.extensions import db
 
 FLAGS = ("far_from_site", "poor_accuracy", "mock_location", "impossible_speed")
+# A manager's review of a flagged check-in: confirmed (it was a real visit) or dismissed.
+REVIEW_DECISIONS = {"confirm": "confirmed", "dismiss": "dismissed"}
+PENDING_REVIEW = text("flagged AND review IS NULL")
 
 
 class Visit(db.Model):
@@ -26,6 +43,9 @@ class Visit(db.Model):
         Index("ix_visits_cadre_id_recorded_at_id", "cadre_id", "recorded_at", "id"),
         Index("ix_visits_enterprise_id_recorded_at", "enterprise_id", "recorded_at"),
         Index("ix_visits_checked_out_at", "checked_out_at"),
+        CheckConstraint("review IS NULL OR review IN ('confirmed', 'dismissed')", name="review_values"),
+        # The managers' queue: flagged check-ins nobody has reviewed yet.
+        Index("ix_visits_review_pending_id", "id", postgresql_where=PENDING_REVIEW, sqlite_where=PENDING_REVIEW),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -51,7 +71,24 @@ class Visit(db.Model):
     summary: Mapped[str | None] = mapped_column(Text)
     duration_s: Mapped[int | None] = mapped_column(Integer)
     auto_closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    review: Mapped[str | None] = mapped_column(String(16))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    review_note: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    cadre = relationship("User", lazy="raise")
+    cadre = relationship("User", lazy="raise", foreign_keys=[cadre_id])
     enterprise = relationship("Enterprise", lazy="raise")
+
+    @hybrid_property
+    def counts(self) -> bool:
+        """Whether the check-in counts as a visit (coverage, last_visit_at, reminders): the one rule.
+
+        A flagged check-in (far from the site, impossible speed…) counts only once a manager confirms it.
+        """
+        return not self.flagged or self.review == REVIEW_DECISIONS["confirm"]
+
+    @counts.inplace.expression
+    @classmethod
+    def _counts_expression(cls):
+        return or_(cls.flagged.is_(False), cls.review == REVIEW_DECISIONS["confirm"])

@@ -13,6 +13,7 @@ from service_app.visits.schemas import (
     CheckOutSchema,
     CoverageQuerySchema,
     CoverageReportSchema,
+    ReviewSchema,
     VisitDetailSchema,
     VisitPageSchema,
     VisitQuerySchema,
@@ -52,13 +53,23 @@ def check_out(data, visit_id):
     return service.check_out(cadre=actor(), visit_id=visit_id, **data)
 
 
+@blp.route("/visits/<int:visit_id>/review", methods=["POST"])
+@roles_required(Role.MANAGER)
+@blp.arguments(ReviewSchema)
+@blp.response(200, VisitDetailSchema)
+@blp.doc(responses=error_responses(404, 409, 422))
+def review(data, visit_id):
+    """Confirm or dismiss a flagged check-in (a confirmed one counts as a visit); once per visit."""
+    return service.review_visit(actor=actor(), visit_id=visit_id, **data)
+
+
 @blp.route("/visits", methods=["GET"])
 @roles_required(Role.CADRE, Role.MANAGER)
 @blp.arguments(VisitQuerySchema, location="query")
 @blp.response(200, VisitPageSchema)
 @blp.doc(responses=error_responses(422))
 def list_visits(args):
-    """Visit history; `open=true` is the live view of who is where now."""
+    """Visit history; `open=true` is the live view of who is where now, `review=pending` the review queue."""
     return service.list_visits(actor=actor(), **args)
 
 

@@ -7,9 +7,12 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import PageArgsSchema, page_schema
 from service_app.common.schemas import AwareDateTime, Id, Schema, Text
+from service_app.visits.models import REVIEW_DECISIONS
 
 # A fix worse than 100 km is not a position at all.
 MAX_ACCURACY_M = 100_000
+REVIEW_LABELS = {"confirmed": "已确认", "dismissed": "已驳回"}
+REVIEW_FILTERS = ("pending", *REVIEW_LABELS)
 FLAG_LABELS = {
     "far_from_site": "距企业位置过远",
     "poor_accuracy": "定位精度差",
@@ -80,6 +83,18 @@ class VisitSchema(Schema):
     summary = fields.String(dump_only=True, allow_none=True)
     duration_s = fields.Integer(dump_only=True, allow_none=True)
     auto_closed = fields.Boolean(dump_only=True, metadata={"description": "Closed by the server (a later check-in or the time limit), not by the cadre"})
+    review = fields.String(
+        dump_only=True, allow_none=True,
+        metadata={"description": "A manager's review of a flagged check-in: confirmed or dismissed"},
+    )
+    review_label = fields.Function(lambda v: REVIEW_LABELS.get(v.review), dump_only=True, allow_none=True)
+    reviewed_at = AwareDateTime(dump_only=True, allow_none=True)
+    reviewed_by_id = fields.Integer(dump_only=True, allow_none=True)
+    review_note = fields.String(dump_only=True, allow_none=True)
+    counts = fields.Boolean(
+        dump_only=True,
+        metadata={"description": "Counts as a visit (coverage, last visit): unflagged, or flagged and confirmed"},
+    )
     updated_at = AwareDateTime(dump_only=True)
 
 
@@ -96,6 +111,10 @@ class VisitQuerySchema(PageArgsSchema):
     flagged = fields.Boolean()
     open = fields.Boolean(metadata={"description": "true: the live view, visits not checked out yet"})
     updated_since = AwareDateTime(metadata={"description": "Only visits changed after this time (sync)"})
+    review = fields.String(
+        validate=validate.OneOf(REVIEW_FILTERS),
+        metadata={"description": "pending: flagged check-ins waiting for a manager's review; or confirmed, dismissed"},
+    )
 
     @validates_schema
     def _period(self, data, **_kwargs):
@@ -104,6 +123,14 @@ class VisitQuerySchema(PageArgsSchema):
 
 
 VisitPageSchema = page_schema(VisitSchema, "VisitPage")
+
+
+class ReviewSchema(Schema):
+    decision = fields.String(
+        required=True, validate=validate.OneOf(tuple(REVIEW_DECISIONS)),
+        metadata={"description": "confirm: the check-in counts as a visit; dismiss: it does not"},
+    )
+    note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
 class CoverageQuerySchema(PageArgsSchema):

@@ -33,7 +33,7 @@ from service_app.org import scoping as org_scoping
 from service_app.org.models import Enterprise
 from service_app.problems.models import Problem
 from service_app.visits import coverage, geo
-from service_app.visits.models import Visit
+from service_app.visits.models import PENDING_REVIEW, REVIEW_DECISIONS, Visit
 from service_app.visits.schemas import VisitDetailSchema
 from service_app.visits.scoping import get_visible_visit, visible_visits
 
@@ -269,6 +269,34 @@ def _already_checked_out(visit: Visit) -> Conflict:
     return Conflict("visit_checked_out", zh="该走访已签退", en="This visit is already checked out", extra={"visit": current})
 
 
+# --- review ------------------------------------------------------------------------------------
+
+
+def review_visit(
+    *, actor: User, visit_id: int, decision: str, note: str | None = None, now: datetime | None = None
+) -> VisitDetail:
+    """A manager confirms a flagged check-in (it counts as a visit) or dismisses it (it does not).
+
+    Only flagged check-ins wait for review, and each is reviewed once: 409 otherwise.
+    """
+    visit = get_visible_visit(actor, visit_id, for_update=True)
+    if not visit.flagged:
+        raise Conflict(
+            "visit_not_flagged", zh="该签到未被标记，无需审核", en="This check-in is not flagged; there is nothing to review"
+        )
+    if visit.review is not None:
+        raise Conflict(
+            "visit_already_reviewed", zh="该签到已审核", en="This check-in has already been reviewed",
+            extra={"review": visit.review, "reviewed_at": visit.reviewed_at.isoformat()},
+        )
+    visit.review = REVIEW_DECISIONS[decision]
+    visit.reviewed_at = now or utcnow()
+    visit.reviewed_by_id = actor.id
+    visit.review_note = note
+    db.session.commit()
+    return _detail(select(Visit).where(Visit.id == visit_id))
+
+
 # --- reading -----------------------------------------------------------------------------------
 
 
@@ -312,6 +340,7 @@ def _filters(
     flagged: bool | None = None,
     open: bool | None = None,
     updated_since: datetime | None = None,
+    review: str | None = None,
 ) -> list:
     """WHERE conditions of the list filters; `from`/`to` bound recorded_at (the visit's own time)."""
     conditions = []
@@ -329,6 +358,10 @@ def _filters(
         conditions.append(Visit.checked_out_at.is_(None) if open else Visit.checked_out_at.is_not(None))
     if updated_since is not None:
         conditions.append(Visit.updated_at > updated_since)
+    if review == "pending":
+        conditions.append(PENDING_REVIEW)
+    elif review is not None:
+        conditions.append(Visit.review == review)
     return conditions
 
 
