@@ -8,7 +8,7 @@ problems keep the deadlines they were given. Statistics snapshots count `open`, 
 (`awaiting_info`), extension requests, urging and withdrawal; department users `is_lead`.
 
 Revision ID: 00801
-Revises: 0006
+Revises: 00601
 Create Date: 2026-12-01 16:00:00
 
 """
@@ -20,7 +20,7 @@ from service_app.workdays.package import package_days
 
 
 revision = '00801'
-down_revision = '0006'
+down_revision = '00601'
 branch_labels = None
 depends_on = None
 
