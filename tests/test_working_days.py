@@ -264,6 +264,18 @@ def test_a_year_loaded_recounts_provisional_deadlines(app_ctx):
     )
 
 
+def test_loading_a_missing_year_from_the_package_recounts_its_deadlines(app_ctx):
+    world = make_world()
+    _drop_year(2026)
+    problem = db.session.get(Problem, file(world, now=shanghai(2026, 9, 30)))
+    # Weekdays only: 1, 2 and 5 October, though National Day is a week of holidays.
+    assert (problem.due_at, problem.deadline_provisional) == (shanghai(2026, 10, 5, 17, 30), True)
+    assert deadlines.load_package() == [2026]
+    db.session.refresh(problem)
+    due_day, _ = _by_the_package(date(2026, 9, 30), 3)
+    assert (problem.due_at, problem.deadline_provisional) == (end_of(due_day), False) and due_day > date(2026, 10, 7)
+
+
 def test_the_package_loader_is_idempotent_and_keeps_what_admins_entered(app_ctx):
     assert deadlines.load_package() == []  # the migrations loaded every year already
     _drop_year(2019)
