@@ -182,8 +182,8 @@ def test_seeded_timelines_are_legal_transitions_that_replay_to_the_stored_proble
                 body = {"answer": event.note} if event.action == "supply_info" else {"note": event.note}
                 params = workflow.ACTIONS[event.action].prepare(actor, replay, event.created_at, **body)
             elif event.action == "request_extension":
-                days = int(event.reason_code.removeprefix("days_"))
-                params = workflow.Params(note=event.note, reason_code=event.reason_code, days=days)
+                asked = int(event.reason_code.removeprefix("days_"))
+                params = workflow.Params(note=event.note, reason_code=event.reason_code, days=asked)
             # Raises (403/409) when the table does not allow it to this actor in this state.
             row = workflow.apply(
                 replay, event.action, actor=actor, now=event.created_at, params=params, parties=parties
