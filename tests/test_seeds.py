@@ -22,7 +22,8 @@ def test_demo_seed_is_complete_and_idempotent(client, app_ctx):
     }
     assert counts == {"enterprises": 500, "cadres": 500, "enterprise_users": 500, "links": 500}
     assert seeds.load("demo") == {
-        "calendar_years": 0, "parks": 0, "chains": 0, "departments": 0, "categories": 0, "users": 0, "enterprises": 0, "links": 0,
+        "calendar_years": 0,
+        "parks": 0, "chains": 0, "departments": 0, "categories": 0, "users": 0, "enterprises": 0, "links": 0,
         "problems": 0, "problem_events": 0, "ratings": 0, "visits": 0, "indicators": 0,
     }
 
