@@ -146,6 +146,11 @@ def test_the_enterprise_is_reminded_every_three_working_days_at_most_three_times
     assert jobs.remind_awaiting_info(now=shanghai(2019, 10, 10, 10)) == 1
     assert jobs.remind_awaiting_info(now=shanghai(2020, 3, 1)) == 0  # at most three
     assert reminders() == 3
+    # History, such as the 2019 demo read today: reminders that fell due long ago are counted, not sent.
+    old = problem_in(world, "accepted", now=shanghai(2019, 9, 2, 9))
+    act(world, old, "request_info", "cadre", question="请补充营业执照", now=shanghai(2019, 9, 2, 10))
+    assert jobs.remind_awaiting_info(now=shanghai(2026, 12, 1)) == 0
+    assert db.session.get(Problem, old).info_reminders == 3
 
 
 # --- extension requests ---------------------------------------------------------------------------

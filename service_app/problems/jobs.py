@@ -54,15 +54,24 @@ def close_unrated(*, now: datetime, days: int | None = None) -> int:
 
 
 def remind_awaiting_info(*, now: datetime) -> int:
-    """Remind the enterprise of a question still unanswered, every 3 working days, at most 3 times."""
+    """Remind the enterprise of a question still unanswered, every 3 working days, at most 3 times.
+
+    A reminder that fell due more than a day before this run is counted but not sent (the scheduler
+    was down, or the data is history such as the 2019 demo): nobody hears of an old question at once."""
     problems = _locked(Problem.status == "awaiting_info", Problem.info_reminders < INFO_REMINDERS)
     reminded = 0
     for problem in problems:
         calendar = calendar_for(as_utc(problem.paused_at).astimezone(SHANGHAI).year)
-        next_due = calendar.add_working_days(problem.paused_at, INFO_REMINDER_DAYS * (problem.info_reminders + 1)).at
-        if now < next_due:
+        due = [
+            calendar.add_working_days(problem.paused_at, INFO_REMINDER_DAYS * n).at
+            for n in range(problem.info_reminders + 1, INFO_REMINDERS + 1)
+        ]
+        passed = [moment for moment in due if moment <= now]
+        if not passed:
             continue
-        problem.info_reminders += 1
+        problem.info_reminders += len(passed)
+        if now - passed[-1] > timedelta(days=1):
+            continue
         notify(
             workflow.enterprise_users(problem),
             kind="info_reminder",
