@@ -365,3 +365,22 @@ def test_categories_publish_working_days(app_ctx, client):
     rows = client.get("/api/v1/categories", headers=auth_headers(client, AdminFactory())).get_json()
     row = next(r for r in rows if r["id"] == category.id)
     assert (row["response_days"], row["resolve_days"]) == (1, 10) and "sla_hours" not in row
+
+
+def test_bad_input_over_http(app_ctx, client):
+    world = make_world()
+    problem_id = problem_in(world, "in_progress")
+    owner, staff, lead = (auth_headers(client, user) for user in (world.owner, world.staff, world.lead))
+    url = f"/api/v1/problems/{problem_id}"
+    assert client.post(f"{url}/urge", json={}, headers=owner).status_code == 200
+    body = assert_error(client.post(f"{url}/urge", json={}, headers=owner), 409, "already_urged_today")
+    tomorrow = datetime.now(SHANGHAI).date() + timedelta(days=1)
+    assert body["next_allowed_at"] == f"{tomorrow.isoformat()}T00:00:00+08:00"
+    assert "urge" not in body["allowed_actions"] and body["current_status"] == "in_progress"
+    asked = {"days": 3, "reason": "需协调"}
+    assert client.post(f"{url}/request_extension", json=asked, headers=staff).status_code == 200
+    assert_error(client.post(f"{url}/request_extension", json=asked, headers=staff), 409, "extension_pending")
+    body = assert_error(client.post(f"{url}/assign", json={"user_id": world.other_staff.id}, headers=lead), 422)
+    assert list(body["errors"]) == ["user_id"]
+    assert_error(client.post(f"{url}/request_extension", json={"days": 0, "reason": "x"}, headers=staff), 422)
+    assert_error(client.post(f"{url}/withdraw", json={"reason": "误报"}, headers=owner), 409, "invalid_transition")

@@ -30,7 +30,7 @@ from __future__ import annotations
 import enum
 import functools
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Callable, Iterable, Mapping
 
 from marshmallow import fields, validate
@@ -135,7 +135,7 @@ PENDING_EXTENSION = Guard(
 )
 
 
-def _shanghai_date(moment: datetime) -> Any:
+def _shanghai_date(moment: datetime) -> date:
     return as_utc(moment).astimezone(SHANGHAI).date()
 
 
