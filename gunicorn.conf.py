@@ -1,12 +1,22 @@
 """gunicorn settings from the environment (`gunicorn -c gunicorn.conf.py wsgi:app`)."""
 
 import os
+import sys
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-# WEB_CONCURRENCY is gunicorn's own convention for the worker count.
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# WEB_CONCURRENCY is gunicorn's own convention for the worker count. Rate-limit counters kept in
+# process memory (the default storage) are each worker's own, so the login limits would multiply by
+# the worker count: with them, one worker serves with threads; several workers need Redis.
+_limits_in_process = os.environ.get("RATELIMIT_STORAGE_URI", "memory://").startswith("memory://")
+workers = int(os.environ.get("WEB_CONCURRENCY", "1" if _limits_in_process else "2"))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8" if workers == 1 else "4"))
+_limits_on = os.environ.get("RATELIMIT_ENABLED", "true").lower() in ("1", "true", "yes", "on")
+if workers > 1 and _limits_in_process and _limits_on:
+    sys.stderr.write(
+        f"WARNING: {workers} workers with in-process rate-limit storage: each worker counts failed logins "
+        "on its own. Set RATELIMIT_STORAGE_URI=redis://... or WEB_CONCURRENCY=1.\n"
+    )
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
@@ -18,6 +28,13 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn 27 opens a control socket for `gunicornc` at $XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl:
+# one path for every instance a user runs (stopping one `make run` removed another's socket), and not writable
+# in the image (Errno 13 at every start). Off, unless an operator gives a path of this instance's own.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
 
 
 def post_fork(server, worker):

@@ -31,7 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,9 @@ def _actors(connection, enterprises: int) -> dict[str, str]:
     def one(sql: str, *args: Any) -> Any:
         return connection.execute(sql, args).fetchone()[0]
 
-    busiest = one("SELECT enterprise_id FROM problems GROUP BY enterprise_id ORDER BY count(*) DESC, enterprise_id LIMIT 1")
+    busiest = one(
+        "SELECT enterprise_id FROM problems GROUP BY enterprise_id ORDER BY count(*) DESC, enterprise_id LIMIT 1"
+    )
     main_department = one("SELECT default_department_id FROM categories WHERE code = 'zhengce'")
     wrong_only = one("SELECT id FROM departments WHERE code = 'czj'")
     return {
@@ -63,7 +65,9 @@ def _actors(connection, enterprises: int) -> dict[str, str]:
         # bcadreN, N = 3k+1, 3k+2, 3k+3: linked to 1, 2 and 3 enterprises; enterprises 4-6 are among the busiest.
         "cadre_busy": "bcadre3",
         "cadre_typical": f"bcadre{3 * (enterprises // 12) + 2}",
-        "department_main": one("SELECT username FROM users WHERE department_id = %s ORDER BY id LIMIT 1", main_department),
+        "department_main": one(
+            "SELECT username FROM users WHERE department_id = %s ORDER BY id LIMIT 1", main_department
+        ),
         "department_small": one("SELECT username FROM users WHERE department_id = %s ORDER BY id LIMIT 1", wrong_only),
     }
 
@@ -132,7 +136,9 @@ def _plan_findings(plan: dict, limit: int) -> dict:
             if sorted_rows > limit:
                 findings["big_sorts"].append(sorted_rows)
         # A scope evaluated as a hashed subplan reads all of its rows before the first page row.
-        findings["hashed_subplans"] += sum("hashed SubPlan" in node.get(key, "") for key in ("Filter", "Join Filter", "Index Cond"))
+        findings["hashed_subplans"] += sum(
+            "hashed SubPlan" in node.get(key, "") for key in ("Filter", "Join Filter", "Index Cond")
+        )
         for child in node.get("Plans", []):
             walk(child)
 
@@ -163,13 +169,16 @@ def measure(url: str, *, runs: int, hops: int, explain: bool, problems: int) -> 
     app = data.make_app(url)
     app.config["RATELIMIT_ENABLED"] = False
     client = app.test_client()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with psycopg.connect(data.libpq_url(url), autocommit=True) as raw:
         enterprises = raw.execute("SELECT count(*) FROM enterprises").fetchone()[0]
         actors = _actors(raw, enterprises)
         scenarios = _scenarios(raw, now)
     with app.app_context():
-        db.session.execute(text("UPDATE users SET password_hash = :h WHERE username = ANY(:names)"), {"h": hash_password(PASSWORD), "names": list(actors.values())})
+        db.session.execute(
+            text("UPDATE users SET password_hash = :h WHERE username = ANY(:names)"),
+            {"h": hash_password(PASSWORD), "names": list(actors.values())},
+        )
         db.session.commit()
         engine = db.engine
     recorder = Recorder(engine)
@@ -223,7 +232,8 @@ def measure(url: str, *, runs: int, hops: int, explain: bool, problems: int) -> 
                     **_plan_findings(plan, PAGE + 1),
                 }
                 if explain:
-                    plans_text.append(f"=== {name} — {label} page (page {results[name][label]['page']}) ===\n{statement % _quoted(raw, parameters)}\n\n{plan_text}\n")
+                    heading = f"=== {name} — {label} page (page {results[name][label]['page']}) ==="
+                    plans_text.append(f"{heading}\n{statement % _quoted(raw, parameters)}\n\n{plan_text}\n")
     if explain:
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / f"list_scale_explain_{problems}.txt").write_text("\n".join(plans_text))
@@ -241,11 +251,14 @@ def _multiples(entries: list[dict | None]) -> str:
     """App time and buffers of the last entry as multiples of the first comparable one: the same
     page, as full (at 10k some callers have fewer pages; then a later N is the base, marked *)."""
     last = entries[-1]
-    base = next((e for e in entries[:-1] if e and last and (e["page"], e["items"]) == (last["page"], last["items"])), None)
+    base = next(
+        (e for e in entries[:-1] if e and last and (e["page"], e["items"]) == (last["page"], last["items"])), None
+    )
     if base is None:
         return f"{'—':>6} {'—':>6}"
     mark = "" if base is entries[0] else "*"
-    return f"{last['app_ms'] / base['app_ms']:>5.2f}{mark or ' '} {last['buffers'] / max(base['buffers'], 1):>5.2f}{mark or ' '}"
+    app_ratio, buffer_ratio = last["app_ms"] / base["app_ms"], last["buffers"] / max(base["buffers"], 1)
+    return f"{app_ratio:>5.2f}{mark or ' '} {buffer_ratio:>5.2f}{mark or ' '}"
 
 
 def report(rows: list[dict]) -> None:
@@ -255,11 +268,20 @@ def report(rows: list[dict]) -> None:
     per_size = " | ".join(f"{f'N={size:,}':^24}" for size in sizes)
     ratios = " | ".join(f"{f'{size // 1000:,}k/{sizes[0] // 1000:,}k':^13}" for size in sizes[1:])
     print(f"\n{'scenario':<30} {'page':>5} | {per_size} | {ratios} | stmts")
-    print(f"{'':<30} {'':>5} | " + " | ".join(f"{'app':>7} {'bare':>7} {'buf':>7} " for _ in sizes) + "| " + " | ".join(f"{'app':>6} {'buf':>6}" for _ in sizes[1:]) + " |")
+    print(
+        f"{'':<30} {'':>5} | "
+        + " | ".join(f"{'app':>7} {'bare':>7} {'buf':>7} " for _ in sizes)
+        + "| "
+        + " | ".join(f"{'app':>6} {'buf':>6}" for _ in sizes[1:])
+        + " |"
+    )
     for name in rows[0]["scenarios"]:
         for label in ("first", "deep"):
             entries = [row["scenarios"][name].get(label) for row in rows]
-            cells = [f"{e['app_ms']:>7.2f} {e['bare_ms']:>7.2f} {e['buffers']:>7} " if e else f"{'—':>7} {'—':>7} {'—':>7} " for e in entries]
+            cells = [
+                f"{e['app_ms']:>7.2f} {e['bare_ms']:>7.2f} {e['buffers']:>7} " if e else f"{'—':>7} {'—':>7} {'—':>7} "
+                for e in entries
+            ]
             multiples = [_multiples(entries[: i + 1]) for i in range(1, len(entries))]
             pages = {e["page"] for e in entries if e}
             page = "first" if label == "first" else ",".join(f"p{p}" for p in sorted(pages)) or "—"
@@ -273,9 +295,15 @@ def report(rows: list[dict]) -> None:
         for label in ("first", "deep")
         if (entry := scenario.get(label)) and (entry["seq_scans"] or entry["big_sorts"] or entry["hashed_subplans"])
     ]
-    print("\nPlans with a sequential scan of a big table, a sort of more than a page or a hashed subplan:" + ("" if flagged else " none"))
+    print(
+        "\nPlans with a sequential scan of a big table, a sort of more than a page or a hashed subplan:"
+        + ("" if flagged else " none")
+    )
     for size, name, label, entry in flagged:
-        print(f"  N={size:,} {name} ({label}): seq scans {entry['seq_scans'] or '-'}, sorted rows {entry['big_sorts'] or '-'}, hashed subplans {entry['hashed_subplans']}")
+        print(
+            f"  N={size:,} {name} ({label}): seq scans {entry['seq_scans'] or '-'}, "
+            f"sorted rows {entry['big_sorts'] or '-'}, hashed subplans {entry['hashed_subplans']}"
+        )
 
 
 def main() -> None:
@@ -300,11 +328,26 @@ def main() -> None:
         return
     rows = []
     for size in args.sizes:
-        counts = data.generate(args.url, problems=size, until=datetime.now(timezone.utc))
+        counts = data.generate(args.url, problems=size, until=datetime.now(UTC))
         print(f"N={size:>9,}: generated {counts}", flush=True)
-        command = [sys.executable, __file__, "--measure", str(size), "--url", args.url, "--runs", str(args.runs), "--runs-large", str(args.runs_large), "--hops", str(args.hops)]
+        command = [
+            sys.executable,
+            __file__,
+            "--measure",
+            str(size),
+            "--url",
+            args.url,
+            "--runs",
+            str(args.runs),
+            "--runs-large",
+            str(args.runs_large),
+            "--hops",
+            str(args.hops),
+        ]
         started = time.perf_counter()
-        output = subprocess.run(command + (["--explain"] if args.explain else []), check=True, capture_output=True, text=True).stdout
+        output = subprocess.run(
+            command + (["--explain"] if args.explain else []), check=True, capture_output=True, text=True
+        ).stdout
         print(f"N={size:>9,}: measured in {time.perf_counter() - started:.0f}s", flush=True)
         rows.append({"problems": size, **counts, "scenarios": json.loads(output.strip().splitlines()[-1])})
     if not args.keep:

@@ -27,4 +27,6 @@ def bare():
 def naive():
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT * FROM problems ORDER BY id DESC LIMIT 20")).mappings().all()
-    return jsonify({"items": [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()} for row in rows]})
+    return jsonify(
+        {"items": [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()} for row in rows]}
+    )

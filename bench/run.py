@@ -84,7 +84,10 @@ def start(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health" if "wsgi" in app else f"http://127.0.0.1:{port}/bare", timeout=2)
+            urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/api/v1/health" if "wsgi" in app else f"http://127.0.0.1:{port}/bare",
+                timeout=2,
+            )
             return process
         except OSError:
             time.sleep(0.3)
@@ -93,7 +96,8 @@ def start(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
 
 def api(method: str, path: str, *, token: str | None = None, body: dict | None = None) -> dict:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{SERVICE_PORT}/api/v1{path}", method=method,
+        f"http://127.0.0.1:{SERVICE_PORT}/api/v1{path}",
+        method=method,
         data=json.dumps(body).encode() if body is not None else None,
         headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
     )
@@ -112,7 +116,8 @@ wrk.headers["Content-Type"] = "application/json"
 {body}
 done = function(summary, latency, requests)
   io.write(string.format("BENCH %d %d %d %d %d %d\\n", summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99), summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+    latency:percentile(50), latency:percentile(99), summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end
 """
 
@@ -122,14 +127,17 @@ def run_wrk(url: str, *, method: str, token: str | None, body: dict | None, seco
         method=method,
         auth=f'wrk.headers["Authorization"] = "Bearer {token}"' if token else "",
         # Lua 5.1 strings know no \\u escapes: keep the UTF-8 characters themselves.
-        body=f"wrk.body = {json.dumps(json.dumps(body, ensure_ascii=False), ensure_ascii=False)}" if body is not None else "",
+        body=f"wrk.body = {json.dumps(json.dumps(body, ensure_ascii=False), ensure_ascii=False)}"
+        if body is not None
+        else "",
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     try:
         completed = subprocess.run(
             ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", handle.name, url],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         output = completed.stdout + completed.stderr
     finally:
@@ -184,18 +192,45 @@ def scenarios() -> list[Scenario]:
         newest = api("GET", "/problems?limit=1", token=manager)["items"]
         if newest:  # demo accounts: entNNN belongs to enterprise NNN
             owner = login(f"ent{newest[0]['enterprise_id']:03d}")
-            items.append(Scenario("GET /problems/{id} (enterprise)", f"/problems/{newest[0]['id']}", "naive", token=owner))
+            items.append(
+                Scenario("GET /problems/{id} (enterprise)", f"/problems/{newest[0]['id']}", "naive", token=owner)
+            )
         categories = api("GET", "/categories", token=ent)
         # Filed by another enterprise than the one whose list is measured, so that list stays as seeded.
-        items.append(Scenario("POST /problems (enterprise)", "/problems", "naive", "POST", token=login("ent003"),
-                              body={"title": "厂区门口路灯损坏", "description": "夜间照明不足，存在安全隐患", "category_id": categories[0]["id"]}))
+        items.append(
+            Scenario(
+                "POST /problems (enterprise)",
+                "/problems",
+                "naive",
+                "POST",
+                token=login("ent003"),
+                body={
+                    "title": "厂区门口路灯损坏",
+                    "description": "夜间照明不足，存在安全隐患",
+                    "category_id": categories[0]["id"],
+                },
+            )
+        )
     except urllib.error.HTTPError:
         print("skipping problem scenarios: /problems is not served", file=sys.stderr)
     try:
         enterprise = api("GET", "/enterprises?limit=1", token=cadre)["items"][0]
         api("GET", "/visits?limit=1", token=cadre)
-        items.append(Scenario("POST /visits/check-in (cadre)", "/visits/check-in", "naive", "POST", token=cadre,
-                              body={"enterprise_id": enterprise["id"], "lat": enterprise["lat"], "lng": enterprise["lng"], "accuracy_m": 15}))
+        items.append(
+            Scenario(
+                "POST /visits/check-in (cadre)",
+                "/visits/check-in",
+                "naive",
+                "POST",
+                token=cadre,
+                body={
+                    "enterprise_id": enterprise["id"],
+                    "lat": enterprise["lat"],
+                    "lng": enterprise["lng"],
+                    "accuracy_m": 15,
+                },
+            )
+        )
     except urllib.error.HTTPError:
         print("skipping check-in: /visits is not served", file=sys.stderr)
     return items
@@ -203,7 +238,10 @@ def scenarios() -> list[Scenario]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench"))
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench"),
+    )
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", "5")))
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "3")))
     parser.add_argument("--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS", "8")))
@@ -224,9 +262,21 @@ def main() -> int:
         for round_number in range(args.rounds):
             for scenario in plan:
                 ref_url = f"http://127.0.0.1:{REFERENCE_PORT}/{scenario.reference}"
-                scenario.reference_samples.append(run_wrk(ref_url, method="GET", token=None, body=None, seconds=args.seconds, connections=args.connections))
-                scenario.samples.append(run_wrk(f"http://127.0.0.1:{SERVICE_PORT}/api/v1{scenario.path}", method=scenario.method,
-                                                token=scenario.token, body=scenario.body, seconds=args.seconds, connections=args.connections))
+                scenario.reference_samples.append(
+                    run_wrk(
+                        ref_url, method="GET", token=None, body=None, seconds=args.seconds, connections=args.connections
+                    )
+                )
+                scenario.samples.append(
+                    run_wrk(
+                        f"http://127.0.0.1:{SERVICE_PORT}/api/v1{scenario.path}",
+                        method=scenario.method,
+                        token=scenario.token,
+                        body=scenario.body,
+                        seconds=args.seconds,
+                        connections=args.connections,
+                    )
+                )
                 rss = max(rss, worker_rss_mb(service), key=lambda sizes: max(sizes, default=0))
             print(f"round {round_number + 1}/{args.rounds} done", file=sys.stderr)
     finally:
@@ -244,22 +294,37 @@ def report(plan: list[Scenario], rss: list[float], args) -> int:
     rows = []
     for scenario in plan:
         rps, ref_rps = _median(scenario.samples, "rps"), _median(scenario.reference_samples, "rps")
-        rows.append({
-            "endpoint": scenario.name, "reference": scenario.reference,
-            "rps": round(rps, 1), "p50_ms": round(_median(scenario.samples, "p50_ms"), 2), "p99_ms": round(_median(scenario.samples, "p99_ms"), 2),
-            "reference_rps": round(ref_rps, 1), "ratio": round(rps / ref_rps, 3) if ref_rps else None,
-            "non_2xx": sum(s["non_2xx"] for s in scenario.samples), "socket_errors": sum(s["socket_errors"] for s in scenario.samples),
-        })
+        rows.append(
+            {
+                "endpoint": scenario.name,
+                "reference": scenario.reference,
+                "rps": round(rps, 1),
+                "p50_ms": round(_median(scenario.samples, "p50_ms"), 2),
+                "p99_ms": round(_median(scenario.samples, "p99_ms"), 2),
+                "reference_rps": round(ref_rps, 1),
+                "ratio": round(rps / ref_rps, 3) if ref_rps else None,
+                "non_2xx": sum(s["non_2xx"] for s in scenario.samples),
+                "socket_errors": sum(s["socket_errors"] for s in scenario.samples),
+            }
+        )
     header = "| endpoint | req/s | p50 ms | p99 ms | reference | ref req/s | ratio | non-2xx |"
-    print(f"\n{args.rounds} alternating rounds of {args.seconds} s, wrk -c{args.connections}, gunicorn {args.workers} workers (medians)\n")
+    print(
+        f"\n{args.rounds} alternating rounds of {args.seconds} s, wrk -c{args.connections}, "
+        f"gunicorn {args.workers} workers (medians)\n"
+    )
     print(header)
     print("|" + "---|" * 8)
     for row in rows:
-        print(f"| {row['endpoint']} | {row['rps']} | {row['p50_ms']} | {row['p99_ms']} | {row['reference']} | {row['reference_rps']} | {row['ratio']} | {row['non_2xx']} |")
+        print(
+            f"| {row['endpoint']} | {row['rps']} | {row['p50_ms']} | {row['p99_ms']} | {row['reference']} "
+            f"| {row['reference_rps']} | {row['ratio']} | {row['non_2xx']} |"
+        )
     print(f"\nresident memory per gunicorn worker under load (MB): {rss}")
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
-    (results / "latest.json").write_text(json.dumps({"rows": rows, "worker_rss_mb": rss, "args": vars(args)}, ensure_ascii=False, indent=2))
+    (results / "latest.json").write_text(
+        json.dumps({"rows": rows, "worker_rss_mb": rss, "args": vars(args)}, ensure_ascii=False, indent=2)
+    )
     return 0
 
 

@@ -24,7 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from bench import data  # noqa: E402  (after the path set-up, for `python bench/stats_scale.py`)
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_stats"
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 JOBS = {"snapshot": "refresh_snapshot", "trends": "refresh_trends"}
 
 
@@ -58,7 +58,7 @@ def measure(url: str, runs: int) -> dict:
             job = getattr(jobs, function)
             recorded: list[tuple[str, object]] = []
 
-            def record(_conn, _cursor, statement, parameters, _context, executemany):
+            def record(_conn, _cursor, statement, parameters, _context, executemany, recorded=recorded):
                 if not executemany and statement.lstrip().upper().startswith(("SELECT", "WITH")):
                     recorded.append((statement, parameters))
 
@@ -75,7 +75,11 @@ def measure(url: str, runs: int) -> dict:
                     for statement, parameters in recorded:
                         raw.execute(statement, parameters).fetchall()
                     bare_times.append(time.perf_counter() - started)
-            results[name] = {"job_s": statistics.median(job_times), "bare_s": statistics.median(bare_times), "statements": len(recorded)}
+            results[name] = {
+                "job_s": statistics.median(job_times),
+                "bare_s": statistics.median(bare_times),
+                "statements": len(recorded),
+            }
         db.session.remove()
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     results["rss_before_jobs_mb"] = round(rss_before / 1024, 1)
@@ -97,15 +101,24 @@ def main() -> None:
         counts = generate(args.url, size)
         print(f"N={size:>9,}: generated {counts}", flush=True)
         # A fresh process per size, so its peak RSS is the jobs' own.
-        output = subprocess.run([sys.executable, __file__, "--measure", "--url", args.url, "--runs", str(args.runs)], check=True, capture_output=True, text=True).stdout
+        output = subprocess.run(
+            [sys.executable, __file__, "--measure", "--url", args.url, "--runs", str(args.runs)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         rows.append({"problems": size, **counts, **json.loads(output.strip().splitlines()[-1])})
     print()
-    print(f"{'problems':>10} | {'job':>8} {'bare SQL':>9} {'ratio':>6} | {'trends':>8} {'bare SQL':>9} {'ratio':>6} | {'peak RSS':>9}")
+    print(
+        f"{'problems':>10} | {'job':>8} {'bare SQL':>9} {'ratio':>6} "
+        f"| {'trends':>8} {'bare SQL':>9} {'ratio':>6} | {'peak RSS':>9}"
+    )
     for row in rows:
         snap, trend = row["snapshot"], row["trends"]
         print(
-            f"{row['problems']:>10,} | {snap['job_s']:>7.2f}s {snap['bare_s']:>8.2f}s {snap['job_s'] / snap['bare_s']:>5.2f}x"
-            f" | {trend['job_s']:>7.2f}s {trend['bare_s']:>8.2f}s {trend['job_s'] / trend['bare_s']:>5.2f}x | {row['peak_rss_mb']:>7.1f}MB"
+            f"{row['problems']:>10,} | {snap['job_s']:>7.2f}s {snap['bare_s']:>8.2f}s "
+            f"{snap['job_s'] / snap['bare_s']:>5.2f}x | {trend['job_s']:>7.2f}s {trend['bare_s']:>8.2f}s "
+            f"{trend['job_s'] / trend['bare_s']:>5.2f}x | {row['peak_rss_mb']:>7.1f}MB"
         )
     results = ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 
 def load(kind: str) -> dict[str, int]:
-    """Load `reference`, or `demo` (reference + demo accounts, enterprises, links and 2019 activity); 'none' loads nothing."""
+    """Load `reference`, or `demo` (reference + demo accounts, enterprises, links and 2019 activity);
+    'none' loads nothing."""
     from seeds import activity, demo, indicators, reference
     from service_app.problems import deadlines
 

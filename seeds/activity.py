@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
 
 from flask import current_app
@@ -51,7 +51,7 @@ ROW_COLUMNS = tuple(attr.key for attr in inspect(Problem).column_attrs if attr.k
 SEED = 20190301
 FIRST_DAY = date(2019, 3, 1)
 LAST_DAY = date(2019, 8, 31)
-CUTOFF = datetime(2019, 9, 1, tzinfo=SHANGHAI).astimezone(timezone.utc)
+CUTOFF = datetime(2019, 9, 1, tzinfo=SHANGHAI).astimezone(UTC)
 PROBLEM_COUNT = 1301
 RESOLVED_COUNT = 749
 CATEGORY_COUNTS = {
@@ -71,8 +71,29 @@ VISITS_PER_LINK = (3, 9)
 
 # Per category: recurring themes (the title's core) and what an enterprise would add.
 THEMES = {
-    "peitao": ["食堂就餐拥挤", "员工宿舍不足", "通勤公交班次少", "快递收发点不足", "员工子女入学", "停车位紧张", "周边缺少便利店", "夜间路灯不亮", "共享单车乱停放", "医务室缺少药品"],
-    "wuye": ["厂房屋顶漏水", "电梯故障频发", "物业费收费标准不清", "园区保洁不到位", "消防通道被占用", "门禁系统故障", "下水道堵塞", "绿化带无人修剪", "监控摄像头损坏"],
+    "peitao": [
+        "食堂就餐拥挤",
+        "员工宿舍不足",
+        "通勤公交班次少",
+        "快递收发点不足",
+        "员工子女入学",
+        "停车位紧张",
+        "周边缺少便利店",
+        "夜间路灯不亮",
+        "共享单车乱停放",
+        "医务室缺少药品",
+    ],
+    "wuye": [
+        "厂房屋顶漏水",
+        "电梯故障频发",
+        "物业费收费标准不清",
+        "园区保洁不到位",
+        "消防通道被占用",
+        "门禁系统故障",
+        "下水道堵塞",
+        "绿化带无人修剪",
+        "监控摄像头损坏",
+    ],
     "yongdi": ["扩建用地指标", "土地证办理缓慢", "厂房用地性质变更", "用地红线调整", "闲置土地处置"],
     "rongzi": ["贷款审批周期长", "担保费用偏高", "应收账款融资难", "贴息资金未到位", "融资对接活动太少"],
     "yonggong": ["技术工人招聘难", "社保缴费基数调整", "员工培训补贴申报", "外地员工落户", "用工高峰招工难"],
@@ -89,16 +110,36 @@ DESCRIPTIONS = [
     "近期{theme}，{impact}。希望{dept}能尽快安排人员现场查看并给出处理意见，{ask}",
     "{theme}，{impact}，涉及员工约{people}人。特此反映，{ask}",
 ]
-IMPACTS = ["影响员工正常上下班", "对生产经营造成一定影响", "员工意见较大", "存在一定安全隐患", "影响订单交付进度", "增加了企业运营成本"]
+IMPACTS = [
+    "影响员工正常上下班",
+    "对生产经营造成一定影响",
+    "员工意见较大",
+    "存在一定安全隐患",
+    "影响订单交付进度",
+    "增加了企业运营成本",
+]
 RESOLUTIONS = [
     "已安排专人现场核实，问题已处理完毕，企业确认。",
     "经协调相关单位，已落实整改措施，并与企业联系人电话回访。",
     "已按政策要求办理完成，相关材料已反馈企业。",
     "已组织现场协调会，明确责任单位并完成整改。",
 ]
-DIRECT_RESOLUTIONS = ["联企干部走访时当场协调解决，企业表示满意。", "已电话协调有关方面，问题当日解决。", "已向企业解释相关政策并指导办理，企业已完成。"]
-COMMENTS = ["已电话联系企业了解详细情况。", "已转告相关负责同志，正在跟进。", "需企业补充现场照片。", "已预约下周现场查看。"]
-REJECT_REASONS = ["属企业内部经营管理事项，不属于受理范围。", "涉及民事纠纷，建议通过司法途径解决。", "已有明确政策规定，已向企业解释说明。"]
+DIRECT_RESOLUTIONS = [
+    "联企干部走访时当场协调解决，企业表示满意。",
+    "已电话协调有关方面，问题当日解决。",
+    "已向企业解释相关政策并指导办理，企业已完成。",
+]
+COMMENTS = [
+    "已电话联系企业了解详细情况。",
+    "已转告相关负责同志，正在跟进。",
+    "需企业补充现场照片。",
+    "已预约下周现场查看。",
+]
+REJECT_REASONS = [
+    "属企业内部经营管理事项，不属于受理范围。",
+    "涉及民事纠纷，建议通过司法途径解决。",
+    "已有明确政策规定，已向企业解释说明。",
+]
 RETURN_NOTES = ["该事项不属于本部门职责，请重新派单。", "经核实，该问题应由其他部门办理。"]
 SUPERVISE_NOTES = ["问题已超期，请加快办理并反馈进度。", "督办：请于三个工作日内办结。"]
 EXTEND_NOTES = ["需协调多个部门，申请延期。", "涉及上级审批，办理周期较长，同意延期。"]
@@ -111,7 +152,13 @@ VISIT_SUMMARIES = [
     "了解企业扩产计划，协调用地和审批事项。",
     "检查安全生产情况，提醒做好防暑降温工作。",
 ]
-RATING_COMMENTS = {5: "处理及时，非常满意。", 4: "问题已解决，效率较高。", 3: "基本解决，还需持续关注。", 2: "处理不彻底，问题仍然存在。", 1: "没有实际解决问题。"}
+RATING_COMMENTS = {
+    5: "处理及时，非常满意。",
+    4: "问题已解决，效率较高。",
+    3: "基本解决，还需持续关注。",
+    2: "处理不彻底，问题仍然存在。",
+    1: "没有实际解决问题。",
+}
 
 
 @dataclass
@@ -146,7 +193,9 @@ class Story:
 
 def _actors() -> Actors:
     departments = dict(db.session.execute(select(Department.code, Department.id)).all())
-    dept_users = dict(db.session.execute(select(User.username, User.id).where(User.role == Role.DEPARTMENT.value)).all())
+    dept_users = dict(
+        db.session.execute(select(User.username, User.id).where(User.role == Role.DEPARTMENT.value)).all()
+    )
     dept_user = {departments[code]: dept_users[f"dept{n:02d}"] for n, (code, *_rest) in enumerate(DEPARTMENTS, start=1)}
     categories = {
         code: (category_id, department_id, response_days, resolve_days)
@@ -164,8 +213,18 @@ def _actors() -> Actors:
             .order_by(Enterprise.credit_code)
         ).tuples()
     )
-    ent_user = dict(db.session.execute(select(User.enterprise_id, User.id).where(User.role == Role.ENTERPRISE.value, User.username.like("ent%"))).all())
-    cadre = dict(db.session.execute(select(CadreLink.enterprise_id, CadreLink.cadre_id).where(CadreLink.role == "primary", CadreLink.ended_at.is_(None))).all())
+    ent_user = dict(
+        db.session.execute(
+            select(User.enterprise_id, User.id).where(User.role == Role.ENTERPRISE.value, User.username.like("ent%"))
+        ).all()
+    )
+    cadre = dict(
+        db.session.execute(
+            select(CadreLink.enterprise_id, CadreLink.cadre_id).where(
+                CadreLink.role == "primary", CadreLink.ended_at.is_(None)
+            )
+        ).all()
+    )
     manager = db.session.scalar(select(User.id).where(User.username == "manager"))
     people = {
         manager: User(id=manager, role=Role.MANAGER.value),
@@ -186,7 +245,7 @@ def _actors() -> Actors:
 
 
 def _local(day: date, hour: int, minute: int, second: int) -> datetime:
-    return datetime.combine(day, time(hour, minute, second), SHANGHAI).astimezone(timezone.utc)
+    return datetime.combine(day, time(hour, minute, second), SHANGHAI).astimezone(UTC)
 
 
 def _creation_times(rng: random.Random) -> list[datetime]:
@@ -215,7 +274,7 @@ def _stories(rng: random.Random, actors: Actors) -> list[Story]:
     rng.shuffle(shuffled)
     department_names = {dept_id: name for dept_id, name in db.session.execute(select(Department.id, Department.name))}
     stories = []
-    for index, (created_at, category) in enumerate(zip(_creation_times(rng), categories)):
+    for index, (created_at, category) in enumerate(zip(_creation_times(rng), categories, strict=False)):
         theme = rng.choice(THEMES[category])
         enterprise_id = rng.choices(shuffled, weights)[0]
         description = rng.choice(DESCRIPTIONS).format(
@@ -226,7 +285,9 @@ def _stories(rng: random.Random, actors: Actors) -> list[Story]:
             dept=department_names[actors.categories[category][1]],
             ask=rng.choice(ASKS),
         )
-        stories.append(Story(index, created_at, enterprise_id, category, _title(rng, theme), description, rng.random() < 0.08))
+        stories.append(
+            Story(index, created_at, enterprise_id, category, _title(rng, theme), description, rng.random() < 0.08)
+        )
     return stories
 
 
@@ -236,11 +297,19 @@ def _mark_duplicates(rng: random.Random, stories: list[Story]) -> dict[int, int]
     originals: set[int] = set()
     candidates = [s for s in stories[100:] if s.created_at < CUTOFF - timedelta(days=3)]
     for story in rng.sample(candidates, DUPLICATES * 2):
-        earlier = [s for s in stories[max(0, story.index - 120): story.index] if s.category == story.category and s.index not in duplicates]
+        earlier = [
+            s
+            for s in stories[max(0, story.index - 120) : story.index]
+            if s.category == story.category and s.index not in duplicates
+        ]
         if not earlier or story.index in originals or len(duplicates) == DUPLICATES:
             continue
         original = rng.choice(earlier)
-        story.enterprise_id, story.title, story.description = original.enterprise_id, original.title, original.description
+        story.enterprise_id, story.title, story.description = (
+            original.enterprise_id,
+            original.title,
+            original.description,
+        )
         duplicates[story.index] = original.index
         originals.add(original.index)
     assert len(duplicates) == DUPLICATES
@@ -295,13 +364,25 @@ def _plans(rng: random.Random, stories: list[Story], duplicates: dict[int, int],
     # the likelier (weighted sampling without replacement: key = u ** (1 / weight)).
     able = [s for s in rest if s.created_at + _sla(actors, s) * 0.9 < CUTOFF]
     age = {s.index: (CUTOFF - s.created_at).total_seconds() / 86400 for s in able}
-    fast = {"peitao": 1.6, "wuye": 1.6, "shuidianqi": 1.3, "yonggong": 0.9, "shenpi": 0.9, "qita": 0.9, "zhengce": 0.8, "rongzi": 0.6, "yongdi": 0.5}
+    fast = {
+        "peitao": 1.6,
+        "wuye": 1.6,
+        "shuidianqi": 1.3,
+        "yonggong": 0.9,
+        "shenpi": 0.9,
+        "qita": 0.9,
+        "zhengce": 0.8,
+        "rongzi": 0.6,
+        "yongdi": 0.5,
+    }
     keyed = sorted(able, key=lambda s: rng.random() ** (1 / (fast[s.category] * min(age[s.index], 60))), reverse=True)
     for story in keyed[:RESOLVED_COUNT]:
         plans[story.index] = Plan("resolved", direct=rng.random() < 0.22)
     for story in rest:
         if story.index not in plans:
-            plans[story.index] = Plan("open", stage=rng.choices(["submitted", "accepted", "dispatched", "in_progress"], [4, 14, 22, 60])[0])
+            plans[story.index] = Plan(
+                "open", stage=rng.choices(["submitted", "accepted", "dispatched", "in_progress"], [4, 14, 22, 60])[0]
+            )
     for plan in plans.values():
         plan.returned = not plan.direct and plan.fate != "rejected" and rng.random() < 0.08
         plan.reopened = plan.fate != "rejected" and rng.random() < (0.05 if plan.fate == "resolved" else 0.04)
@@ -570,7 +651,9 @@ def _insert_problems(stories: list[Story], codes: dict[int, str], duplicates: di
     if ratings:
         db.session.execute(insert(Rating), ratings)
     inserted = {codes[s.index] for s in new}
-    links = [{"id": ids[codes[i]], "duplicate_of_id": ids[codes[o]]} for i, o in duplicates.items() if codes[i] in inserted]
+    links = [
+        {"id": ids[codes[i]], "duplicate_of_id": ids[codes[o]]} for i, o in duplicates.items() if codes[i] in inserted
+    ]
     if links:
         db.session.execute(update(Problem), links)
     return len(new)
@@ -588,13 +671,17 @@ def _visits(rng: random.Random, actors: Actors) -> list[dict]:
     rules = geo.FlagRules(
         geofence_radius_m=config["GEOFENCE_RADIUS_M"], poor_accuracy_m=config["VISIT_POOR_ACCURACY_M"]
     )
-    workdays = [d for d in (FIRST_DAY + timedelta(days=n) for n in range((LAST_DAY - FIRST_DAY).days + 1)) if d.weekday() < 5]
+    workdays = [
+        d for d in (FIRST_DAY + timedelta(days=n) for n in range((LAST_DAY - FIRST_DAY).days + 1)) if d.weekday() < 5
+    ]
     rows = []
     for number, (enterprise_id, lat, lng) in enumerate(actors.enterprises, start=1):
         cadre = actors.cadre[enterprise_id]
         for visit_no, day in enumerate(sorted(rng.sample(workdays, rng.randint(*VISITS_PER_LINK))), start=1):
             roll = rng.random()
-            metres = rng.uniform(5, 150) if roll < 0.8 else rng.uniform(150, 450) if roll < 0.965 else rng.uniform(650, 3000)
+            metres = (
+                rng.uniform(5, 150) if roll < 0.8 else rng.uniform(150, 450) if roll < 0.965 else rng.uniform(650, 3000)
+            )
             at_lat, at_lng = _offset(lat, lng, metres, rng.uniform(0, 2 * math.pi))
             accuracy = round(rng.uniform(150, 400) if rng.random() < 0.025 else rng.uniform(4, 40), 1)
             mock = rng.random() < 0.004
@@ -635,7 +722,9 @@ def _visits(rng: random.Random, actors: Actors) -> list[dict]:
 
 
 def _insert_visits(rows: list[dict]) -> int:
-    existing = set(db.session.execute(select(Visit.cadre_id, Visit.client_id).where(Visit.client_id.like("demo-%"))).tuples())
+    existing = set(
+        db.session.execute(select(Visit.cadre_id, Visit.client_id).where(Visit.client_id.like("demo-%"))).tuples()
+    )
     new = [row for row in rows if (row["cadre_id"], row["client_id"]) not in existing]
     if new:
         db.session.execute(insert(Visit), new)
@@ -682,7 +771,10 @@ def _advance_code_counters(codes) -> None:
         _prefix, day, number = code.split("-")
         key = date(int(day[:4]), int(day[4:6]), int(day[6:]))
         highest[key] = max(highest.get(key, 0), int(number))
-    existing = {row.day: row for row in db.session.scalars(select(ProblemCodeCounter).where(ProblemCodeCounter.day.in_(highest)))}
+    existing = {
+        row.day: row
+        for row in db.session.scalars(select(ProblemCodeCounter).where(ProblemCodeCounter.day.in_(highest)))
+    }
     for day, number in highest.items():
         if day in existing:
             existing[day].last_number = max(existing[day].last_number, number)

@@ -22,8 +22,18 @@ DEMO_PASSWORD = "Demo@2019"
 ENTERPRISE_COUNT = 500
 LINK_START = date(2019, 3, 1)
 
-SURNAMES = "王李张刘陈杨黄赵周吴徐孙朱马胡郭林何高罗郑梁谢宋唐许邓冯韩曹曾彭萧蔡潘田董袁于余叶蒋杜苏魏程吕丁沈任姚卢傅钟姜崔谭廖范汪陆金石戴贾韦夏邱方侯邹熊孟秦白江阎薛尹段雷黎史龙陶贺顾毛郝龚邵万钱严赖覃洪武莫孔汤向常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建文斌宇浩凯健俊帆帅旭宁龙林欢阳晨瑞博昊雪琳颖倩婷慧佳欣怡嘉琪雯晶燕波峰海东亮飞鑫宏志伦鸿福祥荣"
+SURNAMES = (
+    "王李张刘陈杨黄赵周吴徐孙朱马胡郭林何高罗郑梁谢宋唐许邓冯韩曹曾彭萧蔡潘田董袁于余叶蒋杜苏魏程吕丁"
+    "沈任姚卢傅钟姜崔谭廖范汪陆金石戴贾韦夏邱方侯邹熊孟秦白江阎薛尹段雷黎史龙陶贺顾毛郝龚邵万钱严赖覃"
+    "洪武莫孔汤向常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮"
+    "柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉"
+    "缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑"
+    "郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+)
+GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建文斌宇浩凯健俊帆帅旭宁龙林欢阳晨瑞"
+    "博昊雪琳颖倩婷慧佳欣怡嘉琪雯晶燕波峰海东亮飞鑫宏志伦鸿福祥荣"
+)
 BRANDS = "华瑞中联创新天宏鑫盛泰达恒隆兴远航科信诚智汇博越腾飞安德康顺利昌嘉福永正益丰凯祥云星辰光明凌峰湘江株"
 INDUSTRIES = {
     "rail_aviation": ["轨道交通装备", "机车配件", "通用航空", "牵引电气", "齿轮传动", "铁路器材"],
@@ -58,17 +68,18 @@ def load() -> dict[str, int]:
             db.session.add(User(password_hash=password_hash, **fields))
             counts["users"] += 1
 
-    add_user(username="admin", name="系统管理员", role=Role.ADMIN.value, title="管理员")
-    add_user(username="manager", name="高新区督查室", role=Role.MANAGER.value, title="督查室主任")
+    # Every demo account has its own mobile number (users.phone is unique; SMS codes go to it).
+    add_user(username="admin", name="系统管理员", role=Role.ADMIN.value, title="管理员", phone="13707310001")
+    add_user(username="manager", name="高新区督查室", role=Role.MANAGER.value, title="督查室主任", phone="13707310002")
 
     departments = dict(db.session.execute(select(Department.code, Department.id)).all())
-    for number, (code, name, _en, phone) in enumerate(DEPARTMENTS, start=1):
+    for number, (code, name, _en, _landline) in enumerate(DEPARTMENTS, start=1):
         add_user(
             username=f"dept{number:02d}",
             name=f"{name}联络员",
             role=Role.DEPARTMENT.value,
             department_id=departments[code],
-            phone=phone,
+            phone=f"137073120{number:02d}",
             title="联络员",
             is_lead=True,  # the department's lead; deptNN-1 and deptNN-2 are its staff
         )
@@ -89,7 +100,7 @@ def load() -> dict[str, int]:
     used_names: set[str] = set(db.session.scalars(select(Enterprise.name)))
     park_codes = [p[0] for p in PARKS]
     chain_codes = [c[0] for c in CHAINS]
-    scales, weights = zip(*SCALE_WEIGHTS)
+    scales, weights = zip(*SCALE_WEIGHTS, strict=True)
     for number in range(1, ENTERPRISE_COUNT + 1):
         park = park_codes[(number - 1) % len(park_codes)]
         chain = chain_codes[rng.randrange(len(chain_codes))]
@@ -132,6 +143,7 @@ def load() -> dict[str, int]:
             name=f"企业联络员{number:03d}",
             role=Role.ENTERPRISE.value,
             enterprise_id=enterprise_ids[enterprise_credit_code(number)],
+            phone=f"1360731{number:04d}",
         )
         add_user(
             username=f"cadre{number:03d}",

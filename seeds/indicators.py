@@ -12,7 +12,7 @@ small firms rent their premises, so they have no land area and no per-mu figures
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import insert, select
@@ -86,9 +86,9 @@ def _history(enterprise_id: int, *, code: str, scale: str, chain: str | None) ->
 def _reported_at(year: int, quarter: int) -> datetime:
     """Figures come in about three weeks after the period ends."""
     if quarter == FULL_YEAR:
-        return datetime(year + 1, 1, 20, 2, 0, tzinfo=timezone.utc)
+        return datetime(year + 1, 1, 20, 2, 0, tzinfo=UTC)
     month = quarter * 3 + 1
-    return datetime(year + (month > 12), (month - 1) % 12 + 1, 20, 2, 0, tzinfo=timezone.utc)
+    return datetime(year + (month > 12), (month - 1) % 12 + 1, 20, 2, 0, tzinfo=UTC)
 
 
 def load() -> dict[str, int]:

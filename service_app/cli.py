@@ -11,13 +11,23 @@ from sqlalchemy import select
 
 def init_app(app: Flask) -> None:
     @app.cli.command("seed")
-    @click.option("--data", "kind", default=lambda: os.environ.get("SEED", "demo"), show_default="$SEED or demo", type=click.Choice(["demo", "reference", "none"]))
+    @click.option(
+        "--data",
+        "kind",
+        default=lambda: os.environ.get("SEED", "demo"),
+        show_default="$SEED or demo",
+        type=click.Choice(["demo", "reference", "none"]),
+    )
     def seed(kind: str) -> None:
         """Load reference data, or the demo data set (idempotent)."""
         import seeds
 
         counts = seeds.load(kind)
-        click.echo(f"seed {kind}: " + ", ".join(f"{k} +{v}" for k, v in counts.items()) if counts else f"seed {kind}: nothing to load")
+        click.echo(
+            f"seed {kind}: " + ", ".join(f"{k} +{v}" for k, v in counts.items())
+            if counts
+            else f"seed {kind}: nothing to load"
+        )
         if counts:
             # So the statistics show the seeded figures at once, not after the scheduler's first tick.
             from flask import current_app

@@ -1,18 +1,21 @@
 """Settings from the environment (12-factor).
 
 Every setting has a safe development default except the JWT secret in production:
-`create_app` refuses to start when `APP_ENV=production` and `JWT_SECRET_KEY` is unset.
+`create_app` refuses to start when `APP_ENV=production` and `JWT_SECRET_KEY` is unset. Outside
+production an unset secret is a random one generated once and kept in `instance/jwt-secret`
+(shared by every worker and the scheduler, never a value published with the source).
 The README lists every variable.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parent.parent
-DEV_JWT_SECRET = "dev-only-insecure-secret-change-me-0123456789abcdef"
+DEV_SECRET_FILE = _ROOT / "instance" / "jwt-secret"
 
 
 def _int(name: str, default: int) -> int:
@@ -39,6 +42,23 @@ def default_database_url() -> str:
     return f"sqlite:///{instance / 'service_app.db'}"
 
 
+def development_secret(path: Path | None = None) -> str:
+    """This checkout's own signing key: created at first use (readable by its owner only), then kept."""
+    path = path or DEV_SECRET_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process (a worker, the scheduler) created it meanwhile
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(48) + "\n")
+    return path.read_text().strip()
+
+
 def from_environment() -> dict:
     """Build the Flask config mapping from the process environment."""
     env = os.environ.get("APP_ENV", "development")
@@ -50,16 +70,35 @@ def from_environment() -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SQLALCHEMY_RECORD_QUERIES": False,
         "JWT_SECRET_KEY": os.environ.get("JWT_SECRET_KEY")
-        or (None if env == "production" else DEV_JWT_SECRET),
+        or (None if env == "production" else development_secret()),
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=_int("ACCESS_TOKEN_MINUTES", 15)),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=_int("REFRESH_TOKEN_DAYS", 30)),
         "JWT_ALGORITHM": "HS256",
         "JWT_DECODE_ALGORITHMS": ["HS256"],
         "JWT_TOKEN_LOCATION": ["headers"],
         "JWT_ERROR_MESSAGE_KEY": "message",
-        # Rate limits (Flask-Limiter notation). Failed logins only count against these.
-        "LOGIN_LIMIT_PER_USERNAME": os.environ.get("LOGIN_LIMIT_PER_USERNAME", "5 per minute;20 per hour"),
+        # Login limits (Flask-Limiter notation), counting failed logins only (auth/throttle.py): a
+        # (username, address) pair and an address are refused (429); a username attacked from
+        # everywhere is only slowed down, so its owner can still log in.
+        "LOGIN_LIMIT_PER_USERNAME_ADDRESS": os.environ.get(
+            "LOGIN_LIMIT_PER_USERNAME_ADDRESS", "5 per minute;20 per hour"
+        ),
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per minute;100 per hour"),
+        "LOGIN_SLOWDOWN_PER_USERNAME": os.environ.get("LOGIN_SLOWDOWN_PER_USERNAME", "10 per 15 minutes"),
+        "LOGIN_SLOWDOWN_SECONDS": float(os.environ.get("LOGIN_SLOWDOWN_SECONDS", "1")),
+        # SMS codes (auth/sms.py): sender "log", "aliyun" or "package.module:Class"; lifetime, tries, limits.
+        "SMS_SENDER": os.environ.get("SMS_SENDER", "log"),
+        "SMS_CODE_TTL_SECONDS": _int("SMS_CODE_TTL_SECONDS", 300),
+        "SMS_CODE_MAX_ATTEMPTS": _int("SMS_CODE_MAX_ATTEMPTS", 5),
+        "SMS_LIMIT_PER_PHONE": os.environ.get("SMS_LIMIT_PER_PHONE", "1 per minute;10 per day"),
+        "SMS_LIMIT_PER_ADDRESS": os.environ.get("SMS_LIMIT_PER_ADDRESS", "50 per day"),
+        "ALIYUN_SMS_ENDPOINT": os.environ.get("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com"),
+        "ALIYUN_SMS_ACCESS_KEY_ID": os.environ.get("ALIYUN_SMS_ACCESS_KEY_ID"),
+        "ALIYUN_SMS_ACCESS_KEY_SECRET": os.environ.get("ALIYUN_SMS_ACCESS_KEY_SECRET"),
+        "ALIYUN_SMS_SIGN_NAME": os.environ.get("ALIYUN_SMS_SIGN_NAME"),
+        "ALIYUN_SMS_TEMPLATE_LOGIN": os.environ.get("ALIYUN_SMS_TEMPLATE_LOGIN"),
+        "ALIYUN_SMS_TEMPLATE_RESET": os.environ.get("ALIYUN_SMS_TEMPLATE_RESET"),
+        "ALIYUN_SMS_TIMEOUT_SECONDS": float(os.environ.get("ALIYUN_SMS_TIMEOUT_SECONDS", "5")),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
@@ -75,6 +114,8 @@ def from_environment() -> dict:
         "MAX_JSON_BYTES": _int("MAX_JSON_BYTES", 256 * 1024),
         "IMPORT_MAX_BYTES": _int("IMPORT_MAX_BYTES", 5 * 1024 * 1024),
         "IMPORT_MAX_ROWS": _int("IMPORT_MAX_ROWS", 10000),
+        # What an XLSX may inflate to while it is read (a 10,000-row sheet is about 5 MB of XML).
+        "IMPORT_MAX_INFLATED_BYTES": _int("IMPORT_MAX_INFLATED_BYTES", 32 * 1024 * 1024),
         "PAGE_SIZE_DEFAULT": _int("PAGE_SIZE_DEFAULT", 20),
         "PAGE_SIZE_MAX": _int("PAGE_SIZE_MAX", 100),
         # Working hours of the working-day clock, Asia/Shanghai (DESIGN §11).
@@ -104,6 +145,8 @@ def from_environment() -> dict:
         # Swagger UI's assets are served by the app itself (swagger-ui-bundle), so the docs
         # work on a zone intranet with no route to a CDN.
         "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
+        # No badge fetched from validator.swagger.io (the docs page's CSP allows this host only).
+        "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},
         # Visits: offline check-ins up to this old; client clocks this far ahead; flag thresholds.
         "VISIT_OFFLINE_MAX_HOURS": _int("VISIT_OFFLINE_MAX_HOURS", 72),
         "VISIT_CLOCK_SKEW_SECONDS": _int("VISIT_CLOCK_SKEW_SECONDS", 300),
@@ -111,6 +154,8 @@ def from_environment() -> dict:
         "VISIT_MAX_SPEED_KMH": _int("VISIT_MAX_SPEED_KMH", 120),
         # Largest attachment accepted by POST /attachments (its request may add 64 KiB of multipart framing).
         "ATTACHMENT_MAX_BYTES": _int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
+        # Uploads attached to nothing this long after they were stored are deleted (attachments.purge_unattached).
+        "UNATTACHED_UPLOAD_HOURS": _int("UNATTACHED_UPLOAD_HOURS", 24),
         # Push gateway for notices, "package.module:Class"; the default only records delivery.
         "PUSH_SENDER": os.environ.get("PUSH_SENDER", "service_app.notifications.service:RecordingSender"),
         "NOTIFICATION_MAX_ATTEMPTS": _int("NOTIFICATION_MAX_ATTEMPTS", 5),
@@ -122,4 +167,10 @@ def from_environment() -> dict:
         # Common problems: raised by at least this many enterprises; how many title themes to keep.
         "STATS_COMMON_MIN_ENTERPRISES": _int("STATS_COMMON_MIN_ENTERPRISES", 5),
         "STATS_COMMON_THEMES": _int("STATS_COMMON_THEMES", 20),
+        # Open311 gateway (/open311/v2/): keyless reads of requests, the jurisdiction served, default limits.
+        "OPEN311_PUBLIC_READ": _bool("OPEN311_PUBLIC_READ", False),
+        "OPEN311_JURISDICTION_ID": os.environ.get("OPEN311_JURISDICTION_ID", "lianqi"),
+        "OPEN311_CLIENT_RATE_LIMIT": os.environ.get("OPEN311_CLIENT_RATE_LIMIT", "120 per minute;5000 per day"),
+        "OPEN311_PUBLIC_RATE_LIMIT": os.environ.get("OPEN311_PUBLIC_RATE_LIMIT", "60 per minute"),
+        "OPEN311_CONTACT": os.environ.get("OPEN311_CONTACT", ""),
     }

@@ -144,13 +144,16 @@ _DEFAULT_CODES = {
 }
 
 
+_WEBARGS_LOCATIONS = {"json", "query", "form", "files", "headers", "path", "view_args", "querystring"}
+
+
 def _flatten_webargs(messages: Any) -> Any:
     """webargs nests errors by location ({"json": {...}, "query": {...}}); clients want fields."""
     if not isinstance(messages, dict):
         return {"_schema": messages if isinstance(messages, list) else [messages]}
     flat: dict[str, Any] = {}
     for location, fields in messages.items():
-        if location in {"json", "query", "form", "files", "headers", "path", "view_args", "querystring"} and isinstance(fields, dict):
+        if location in _WEBARGS_LOCATIONS and isinstance(fields, dict):
             flat.update(fields)
         else:
             flat[location] = fields

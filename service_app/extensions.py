@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_migrate import Migrate
-from service_app.common.api import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from service_app.common.api import Api
 from service_app.common.net import client_address
 
 # Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.

@@ -11,13 +11,26 @@ When it is unreachable its tests are skipped, except under CI=true, where that i
 from __future__ import annotations
 
 import os
+import socket
+import uuid
 from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
 
 from service_app import create_app
+from service_app.attachments import storage
+from service_app.auth.models import Role
 from service_app.extensions import db, limiter
+from tests.factories import (
+    AdminFactory,
+    CadreFactory,
+    DepartmentUserFactory,
+    EnterpriseUserFactory,
+    LinkFactory,
+    UserFactory,
+)
+from tests.helpers import auth_headers
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 FAST_ARGON2 = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024, "ARGON2_PARALLELISM": 1}
@@ -153,6 +166,91 @@ def app_ctx(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def headers(client):
+    """headers(user, **extra): bearer headers, logging each user in once per test."""
+    tokens: dict[int, dict] = {}
+
+    def build(user, **extra) -> dict:
+        if user.id not in tokens:
+            tokens[user.id] = auth_headers(client, user)
+        return {**tokens[user.id], **extra}
+
+    return build
+
+
+@pytest.fixture
+def admin_headers(client, app_ctx) -> dict:
+    return auth_headers(client, AdminFactory())
+
+
+@pytest.fixture
+def manager_headers(client, app_ctx) -> dict:
+    return auth_headers(client, UserFactory(role=Role.MANAGER.value))
+
+
+@pytest.fixture
+def role_headers(client, app_ctx) -> dict[str, dict]:
+    """Bearer headers of a fresh user of every role (the cadre linked to one enterprise), by role value."""
+    cadre = CadreFactory()
+    LinkFactory(cadre=cadre)
+    users = {
+        Role.ENTERPRISE.value: EnterpriseUserFactory(),
+        Role.CADRE.value: cadre,
+        Role.DEPARTMENT.value: DepartmentUserFactory(),
+        Role.MANAGER.value: UserFactory(role=Role.MANAGER.value),
+        Role.ADMIN.value: AdminFactory(),
+    }
+    return {role: auth_headers(client, user) for role, user in users.items()}
+
+
+@pytest.fixture
+def caller_headers(role_headers) -> dict[str, dict]:
+    """`role_headers` and an anonymous caller (no Authorization header)."""
+    return {"anonymous": {}, **role_headers}
+
+
+# --- attachment storage: the local directory, and S3 through a real HTTP peer (moto's server) ---
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A local S3-compatible HTTP endpoint (moto's threaded server on a free loopback port)."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request, app, tmp_path):
+    """Install a fresh backend of each kind as the app's upload storage for one test."""
+    kind = request.param
+    config = {**app.config, "ATTACHMENT_STORAGE": kind, "ATTACHMENT_DIR": str(tmp_path / "attachments")}
+    if kind == "s3":
+        config.update(
+            S3_ENDPOINT_URL=request.getfixturevalue("s3_endpoint"),
+            S3_BUCKET=f"attachments-{uuid.uuid4().hex[:12]}",
+            S3_REGION="us-east-1",
+            S3_ACCESS_KEY_ID="test-key",
+            S3_SECRET_ACCESS_KEY="test-secret",
+        )
+    storages = storage.build(config)
+    if kind == "s3":
+        storages["s3"].client.create_bucket(Bucket=config["S3_BUCKET"])
+    saved = app.extensions["attachment_storages"], app.config["ATTACHMENT_STORAGE"]
+    app.extensions["attachment_storages"], app.config["ATTACHMENT_STORAGE"] = storages, kind
+    try:
+        yield storages[kind]
+    finally:
+        app.extensions["attachment_storages"], app.config["ATTACHMENT_STORAGE"] = saved
 
 
 @pytest.fixture

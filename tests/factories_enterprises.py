@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import factory
-import pytest
-from sqlalchemy import select
 
 from service_app.enterprises.models import FULL_YEAR, EnterpriseIndicator
 from service_app.extensions import db
-from service_app.org import scoping
 from service_app.org.models import Category
-from service_app.problems.models import Problem, ProblemEvent
+from service_app.problems.models import Problem
 from service_app.visits.models import Visit
 from tests.factories import Base, EnterpriseFactory, UserFactory
+from tests.factories_stats import record_dispatch
 
 _problem_codes = itertools.count(1)
 
@@ -40,7 +38,7 @@ class IndicatorFactory(Base):
 
 def make_problem(enterprise, *, status: str = "submitted", department=None, filed_by=None) -> Problem:
     """A problem row in `status` (the workflow is another domain's; the profile only counts rows)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     category = db.session.query(Category).order_by(Category.id).first()
     problem = Problem(
         code=f"T{next(_problem_codes):08d}",
@@ -57,7 +55,7 @@ def make_problem(enterprise, *, status: str = "submitted", department=None, file
     db.session.add(problem)
     db.session.flush()
     if department is not None:
-        db.session.add(ProblemEvent(problem_id=problem.id, action="dispatch", from_status="accepted", to_status="dispatched", department_id=department.id))
+        record_dispatch(problem.id, department.id)
         db.session.flush()
     return problem
 
@@ -75,18 +73,3 @@ def make_visit(link, *, recorded_at: datetime) -> Visit:
     db.session.add(visit)
     db.session.flush()
     return visit
-
-
-@pytest.fixture
-def department_rule(app_ctx):
-    """The problems domain's department scope when it is registered, else an equivalent stand-in:
-    enterprises with a problem dispatched (now or before) to the department."""
-    saved = scoping._department_scope
-    if saved is None:
-        scoping.register_department_scope(
-            lambda department_id: select(Problem.enterprise_id)
-            .join(ProblemEvent, ProblemEvent.problem_id == Problem.id)
-            .where(ProblemEvent.department_id == department_id)
-        )
-    yield
-    scoping._department_scope = saved

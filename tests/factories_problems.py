@@ -61,7 +61,12 @@ def make_world() -> World:
 
 def file(world: World, *, by: User | None = None, now: datetime | None = None, **fields) -> int:
     """File a problem for the world's enterprise; returns its id."""
-    data = {"title": "园区路灯不亮", "description": "东门至三号厂房路灯已坏一周", "category_id": world.category.id, **fields}
+    data = {
+        "title": "园区路灯不亮",
+        "description": "东门至三号厂房路灯已坏一周",
+        "category_id": world.category.id,
+        **fields,
+    }
     if (by or world.owner).role == "cadre":
         data.setdefault("enterprise_id", world.enterprise.id)
     return service.file_problem(by or world.owner, now=now, **data).problem.id
@@ -74,8 +79,19 @@ PATHS: dict[str, list[tuple[str, str, dict]]] = {
     "rejected": [("reject", "cadre", {"reason": "不属于服务范围"})],
     "dispatched": [("accept", "cadre", {}), ("dispatch", "cadre", {})],
     "in_progress": [("accept", "cadre", {}), ("dispatch", "cadre", {}), ("claim", "staff", {})],
-    "resolved": [("accept", "cadre", {}), ("dispatch", "cadre", {}), ("claim", "staff", {}), ("resolve", "staff", {"resolution": "已更换灯具"})],
-    "closed": [("accept", "cadre", {}), ("dispatch", "cadre", {}), ("claim", "staff", {}), ("resolve", "staff", {"resolution": "已更换灯具"}), ("rate", "owner", {"score": 5})],
+    "resolved": [
+        ("accept", "cadre", {}),
+        ("dispatch", "cadre", {}),
+        ("claim", "staff", {}),
+        ("resolve", "staff", {"resolution": "已更换灯具"}),
+    ],
+    "closed": [
+        ("accept", "cadre", {}),
+        ("dispatch", "cadre", {}),
+        ("claim", "staff", {}),
+        ("resolve", "staff", {"resolution": "已更换灯具"}),
+        ("rate", "owner", {"score": 5}),
+    ],
     "awaiting_info": [
         ("accept", "cadre", {}), ("dispatch", "cadre", {}), ("claim", "staff", {}),
         ("request_info", "staff", {"question": "请提供照片"}),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import factory
 
@@ -10,7 +10,7 @@ from service_app.problems.models import Problem, ProblemEvent, Rating
 from service_app.visits.models import Visit
 from tests.factories import Base, CategoryFactory, EnterpriseFactory, EnterpriseUserFactory
 
-T0 = datetime(2019, 6, 1, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2019, 6, 1, 2, 0, tzinfo=UTC)
 
 
 class ProblemFactory(Base):
@@ -41,6 +41,17 @@ class EventFactory(Base):
     created_at = T0
 
 
+def record_dispatch(problem_id: int, department_id: int) -> ProblemEvent:
+    """The timeline row a dispatch writes (department scopes read it)."""
+    return EventFactory(
+        problem_id=problem_id,
+        action="dispatch",
+        from_status="accepted",
+        to_status="dispatched",
+        department_id=department_id,
+    )
+
+
 class RatingFactory(Base):
     class Meta:
         model = Rating
@@ -51,7 +62,14 @@ class RatingFactory(Base):
 
 
 def rate(problem: Problem, score: int, *, resolution_no: int = 0, at: datetime = T0) -> Rating:
-    return RatingFactory(problem_id=problem.id, enterprise_id=problem.enterprise_id, rated_by_id=problem.filed_by_id, score=score, resolution_no=resolution_no, created_at=at)
+    return RatingFactory(
+        problem_id=problem.id,
+        enterprise_id=problem.enterprise_id,
+        rated_by_id=problem.filed_by_id,
+        score=score,
+        resolution_no=resolution_no,
+        created_at=at,
+    )
 
 
 class VisitFactory(Base):

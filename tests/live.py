@@ -58,11 +58,11 @@ class PrivatePostgres:
     def url(self) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
-    def init(self) -> "PrivatePostgres":
+    def init(self) -> PrivatePostgres:
         self._run(self.bin / "initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
         return self.start()
 
-    def start(self) -> "PrivatePostgres":
+    def start(self) -> PrivatePostgres:
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run(self.bin / "pg_ctl", "-D", self.data, "-o", options, "-l", self.dir / "log", "-w", "start")
         return self
@@ -103,13 +103,13 @@ class LiveService:
     def flask(self, *args: str) -> None:
         subprocess.run([BIN / "flask", *args], cwd=ROOT, env=self.env, check=True, capture_output=True, timeout=120)
 
-    def prepare(self, seed: str = "reference") -> "LiveService":
+    def prepare(self, seed: str = "reference") -> LiveService:
         self.flask("db", "upgrade")
         self.flask("seed", "--data", seed)
         self.flask("create-admin", "--username", "liveadmin")
         return self
 
-    def start(self) -> "LiveService":
+    def start(self) -> LiveService:
         self.process = subprocess.Popen(
             [BIN / "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT, env=self.env,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
@@ -138,9 +138,13 @@ class LiveService:
             _, stderr = self.process.communicate()
         return stderr.decode(errors="replace")
 
-    def request(self, method: str, path: str, *, body=None, token: str | None = None, timeout: float = 10) -> tuple[int, dict | None]:
+    def request(
+        self, method: str, path: str, *, body=None, token: str | None = None, timeout: float = 10
+    ) -> tuple[int, dict | None]:
         request = urllib.request.Request(
-            self.base + path, method=method, data=None if body is None else json.dumps(body).encode(),
+            self.base + path,
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
             headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
         )
         try:

@@ -15,33 +15,41 @@ from service_app.attachments import content, service
 from service_app.attachments.models import Attachment
 from service_app.errors import PayloadTooLarge
 from service_app.extensions import db
-from service_app.problems.models import ProblemEvent
-from tests.factories import AdminFactory, CadreFactory, DepartmentUserFactory, EnterpriseUserFactory, LinkFactory, UserFactory
-from tests.factories_files import (  # noqa: F401  (s3_endpoint and store are fixtures)
+from tests.factories import (
+    AdminFactory,
+    CadreFactory,
+    DepartmentUserFactory,
+    EnterpriseUserFactory,
+    LinkFactory,
+    UserFactory,
+)
+from tests.factories_files import (
+    AVIF,
     ELF,
     EXE,
     HEIC,
     HEIF_10BIT,
-    AVIF,
     HTML,
     JPEG,
     PDF,
     TEXT,
     WEBP,
-    ProblemFactory,
-    VisitFactory,
     png_bytes,
-    s3_endpoint,
-    store,
     stored_keys,
 )
+from tests.factories_stats import ProblemFactory, record_dispatch
+from tests.factories_visits import VisitFactory
 from tests.helpers import assert_error, auth_headers
 
 URL = "/api/v1/attachments"
 
 
-def post_file(client, headers, data: bytes, filename: str = "photo.jpg", mimetype: str = "image/jpeg", field: str = "file"):
-    return client.post(URL, data={field: (io.BytesIO(data), filename, mimetype)}, headers=headers, content_type="multipart/form-data")
+def post_file(
+    client, headers, data: bytes, filename: str = "photo.jpg", mimetype: str = "image/jpeg", field: str = "file"
+):
+    return client.post(
+        URL, data={field: (io.BytesIO(data), filename, mimetype)}, headers=headers, content_type="multipart/form-data"
+    )
 
 
 def attachment_count() -> int:
@@ -49,6 +57,7 @@ def attachment_count() -> int:
 
 
 # --- upload: what is accepted, what is stored ---------------------------------------------------
+
 
 def test_png_named_pdf_is_stored_as_png_with_its_sha256(client, app_ctx, store):
     user = EnterpriseUserFactory()
@@ -81,7 +90,13 @@ def test_png_named_pdf_is_stored_as_png_with_its_sha256(client, app_ctx, store):
 
 @pytest.mark.parametrize(
     ("data", "expected"),
-    [(JPEG, "image/jpeg"), (WEBP, "image/webp"), (HEIC, "image/heic"), (HEIF_10BIT, "image/heif"), (PDF, "application/pdf")],
+    [
+        (JPEG, "image/jpeg"),
+        (WEBP, "image/webp"),
+        (HEIC, "image/heic"),
+        (HEIF_10BIT, "image/heif"),
+        (PDF, "application/pdf"),
+    ],
     ids=["jpeg", "webp", "heic", "heif-10bit", "pdf"],
 )
 def test_allowed_types_are_detected_by_content(client, app_ctx, data, expected):
@@ -95,13 +110,21 @@ def test_allowed_types_are_detected_by_content(client, app_ctx, data, expected):
 
 @pytest.mark.parametrize(
     ("data", "filename", "detected"),
-    [(TEXT, "photo.jpg", None), (HTML, "photo.png", None), (EXE, "photo.jpg", "application/x-msdownload"), (ELF, "report.pdf", "application/x-executable"), (AVIF, "photo.heic", "image/avif")],
+    [
+        (TEXT, "photo.jpg", None),
+        (HTML, "photo.png", None),
+        (EXE, "photo.jpg", "application/x-msdownload"),
+        (ELF, "report.pdf", "application/x-executable"),
+        (AVIF, "photo.heic", "image/avif"),
+    ],
     ids=["text-as-jpg", "html-as-png", "exe-as-jpg", "elf-as-pdf", "avif"],
 )
 def test_refused_content_is_415_whatever_its_name(client, app_ctx, data, filename, detected):
     headers = auth_headers(client, CadreFactory())
     before = attachment_count()
-    body = assert_error(post_file(client, headers, data, filename=filename, mimetype="image/jpeg"), 415, "unsupported_file_type")
+    body = assert_error(
+        post_file(client, headers, data, filename=filename, mimetype="image/jpeg"), 415, "unsupported_file_type"
+    )
     assert body["detected"] == detected
     assert "image/png" in body["allowed"] and "file" in body["errors"]
     assert attachment_count() == before
@@ -140,7 +163,9 @@ def test_empty_file_is_422(client, app_ctx):
 
 def test_missing_file_field_is_422(client, app_ctx):
     headers = auth_headers(client, CadreFactory())
-    body = assert_error(client.post(URL, data={"note": "no file"}, headers=headers, content_type="multipart/form-data"), 422)
+    body = assert_error(
+        client.post(URL, data={"note": "no file"}, headers=headers, content_type="multipart/form-data"), 422
+    )
     assert body["errors"] == {"file": ["必填字段"]}
     # A file under another field name does not count as `file`.
     other = assert_error(post_file(client, headers, JPEG, field="photo"), 422)
@@ -175,6 +200,7 @@ def test_upload_with_idempotency_key_is_stored_once(client, app_ctx):
 
 # --- the row and the file stay consistent -------------------------------------------------------
 
+
 def test_failed_commit_removes_the_stored_file(app_ctx, store):
     """The owner does not exist, so the row violates its foreign key at commit: no row, no file."""
     missing_owner = (db.session.scalar(select(func.max(Attachment.owner_id))) or 0) + 10_000_000
@@ -196,7 +222,9 @@ def test_large_file_streams_through_and_an_oversized_one_leaves_nothing(app_ctx,
         assert hashlib.sha256(stream.read()).hexdigest() == reader.sha256
     oversized = png_bytes(padding=limit)
     with pytest.raises(PayloadTooLarge):
-        store.save("tests/oversized", service.MeteredReader(b"", io.BytesIO(oversized), limit=limit), content_type="image/png")
+        store.save(
+            "tests/oversized", service.MeteredReader(b"", io.BytesIO(oversized), limit=limit), content_type="image/png"
+        )
     assert stored_keys(store) == {"tests/large"}
     if store.name == "s3":
         assert not store.client.list_multipart_uploads(Bucket=store.bucket).get("Uploads")
@@ -211,6 +239,7 @@ def test_row_whose_file_is_gone_answers_404(client, app_ctx, store):
 
 
 # --- reading: who may, and how the file is served -----------------------------------------------
+
 
 def _attached_to_problem(client):
     """An enterprise's photo on its problem, the problem's linked cadre, and a few outsiders."""
@@ -228,7 +257,7 @@ def test_problem_attachment_is_readable_by_whoever_sees_the_problem(client, app_
     linked_cadre = LinkFactory(enterprise=enterprise).cadre
     department = DepartmentUserFactory()
     problem.department_id = department.department_id  # dispatched there, with the row a dispatch writes
-    db.session.add(ProblemEvent(problem_id=problem.id, action="dispatch", from_status="accepted", to_status="dispatched", department_id=department.department_id))
+    record_dispatch(problem.id, department.department_id)
     db.session.commit()
     readers = [filer, linked_cadre, department, UserFactory()]  # filer, cadre, its department, manager
     strangers = [CadreFactory(), EnterpriseUserFactory(), DepartmentUserFactory(), AdminFactory()]
@@ -271,7 +300,10 @@ def test_chinese_filename_uses_rfc5987(client, app_ctx, store):
     body = post_file(client, headers, JPEG, filename="/storage/emulated/0/DCIM/现场 照片.jpeg").get_json()
     assert body["filename"] == "现场 照片.jpeg"
     disposition = client.get(f"{URL}/{body['id']}", headers=headers).headers["Content-Disposition"]
-    assert disposition == f"attachment; filename=\"attachment-{body['id']}.jpeg\"; filename*=UTF-8''{quote('现场 照片.jpeg', safe='')}"
+    assert (
+        disposition
+        == f"attachment; filename=\"attachment-{body['id']}.jpeg\"; filename*=UTF-8''{quote('现场 照片.jpeg', safe='')}"
+    )
     assert "%E7%8E%B0%E5%9C%BA%20%E7%85%A7%E7%89%87.jpeg" in disposition
 
 
@@ -289,6 +321,7 @@ def test_conditional_and_range_requests(client, app_ctx, store):
 
 
 # --- pieces ----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("raw", "content_type", "expected"),

@@ -57,7 +57,12 @@ def test_me(client, app_ctx):
     assert response.status_code == 200
     body = response.get_json()
     assert {k: body[k] for k in ("id", "username", "name", "role", "enterprise_id", "department_id")} == {
-        "id": cadre.id, "username": cadre.username, "name": "张伟", "role": "cadre", "enterprise_id": None, "department_id": None,
+        "id": cadre.id,
+        "username": cadre.username,
+        "name": "张伟",
+        "role": "cadre",
+        "enterprise_id": None,
+        "department_id": None,
     }
 
 
@@ -115,7 +120,9 @@ def test_expired_token_is_401(client, app, app_ctx):
     tokens = login(client, "late")
     claims = decode_token(tokens["access_token"])
     expired = create_access_token(
-        identity=claims["sub"], additional_claims={"role": claims["role"], "sid": claims["sid"]}, expires_delta=timedelta(seconds=-1)
+        identity=claims["sub"],
+        additional_claims={"role": claims["role"], "sid": claims["sid"]},
+        expires_delta=timedelta(seconds=-1),
     )
     assert_error(client.get("/api/v1/me", headers=bearer(expired)), 401, "token_expired")
 
@@ -166,7 +173,9 @@ def test_failed_logins_are_rate_limited_per_username(client, app_ctx):
     UserFactory(username="target")
     for _ in range(5):
         assert_error(client.post("/api/v1/auth/login", json={"username": "target", "password": "nope"}), 401)
-    body = assert_error(client.post("/api/v1/auth/login", json={"username": "target", "password": PASSWORD}), 429, "too_many_requests")
+    body = assert_error(
+        client.post("/api/v1/auth/login", json={"username": "target", "password": PASSWORD}), 429, "too_many_requests"
+    )
     assert body["message"] == "请求过于频繁，请稍后再试"
 
 

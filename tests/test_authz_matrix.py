@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from service_app.auth.models import Role
-from tests.factories import AdminFactory, CadreFactory, DepartmentUserFactory, EnterpriseUserFactory, UserFactory
-from tests.helpers import assert_error, login
+from tests.helpers import assert_error
 
 E, C, D, M, A = (Role.ENTERPRISE.value, Role.CADRE.value, Role.DEPARTMENT.value, Role.MANAGER.value, Role.ADMIN.value)
 ALL = frozenset({E, C, D, M, A})
@@ -26,6 +23,11 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/api/v1/auth/refresh"): PUBLIC,  # takes the refresh token itself
     ("POST", "/api/v1/auth/logout"): ALL,
     ("GET", "/api/v1/me"): ALL,
+    ("PATCH", "/api/v1/me"): ALL,
+    ("POST", "/api/v1/me/password"): ALL,
+    ("POST", "/api/v1/auth/sms-code"): PUBLIC,
+    ("POST", "/api/v1/auth/login/sms"): PUBLIC,
+    ("POST", "/api/v1/auth/password/reset"): PUBLIC,
     ("GET", "/api/v1/users"): frozenset({A}),
     ("POST", "/api/v1/users"): frozenset({A}),
     ("GET", "/api/v1/users/<int:user_id>"): frozenset({A}),
@@ -37,7 +39,8 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/v1/enterprises"): ALL,
     ("POST", "/api/v1/enterprises"): frozenset({A}),
     ("GET", "/api/v1/enterprises/<int:enterprise_id>"): ALL,
-    ("PATCH", "/api/v1/enterprises/<int:enterprise_id>"): frozenset({A}),
+    ("PATCH", "/api/v1/enterprises/<int:enterprise_id>"): frozenset({E, A}),
+    ("GET", "/api/v1/enterprises/<int:enterprise_id>/history"): frozenset({M, A}),
     ("GET", "/api/v1/links"): frozenset({A, M}),
     ("POST", "/api/v1/links"): frozenset({A}),
     ("DELETE", "/api/v1/links/<int:link_id>"): frozenset({A}),
@@ -89,6 +92,10 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/v1/me/notifications"): ALL,
     ("POST", "/api/v1/me/notifications/<int:notification_id>/read"): ALL,
     ("POST", "/api/v1/me/notifications/read-all"): ALL,
+    ("GET", "/api/v1/me/todo"): ALL,
+    ("GET", "/api/v1/api-clients"): frozenset({A}),
+    ("POST", "/api/v1/api-clients"): frozenset({A}),
+    ("DELETE", "/api/v1/api-clients/<int:client_id>"): frozenset({A}),
 }
 
 
@@ -110,18 +117,6 @@ def test_every_endpoint_has_a_rule(app):
 def _concrete(path: str) -> str:
     path = re.sub(r"<any\(([a-z_]+)[^)]*\):[a-z_]+>", r"\1", path)
     return re.sub(r"<int:[a-z_]+>", "1", re.sub(r"<(?:string:)?[a-z_]+>", "x", path))
-
-
-@pytest.fixture
-def role_headers(client, app_ctx):
-    users = {
-        E: EnterpriseUserFactory(),
-        C: CadreFactory(),
-        D: DepartmentUserFactory(),
-        M: UserFactory(role=M),
-        A: AdminFactory(),
-    }
-    return {role: {"Authorization": f"Bearer {login(client, user.username)['access_token']}"} for role, user in users.items()}
 
 
 def test_roles_outside_the_rule_are_refused(client, role_headers):

@@ -33,11 +33,19 @@ def test_malformed_login_bodies(client, body, status):
 
 def test_deep_nesting_with_idempotency_key_is_not_a_500(client, app_ctx):
     headers = auth_headers(client, AdminFactory())
-    response = client.post("/api/v1/users", data="[" * 50000 + "]" * 50000, content_type="application/json", headers={**headers, "Idempotency-Key": "x1"})
+    response = client.post(
+        "/api/v1/users",
+        data="[" * 50000 + "]" * 50000,
+        content_type="application/json",
+        headers={**headers, "Idempotency-Key": "x1"},
+    )
     assert_error(response, 400)
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/xml", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded"],
+)
 def test_wrong_content_types(client, content_type):
     assert_error(client.post(LOGIN, data='{"username": "a", "password": "b"}', content_type=content_type), 415)
 
@@ -54,7 +62,9 @@ def test_wrong_content_types(client, content_type):
 )
 def test_hostile_strings_are_stored_and_returned_literally(client, app_ctx, text):
     headers = auth_headers(client, AdminFactory())
-    response = client.post("/api/v1/enterprises", json={"name": text, "credit_code": new_credit_code(), "address": text}, headers=headers)
+    response = client.post(
+        "/api/v1/enterprises", json={"name": text, "credit_code": new_credit_code(), "address": text}, headers=headers
+    )
     assert response.status_code == 201, response.get_json()
     created = response.get_json()
     fetched = client.get(f"/api/v1/enterprises/{created['id']}", headers=headers).get_json()
@@ -65,7 +75,9 @@ def test_hostile_strings_are_stored_and_returned_literally(client, app_ctx, text
 
 def test_nul_characters_are_refused_not_crashing(client, app_ctx):
     headers = auth_headers(client, AdminFactory())
-    response = client.post("/api/v1/enterprises", json={"name": "含\u0000空字符", "credit_code": new_credit_code()}, headers=headers)
+    response = client.post(
+        "/api/v1/enterprises", json={"name": "含\u0000空字符", "credit_code": new_credit_code()}, headers=headers
+    )
     assert assert_error(response, 422)["errors"] == {"name": ["不能包含空字符（NUL）"]}
 
 
@@ -84,11 +96,18 @@ def test_nul_characters_are_refused_not_crashing(client, app_ctx):
 )
 def test_out_of_range_numbers_and_dates(client, app_ctx, payload, field):
     headers = auth_headers(client, AdminFactory())
-    response = client.post("/api/v1/enterprises", json={"name": "范围测试企业", "credit_code": new_credit_code(), **payload}, headers=headers)
+    response = client.post(
+        "/api/v1/enterprises",
+        json={"name": "范围测试企业", "credit_code": new_credit_code(), **payload},
+        headers=headers,
+    )
     assert field in assert_error(response, 422)["errors"]
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=-5", "limit=1000000", "limit=abc", "limit=99999999999999999999999", "cursor=" + "A" * 600])
+@pytest.mark.parametrize(
+    "query",
+    ["limit=0", "limit=-5", "limit=1000000", "limit=abc", "limit=99999999999999999999999", "cursor=" + "A" * 600],
+)
 def test_absurd_page_sizes_and_cursors(client, app_ctx, query):
     headers = auth_headers(client, UserFactory(role=Role.MANAGER.value))
     assert_error(client.get(f"/api/v1/enterprises?{query}", headers=headers), 422)

@@ -21,7 +21,9 @@ def test_create_admin_then_log_in(app, client, app_ctx):
 
 
 def test_create_admin_refuses_a_weak_password(app, app_ctx):
-    result = app.test_cli_runner().invoke(args=["create-admin", "--username", "weakadmin"], env={"ADMIN_PASSWORD": "12345678"})
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "--username", "weakadmin"], env={"ADMIN_PASSWORD": "12345678"}
+    )
     assert result.exit_code != 0
     assert db.session.scalar(select(User.id).where(User.username == "weakadmin")) is None
 

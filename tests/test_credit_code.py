@@ -5,7 +5,11 @@ import pytest
 from service_app.org import credit_code
 
 # Published examples of real registrations.
-VALID = ["91350100M000100Y43", "91110000802100433B", "91430211MA4L000014"[:-1] + credit_code.check_character("91430211MA4L00001")]
+VALID = [
+    "91350100M000100Y43",
+    "91110000802100433B",
+    "91430211MA4L000014"[:-1] + credit_code.check_character("91430211MA4L00001"),
+]
 
 
 @pytest.mark.parametrize("code", VALID)
@@ -35,7 +39,7 @@ def test_every_single_character_change_is_caught():
         for char in credit_code.ALPHABET:
             if char == code[position]:
                 continue
-            changed = code[:position] + char + code[position + 1:]
+            changed = code[:position] + char + code[position + 1 :]
             if position in range(2, 8) and not char.isdigit():
                 continue
             assert not credit_code.is_valid(changed), changed

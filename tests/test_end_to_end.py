@@ -18,7 +18,11 @@ def test_demo_loop_moves_the_statistics_by_exactly_one(app, client, app_ctx):
     assert (before["total"], before["resolved"]) == (1301, 749)
 
     category = next(c for c in client.get("/api/v1/categories", headers=ent).get_json() if c["name"] == "配套服务")
-    filed = client.post("/api/v1/problems", json={"title": "园区食堂就餐拥挤", "description": "午餐高峰排队超过半小时", "category_id": category["id"]}, headers=ent)
+    filed = client.post(
+        "/api/v1/problems",
+        json={"title": "园区食堂就餐拥挤", "description": "午餐高峰排队超过半小时", "category_id": category["id"]},
+        headers=ent,
+    )
     assert filed.status_code == 201, filed.get_json()
     problem = filed.get_json()
     assert problem["status"] == "submitted" and problem["status_label"] == "待受理"
@@ -37,7 +41,12 @@ def test_demo_loop_moves_the_statistics_by_exactly_one(app, client, app_ctx):
     departments = client.get("/api/v1/departments", headers=manager).get_json()
     staff = _headers(client, f"dept{[d['id'] for d in departments].index(department_id) + 1:02d}")
     assert client.post(f"{url}/claim", json={}, headers=staff).get_json()["status"] == "in_progress"
-    assert client.post(f"{url}/resolve", json={"resolution": "增设临时就餐点并错峰开餐"}, headers=staff).get_json()["status"] == "resolved"
+    assert (
+        client.post(f"{url}/resolve", json={"resolution": "增设临时就餐点并错峰开餐"}, headers=staff).get_json()[
+            "status"
+        ]
+        == "resolved"
+    )
 
     refreshed = client.post("/api/v1/stats/refresh", headers=manager)
     assert refreshed.status_code == 200

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-import pytest
 from service_app.auth.models import Role
 from service_app.common.time import utcnow
 from tests.conftest import count_queries
@@ -20,13 +19,8 @@ from tests.factories import (
     ParkFactory,
     UserFactory,
 )
-from tests.factories_enterprises import IndicatorFactory, department_rule, make_problem, make_visit  # noqa: F401
+from tests.factories_enterprises import IndicatorFactory, make_problem, make_visit  # noqa: F401
 from tests.helpers import assert_error, auth_headers
-
-
-@pytest.fixture
-def manager_headers(client, app_ctx):
-    return auth_headers(client, UserFactory(role=Role.MANAGER.value))
 
 
 def _ids(response) -> list[int]:
@@ -39,9 +33,13 @@ def test_list_filters_by_park_chain_scale_and_search(client, manager_headers):
     wanted = EnterpriseFactory(name="株洲筛选目标材料有限公司", park=park, scale="medium")
     EnterpriseFactory(park=park, scale="small")
     EnterpriseFactory(scale="medium")
-    assert _ids(client.get(f"/api/v1/enterprises?park_id={park.id}&scale=medium", headers=manager_headers)) == [wanted.id]
+    assert _ids(client.get(f"/api/v1/enterprises?park_id={park.id}&scale=medium", headers=manager_headers)) == [
+        wanted.id
+    ]
     assert _ids(client.get("/api/v1/enterprises?q=筛选目标", headers=manager_headers)) == [wanted.id]
-    assert _ids(client.get(f"/api/v1/enterprises?q={wanted.credit_code.lower()}", headers=manager_headers)) == [wanted.id]
+    assert _ids(client.get(f"/api/v1/enterprises?q={wanted.credit_code.lower()}", headers=manager_headers)) == [
+        wanted.id
+    ]
     # LIKE wildcards in the search are literal characters, not patterns.
     assert _ids(client.get("/api/v1/enterprises?q=%25", headers=manager_headers)) == []
     assert "scale" in assert_error(client.get("/api/v1/enterprises?scale=huge", headers=manager_headers), 422)["errors"]
@@ -52,8 +50,8 @@ def test_list_filters_by_chain_and_updated_since(client, manager_headers):
     first = EnterpriseFactory(chain=chain)
     second = EnterpriseFactory()
     assert _ids(client.get(f"/api/v1/enterprises?chain_id={chain.id}", headers=manager_headers)) == [first.id]
-    first.updated_at = datetime(2019, 1, 1, tzinfo=timezone.utc)
-    second.updated_at = datetime(2019, 6, 1, tzinfo=timezone.utc)
+    first.updated_at = datetime(2019, 1, 1, tzinfo=UTC)
+    second.updated_at = datetime(2019, 6, 1, tzinfo=UTC)
     listed = _ids(client.get("/api/v1/enterprises?updated_since=2019-03-01T00:00:00%2B08:00", headers=manager_headers))
     assert second.id in listed and first.id not in listed
 
@@ -72,7 +70,9 @@ def test_linked_to_me_keeps_the_cadres_active_links(client, app_ctx):
 def test_list_pages_with_a_cursor(client, manager_headers):
     created = [EnterpriseFactory().id for _ in range(5)]
     first = client.get("/api/v1/enterprises?limit=3", headers=manager_headers).get_json()
-    second = client.get(f"/api/v1/enterprises?limit=3&cursor={first['next_cursor']}", headers=manager_headers).get_json()
+    second = client.get(
+        f"/api/v1/enterprises?limit=3&cursor={first['next_cursor']}", headers=manager_headers
+    ).get_json()
     seen = [e["id"] for e in first["items"] + second["items"]]
     assert [i for i in seen if i in created] == created
     assert second["next_cursor"] is None
@@ -98,15 +98,19 @@ def test_profile_holds_contacts_cadres_problems_last_visit_and_latest_indicators
     for status in ("submitted", "in_progress", "dispatched", "resolved", "closed", "rejected"):
         make_problem(enterprise, status=status)
     make_problem(EnterpriseFactory(), status="submitted")  # another enterprise's
-    make_visit(primary, recorded_at=datetime(2019, 5, 1, 2, 0, tzinfo=timezone.utc))
-    make_visit(leader, recorded_at=datetime(2019, 5, 20, 2, 0, tzinfo=timezone.utc))
+    make_visit(primary, recorded_at=datetime(2019, 5, 1, 2, 0, tzinfo=UTC))
+    make_visit(leader, recorded_at=datetime(2019, 5, 20, 2, 0, tzinfo=UTC))
     IndicatorFactory(enterprise=enterprise, year=2018, tax_paid=80, land_area_mu=20)
     IndicatorFactory(enterprise=enterprise, year=2019, quarter=2, tax_paid=30, industrial_output=600, land_area_mu=20)
     IndicatorFactory(enterprise=enterprise, year=2019, quarter=1, tax_paid=10, land_area_mu=20)
 
     body = client.get(f"/api/v1/enterprises/{enterprise.id}", headers=manager_headers).get_json()
 
-    assert (body["contact_name"], body["contact_phone"], body["legal_representative"]) == ("王经理", "0731-2868000", "李总")
+    assert (body["contact_name"], body["contact_phone"], body["legal_representative"]) == (
+        "王经理",
+        "0731-2868000",
+        "李总",
+    )
     assert (body["lat"], body["lng"], body["address"]) == (enterprise.lat, enterprise.lng, enterprise.address)
     assert [(c["name"], c["phone"], c["link_role"]) for c in body["linked_cadres"]] == [
         ("张干部", "13800000001", "primary"),
@@ -152,7 +156,11 @@ def test_profile_costs_a_fixed_number_of_statements(client, app, manager_headers
         return len(queries)
 
     authentication = statements("/api/v1/me")
-    assert statements(f"/api/v1/enterprises/{lean.id}") == statements(f"/api/v1/enterprises/{busy.id}") == authentication + 3
+    assert (
+        statements(f"/api/v1/enterprises/{lean.id}")
+        == statements(f"/api/v1/enterprises/{busy.id}")
+        == authentication + 3
+    )
 
 
 def test_enterprise_sees_its_own_profile_only(client, app_ctx):
@@ -172,7 +180,7 @@ def test_cadre_sees_linked_enterprises_only(client, app_ctx):
     assert_error(client.get(f"/api/v1/enterprises/{stranger.id}", headers=headers), 404)
 
 
-def test_department_sees_enterprises_with_problems_dispatched_to_it(client, department_rule):  # noqa: F811
+def test_department_sees_enterprises_with_problems_dispatched_to_it(client):
     department = DepartmentFactory()
     user = DepartmentUserFactory(department=department)
     dispatched, other = EnterpriseFactory(), EnterpriseFactory()

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from service_app.auth.models import Role
-from tests.factories import ChainFactory, EnterpriseFactory, EnterpriseUserFactory, LinkFactory, ParkFactory, UserFactory
+from tests.factories import (
+    ChainFactory,
+    EnterpriseFactory,
+    EnterpriseUserFactory,
+    LinkFactory,
+    ParkFactory,
+)
 from tests.factories_enterprises import IndicatorFactory
 from tests.helpers import assert_error, auth_headers
-
-
-@pytest.fixture
-def manager_headers(client, app_ctx):
-    return auth_headers(client, UserFactory(role=Role.MANAGER.value))
 
 
 @pytest.fixture
@@ -62,9 +62,18 @@ def test_output_per_mu_ranking(client, manager_headers, field):
 
 def test_ranking_filters_limit_and_quarter(client, manager_headers, field):
     a, b, c = field["a"], field["b"], field["c"]
-    assert [i["enterprise_id"] for i in _ranking(client, manager_headers, "metric=tax_per_mu&limit=2")["items"]] == [a.id, b.id]
-    assert [i["enterprise_id"] for i in _ranking(client, manager_headers, f"metric=tax_per_mu&park_id={field['park'].id}")["items"]] == [a.id, b.id]
-    assert [i["enterprise_id"] for i in _ranking(client, manager_headers, f"metric=output_per_mu&chain_id={field['chain'].id}")["items"]] == [c.id, a.id]
+    assert [i["enterprise_id"] for i in _ranking(client, manager_headers, "metric=tax_per_mu&limit=2")["items"]] == [
+        a.id,
+        b.id,
+    ]
+    assert [
+        i["enterprise_id"]
+        for i in _ranking(client, manager_headers, f"metric=tax_per_mu&park_id={field['park'].id}")["items"]
+    ] == [a.id, b.id]
+    assert [
+        i["enterprise_id"]
+        for i in _ranking(client, manager_headers, f"metric=output_per_mu&chain_id={field['chain'].id}")["items"]
+    ] == [c.id, a.id]
     quarter = _ranking(client, manager_headers, "metric=tax_per_mu&year=2019&quarter=1")
     assert _order(quarter) == [(c.id, 1, 4.0)] and quarter["period_label"] == "2019年第1季度"
     assert _ranking(client, manager_headers, "metric=tax_per_mu&year=2010")["items"] == []
@@ -77,6 +86,13 @@ def test_ranking_without_any_figures_is_empty(client, manager_headers):
 
 def test_ranking_validation_and_roles(client, app_ctx, manager_headers):
     assert "metric" in assert_error(client.get("/api/v1/enterprises/rankings", headers=manager_headers), 422)["errors"]
-    assert "metric" in assert_error(client.get("/api/v1/enterprises/rankings?metric=revenue", headers=manager_headers), 422)["errors"]
+    assert (
+        "metric"
+        in assert_error(client.get("/api/v1/enterprises/rankings?metric=revenue", headers=manager_headers), 422)[
+            "errors"
+        ]
+    )
     for user in (LinkFactory().cadre, EnterpriseUserFactory()):
-        assert_error(client.get("/api/v1/enterprises/rankings?metric=tax_per_mu", headers=auth_headers(client, user)), 403)
+        assert_error(
+            client.get("/api/v1/enterprises/rankings?metric=tax_per_mu", headers=auth_headers(client, user)), 403
+        )

@@ -17,9 +17,15 @@ from tests.conftest import count_queries
 
 def _snapshot() -> dict:
     rows = db.session.execute(
-        select(Enterprise.credit_code, EnterpriseIndicator.year, EnterpriseIndicator.quarter, EnterpriseIndicator.revenue,
-               EnterpriseIndicator.tax_paid, EnterpriseIndicator.land_area_mu, EnterpriseIndicator.employees)
-        .join(Enterprise, Enterprise.id == EnterpriseIndicator.enterprise_id)
+        select(
+            Enterprise.credit_code,
+            EnterpriseIndicator.year,
+            EnterpriseIndicator.quarter,
+            EnterpriseIndicator.revenue,
+            EnterpriseIndicator.tax_paid,
+            EnterpriseIndicator.land_area_mu,
+            EnterpriseIndicator.employees,
+        ).join(Enterprise, Enterprise.id == EnterpriseIndicator.enterprise_id)
     ).all()
     return {(r[0], r[1], r[2]): tuple(r[3:]) for r in rows}
 
@@ -30,8 +36,14 @@ def test_every_demo_enterprise_has_a_plausible_history(app, app_ctx):
         select(EnterpriseIndicator.enterprise_id, func.count()).group_by(EnterpriseIndicator.enterprise_id)
     ).all()
     assert len(periods) == 500 and {count for _id, count in periods} == {5}
-    assert set(db.session.execute(select(EnterpriseIndicator.year, EnterpriseIndicator.quarter).distinct()).tuples()) == {
-        (2016, FULL_YEAR), (2017, FULL_YEAR), (2018, FULL_YEAR), (2019, 1), (2019, 2),
+    assert set(
+        db.session.execute(select(EnterpriseIndicator.year, EnterpriseIndicator.quarter).distinct()).tuples()
+    ) == {
+        (2016, FULL_YEAR),
+        (2017, FULL_YEAR),
+        (2018, FULL_YEAR),
+        (2019, 1),
+        (2019, 2),
     }
 
     rows = db.session.execute(

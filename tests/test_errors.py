@@ -46,7 +46,9 @@ def test_malformed_json_is_400(client):
 
 
 def test_wrong_content_type_is_415(client):
-    response = client.post("/api/v1/auth/login", data="username=a&password=b", content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/api/v1/auth/login", data="username=a&password=b", content_type="application/x-www-form-urlencoded"
+    )
     assert_error(response, 415, "unsupported_media_type")
 
 

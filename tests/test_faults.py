@@ -9,10 +9,10 @@ from __future__ import annotations
 import http.client
 import os
 import signal
+import subprocess
 import threading
 import time
-
-import subprocess
+from datetime import UTC
 
 import pytest
 import sqlalchemy as sa
@@ -51,7 +51,9 @@ def _problem_body(tag: str) -> dict:
     return {"title": f"故障测试问题{tag}", "description": "工作进程被强制终止时提交的问题", "category_id": 1}
 
 
-def _write_load(live: LiveService, token: str, *, threads: int, per_thread: int, results: list) -> list[threading.Thread]:
+def _write_load(
+    live: LiveService, token: str, *, threads: int, per_thread: int, results: list
+) -> list[threading.Thread]:
     def worker(index: int) -> None:
         for number in range(per_thread):
             body = _problem_body(f"{index}-{number}")
@@ -86,11 +88,15 @@ def test_killed_worker_loses_no_acknowledged_write(live, private_pg):
     assert all(status in (201, None) for _, status, _ in results), [r for r in results if r[1] not in (201, None)][:5]
     engine = sa.create_engine(private_pg.url)
     with engine.connect() as connection:
-        stored = dict(connection.execute(sa.text("SELECT title, id FROM problems WHERE title LIKE '故障测试问题%'")).all())
-        half_written = connection.execute(sa.text(
-            "SELECT count(*) FROM problems p WHERE p.title LIKE '故障测试问题%' AND NOT EXISTS "
-            "(SELECT 1 FROM problem_events e WHERE e.problem_id = p.id AND e.action = 'submit')"
-        )).scalar_one()
+        stored = dict(
+            connection.execute(sa.text("SELECT title, id FROM problems WHERE title LIKE '故障测试问题%'")).all()
+        )
+        half_written = connection.execute(
+            sa.text(
+                "SELECT count(*) FROM problems p WHERE p.title LIKE '故障测试问题%' AND NOT EXISTS "
+                "(SELECT 1 FROM problem_events e WHERE e.problem_id = p.id AND e.action = 'submit')"
+            )
+        ).scalar_one()
     engine.dispose()
     # Every write that was acknowledged is there, with the id the client was given.
     assert {title: stored.get(title) for title in acknowledged} == acknowledged
@@ -99,7 +105,10 @@ def test_killed_worker_loses_no_acknowledged_write(live, private_pg):
     assert half_written == 0
     assert len(acknowledged) > 0
     unknown = sum(1 for _, status, _ in results if status is None)
-    print(f"\nworker kills: {kills}; writes acknowledged: {len(acknowledged)}; cut off by a kill: {unknown}; stored: {len(stored)}")
+    print(
+        f"\nworker kills: {kills}; writes acknowledged: {len(acknowledged)}; cut off by a kill: {unknown}; "
+        f"stored: {len(stored)}"
+    )
     # The master replaced the killed workers and the service still answers.
     assert live.request("GET", "/health/ready")[0] == 200
 
@@ -111,7 +120,12 @@ def test_database_restart_is_survived(live, private_pg):
     try:
         status, body = live.request("GET", "/health/ready")
         assert status == 503 and body["code"] == 503 and body["error_code"] == "service_unavailable"
-        for method, path, payload in [("GET", "/enterprises", None), ("POST", "/enterprises", _enterprise_body("down")), ("GET", "/problems", None), ("GET", "/me", None)]:
+        for method, path, payload in [
+            ("GET", "/enterprises", None),
+            ("POST", "/enterprises", _enterprise_body("down")),
+            ("GET", "/problems", None),
+            ("GET", "/me", None),
+        ]:
             status, body = live.request(method, path, body=payload, token=token)
             assert status == 503, (path, status, body)
             assert body["code"] == 503 and "Traceback" not in str(body)
@@ -131,12 +145,19 @@ def _kill_mid_job(env: dict, holds_lock) -> int:
     """Start one snapshot run, SIGKILL it once it holds the job's lock; returns its pid."""
     from tests.live import BIN, ROOT
 
-    process = subprocess.Popen([BIN / "flask", "scheduler", "run-once", "stats.snapshot"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [BIN / "flask", "scheduler", "run-once", "stats.snapshot"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 60
     while not holds_lock():
         if process.poll() is not None:
-            raise AssertionError(f"the job ended before it was seen holding its lock: {process.stdout.read()[-2000:]!r}")
+            raise AssertionError(
+                f"the job ended before it was seen holding its lock: {process.stdout.read()[-2000:]!r}"
+            )
         assert time.monotonic() < deadline
         time.sleep(0.02)
     time.sleep(0.1)
@@ -151,18 +172,31 @@ def _rerun_completes(env: dict, url: str, killed_pid: int, killed_at) -> None:
     engine = sa.create_engine(url)
     with engine.connect() as connection:
         # Killed mid-job: it never recorded a finished run.
-        finished = connection.execute(sa.text("SELECT outcome FROM job_runs WHERE runner LIKE :pid"), {"pid": f"%:{killed_pid}"}).scalars().all()
+        finished = (
+            connection.execute(
+                sa.text("SELECT outcome FROM job_runs WHERE runner LIKE :pid"), {"pid": f"%:{killed_pid}"}
+            )
+            .scalars()
+            .all()
+        )
         assert finished == [], f"the killed run had already finished: {finished}"
-    rerun = subprocess.run([BIN / "flask", "scheduler", "run-once", "stats.snapshot"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    rerun = subprocess.run(
+        [BIN / "flask", "scheduler", "run-once", "stats.snapshot"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "stats.snapshot: ok" in rerun.stdout, rerun.stdout + rerun.stderr[-2000:]
     with engine.connect() as connection:
         computed = connection.execute(sa.text("SELECT max(computed_at) FROM stat_figures")).scalar_one()
         total = connection.execute(sa.text("SELECT count(*) FROM problems")).scalar_one()
     engine.dispose()
     if isinstance(computed, str):  # SQLite hands the timestamp back as text
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        computed = datetime.fromisoformat(computed).replace(tzinfo=timezone.utc)
+        computed = datetime.fromisoformat(computed).replace(tzinfo=UTC)
     assert computed >= killed_at and total >= 1301, (computed, killed_at, total)
 
 
@@ -173,7 +207,12 @@ def test_scheduler_killed_mid_job_next_run_completes_postgresql(live, private_pg
 
     def holds_lock() -> bool:
         with engine.connect() as connection:
-            return connection.execute(sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")).scalar_one() > 0
+            return (
+                connection.execute(
+                    sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+                ).scalar_one()
+                > 0
+            )
 
     killed_at = utcnow()
     pid = _kill_mid_job(live.env, holds_lock)
@@ -182,10 +221,10 @@ def test_scheduler_killed_mid_job_next_run_completes_postgresql(live, private_pg
 
 
 def test_scheduler_killed_mid_job_next_run_completes_sqlite(tmp_path):
-    from service_app.common.time import utcnow
-
     import sqlite3
     from contextlib import closing
+
+    from service_app.common.time import utcnow
 
     path = tmp_path / "sched.db"
     url = f"sqlite:///{path}"

@@ -3,6 +3,8 @@
 Checks: no 5xx, status codes and content types documented, bodies conform to the documented
 schemas. A second test asserts that the documented routes and the served routes are the same.
 FUZZ_EXAMPLES bounds the examples per operation and role (CI time); the run is derandomised.
+Its date and date-time formats also draw the calendar's boundaries (year 1 and 9999 with extreme
+offsets, 1899/1900, 2099/2100); tests/test_hostile_inputs.py adds hostile strings and numbers.
 """
 
 from __future__ import annotations
@@ -13,17 +15,16 @@ import re
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.specs.openapi.formats import get_default_format_strategies, unregister_string_format
 
-from service_app.auth.models import Role
 from service_app.extensions import limiter
-from tests.factories import AdminFactory, CadreFactory, DepartmentUserFactory, EnterpriseUserFactory, LinkFactory, UserFactory
-from tests.helpers import login
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 # Token lifecycle endpoints would revoke the very token the fuzzer is using; tests/test_auth.py covers them.
@@ -31,45 +32,39 @@ UNFUZZED = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/refresh")}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
-def _make(role: str):
-    if role == "anonymous":
-        return None
-    if role == Role.ENTERPRISE.value:
-        return EnterpriseUserFactory()
-    if role == Role.CADRE.value:
-        cadre = CadreFactory()
-        LinkFactory(cadre=cadre)
-        return cadre
-    if role == Role.DEPARTMENT.value:
-        return DepartmentUserFactory()
-    if role == Role.ADMIN.value:
-        return AdminFactory()
-    return UserFactory(role=role)
+BOUNDARY_DATE_TIMES = [
+    "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "1899-12-31T23:59:59Z", "1900-01-01T00:00:00Z",
+    "2099-12-31T23:59:59.999999Z", "2100-01-01T00:00:00Z",
+]
+BOUNDARY_DATES = ["0001-01-01", "1899-12-31", "1900-01-01", "2099-12-31", "2100-01-01", "9999-12-31"]
 
 
 @pytest.fixture
-def tokens(client, app_ctx):
-    """A logged-in user of every role (and no token at all), made inside the test's transaction."""
-    headers = {}
-    for role in ["anonymous", *(r.value for r in Role)]:
-        user = _make(role)
-        headers[role] = {} if user is None else {"Authorization": f"Bearer {login(client, user.username)['access_token']}"}
-    return headers
+def boundary_dates():
+    """schemathesis' own date and date-time values, and the calendar's boundaries among them."""
+    defaults = get_default_format_strategies()
+    schemathesis.openapi.format("date-time", defaults["date-time"] | st.sampled_from(BOUNDARY_DATE_TIMES))
+    schemathesis.openapi.format("date", defaults["date"] | st.sampled_from(BOUNDARY_DATES))
+    yield
+    unregister_string_format("date-time")
+    unregister_string_format("date")
 
 
-def _fuzz_operation(operation, tokens: dict[str, dict]) -> None:
+def _fuzz_operation(operation, role_headers: dict[str, dict]) -> None:
     @given(case=operation.as_strategy())
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
+    @settings(
+        max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None
+    )
     def run(case):
         limiter.reset()
-        for headers in tokens.values():
+        for headers in role_headers.values():
             response = case.call(headers=headers)
             case.validate_response(response, checks=CHECKS)
 
     run()
 
 
-def test_every_operation_as_every_role(app, tokens):
+def test_every_operation_as_every_role(app, caller_headers, boundary_dates):
     """Each generated request is sent once as every role and anonymously; failures are collected per operation."""
     api = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     failures, fuzzed = [], 0
@@ -79,16 +74,21 @@ def test_every_operation_as_every_role(app, tokens):
             continue
         fuzzed += 1
         try:
-            _fuzz_operation(operation, tokens)
+            _fuzz_operation(operation, caller_headers)
         except Exception as error:  # noqa: BLE001 - collect every operation's failure before failing
             failures.append(f"{operation.method.upper()} {operation.path}: {str(error)[:2000]}")
-    print(f"fuzzed {fuzzed} operations x {len(tokens)} roles x up to {EXAMPLES} examples")
+    print(f"fuzzed {fuzzed} operations x {len(caller_headers)} roles x up to {EXAMPLES} examples")
     assert not failures, "\n\n".join(failures)
 
 
 def test_documented_routes_are_the_served_routes(app, client):
     document = client.get("/api/v1/openapi.json").get_json()
-    documented = {(method.upper(), path) for path, item in document["paths"].items() for method in item if method in {"get", "post", "put", "patch", "delete"}}
+    documented = {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
     served = set()
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/") or rule.rule == "/api/v1/openapi.json":

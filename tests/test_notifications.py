@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import delete, select
@@ -20,7 +20,7 @@ from tests.factories_files import NotificationFactory
 from tests.helpers import assert_error, auth_headers
 
 URL = "/api/v1/me/notifications"
-NOW = datetime(2019, 5, 6, 8, 30, tzinfo=timezone.utc)
+NOW = datetime(2019, 5, 6, 8, 30, tzinfo=UTC)
 
 
 def notices_for(user, count: int, **fields) -> list[Notification]:
@@ -43,7 +43,18 @@ def test_list_shows_only_own_notices_newest_first_with_unread_count(client, app_
     assert response.headers["X-Unread-Count"] == "2"
     first = body["items"][-1]
     assert first["read"] is True and first["read_at"].startswith("2019-05-06T08:30:00")
-    assert set(first) == {"id", "kind", "title", "body", "problem_id", "visit_id", "data", "created_at", "read_at", "read"}
+    assert set(first) == {
+        "id",
+        "kind",
+        "title",
+        "body",
+        "problem_id",
+        "visit_id",
+        "data",
+        "created_at",
+        "read_at",
+        "read",
+    }
     assert_error(client.get(URL), 401)
 
 
@@ -92,10 +103,13 @@ def test_list_runs_a_fixed_number_of_statements(client, app, app_ctx):
         assert response.status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1]
-    assert len(client.get(URL, query_string={"limit": 100}, headers=auth_headers(client, many)).get_json()["items"]) == 50
+    assert (
+        len(client.get(URL, query_string={"limit": 100}, headers=auth_headers(client, many)).get_json()["items"]) == 50
+    )
 
 
 # --- read state ------------------------------------------------------------------------------------
+
 
 def test_read_marks_own_notice_once_and_hides_others(client, app_ctx):
     me, other = UserFactory(), UserFactory()
@@ -121,12 +135,15 @@ def test_read_all_marks_only_own_and_respects_up_to_id(client, app_ctx):
     everything = client.post(f"{URL}/read-all", headers=headers)  # no body at all
     assert everything.get_json() == {"updated": 2, "unread_count": 0}
     assert client.post(f"{URL}/read-all", json={}, headers=headers).get_json() == {"updated": 0, "unread_count": 0}
-    unread_of_other = db.session.scalars(select(Notification.id).where(Notification.user_id == other.id, Notification.read_at.is_(None))).all()
+    unread_of_other = db.session.scalars(
+        select(Notification.id).where(Notification.user_id == other.id, Notification.read_at.is_(None))
+    ).all()
     assert sorted(unread_of_other) == sorted(n.id for n in theirs)
     assert_error(client.post(f"{URL}/read-all", json={"up_to_id": 0}, headers=headers), 422)
 
 
 # --- delivery -------------------------------------------------------------------------------------
+
 
 class CollectingSender:
     """Records what it was given; fails for the ids in `failing` (a gateway refusing a device)."""
@@ -158,7 +175,11 @@ class NeedsSettings:
 
 
 def _state(ids):
-    rows = db.session.execute(select(Notification.id, Notification.delivered_at, Notification.delivery_attempts).where(Notification.id.in_(ids))).all()
+    rows = db.session.execute(
+        select(Notification.id, Notification.delivered_at, Notification.delivery_attempts).where(
+            Notification.id.in_(ids)
+        )
+    ).all()
     return {row.id: (row.delivered_at, row.delivery_attempts) for row in rows}
 
 
@@ -260,6 +281,7 @@ def test_two_concurrent_runs_deliver_each_notice_exactly_once(app, monkeypatch):
 
 # --- the configured sender --------------------------------------------------------------------------
 
+
 def test_default_sender_is_the_recording_sender(app):
     with app.app_context():
         assert isinstance(senders.current_sender(), RecordingSender)
@@ -281,3 +303,14 @@ def test_sender_path_is_loaded_and_checked_at_start_up(database_url):
         with pytest.raises(senders.SenderConfigError, match="PUSH_SENDER") as error:
             make_app(database_url, PUSH_SENDER=bad)
         assert message in str(error.value)
+
+
+def test_notices_are_rendered_in_the_readers_language(client, app_ctx):
+    me = UserFactory()
+    notice = NotificationFactory(user_id=me.id, kind="accepted", params={"code": "WT1", "title": "园区路灯不亮"})
+    headers = auth_headers(client, me)
+    chinese = client.get(URL, headers=headers).get_json()["items"][0]
+    english = client.get(URL, headers={**headers, "Accept-Language": "en-US,en;q=0.9"}).get_json()["items"][0]
+    assert (chinese["title"], chinese["body"]) == ("您反映的问题已受理", "园区路灯不亮（WT1）")
+    assert (english["title"], english["body"]) == ("Your problem has been accepted", "园区路灯不亮 (WT1)")
+    assert chinese["data"] == english["data"] == notice.params

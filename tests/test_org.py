@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from service_app.auth.models import Role
+from service_app.enterprises.scoping import can_see_enterprise
 from service_app.org import credit_code, scoping
 from tests.factories import (
     AdminFactory,
@@ -16,6 +15,7 @@ from tests.factories import (
     UserFactory,
     new_credit_code,
 )
+from tests.factories_stats import record_dispatch
 from tests.helpers import assert_error, auth_headers
 
 
@@ -36,22 +36,25 @@ def test_reference_lists_need_login(client):
     assert_error(client.get("/api/v1/parks"), 401)
 
 
-@pytest.fixture
-def admin_headers(client, app_ctx):
-    return auth_headers(client, AdminFactory())
-
-
 def test_admin_registers_an_enterprise(client, admin_headers):
     code = new_credit_code()
     response = client.post(
         "/api/v1/enterprises",
-        json={"name": "株洲新成立科技有限公司", "credit_code": code.lower(), "lat": 27.84, "lng": 113.08, "scale": "small"},
+        json={
+            "name": "株洲新成立科技有限公司",
+            "credit_code": code.lower(),
+            "lat": 27.84,
+            "lng": 113.08,
+            "scale": "small",
+        },
         headers=admin_headers,
     )
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["credit_code"] == code and body["scale_label"] == "小型"
-    again = client.post("/api/v1/enterprises", json={"name": "重复企业有限公司", "credit_code": code}, headers=admin_headers)
+    again = client.post(
+        "/api/v1/enterprises", json={"name": "重复企业有限公司", "credit_code": code}, headers=admin_headers
+    )
     assert_error(again, 409, "credit_code_taken")
 
 
@@ -67,20 +70,28 @@ def test_bad_credit_code_and_coordinates_are_422(client, admin_headers):
 
 
 def test_unknown_park_is_422(client, admin_headers):
-    response = client.post("/api/v1/enterprises", json={"name": "某企业", "credit_code": new_credit_code(), "park_id": 99999}, headers=admin_headers)
+    response = client.post(
+        "/api/v1/enterprises",
+        json={"name": "某企业", "credit_code": new_credit_code(), "park_id": 99999},
+        headers=admin_headers,
+    )
     assert "park_id" in assert_error(response, 422)["errors"]
 
 
 def test_admin_updates_an_enterprise(client, admin_headers):
     enterprise = EnterpriseFactory()
-    response = client.patch(f"/api/v1/enterprises/{enterprise.id}", json={"address": "新地址1号"}, headers=admin_headers)
+    response = client.patch(
+        f"/api/v1/enterprises/{enterprise.id}", json={"address": "新地址1号"}, headers=admin_headers
+    )
     assert response.status_code == 200 and response.get_json()["address"] == "新地址1号"
     assert_error(client.patch("/api/v1/enterprises/999999", json={"address": "x"}, headers=admin_headers), 404)
 
 
 def test_non_admin_cannot_register_enterprises(client, app_ctx):
     headers = auth_headers(client, UserFactory(role=Role.MANAGER.value))
-    assert_error(client.post("/api/v1/enterprises", json={"name": "x", "credit_code": new_credit_code()}, headers=headers), 403)
+    assert_error(
+        client.post("/api/v1/enterprises", json={"name": "x", "credit_code": new_credit_code()}, headers=headers), 403
+    )
 
 
 def test_enterprise_sees_only_itself(client, app_ctx):
@@ -124,12 +135,21 @@ def test_manager_sees_all_and_can_search(client, app_ctx):
 
 def test_links_admin(client, admin_headers, app_ctx):
     cadre, enterprise = CadreFactory(), EnterpriseFactory()
-    created = client.post("/api/v1/links", json={"cadre_id": cadre.id, "enterprise_id": enterprise.id}, headers=admin_headers)
+    created = client.post(
+        "/api/v1/links", json={"cadre_id": cadre.id, "enterprise_id": enterprise.id}, headers=admin_headers
+    )
     assert created.status_code == 201
     link = created.get_json()
     assert link["active"] is True
-    assert_error(client.post("/api/v1/links", json={"cadre_id": cadre.id, "enterprise_id": enterprise.id}, headers=admin_headers), 409)
-    not_cadre = client.post("/api/v1/links", json={"cadre_id": AdminFactory().id, "enterprise_id": enterprise.id}, headers=admin_headers)
+    assert_error(
+        client.post(
+            "/api/v1/links", json={"cadre_id": cadre.id, "enterprise_id": enterprise.id}, headers=admin_headers
+        ),
+        409,
+    )
+    not_cadre = client.post(
+        "/api/v1/links", json={"cadre_id": AdminFactory().id, "enterprise_id": enterprise.id}, headers=admin_headers
+    )
     assert "cadre_id" in assert_error(not_cadre, 422)["errors"]
     assert client.delete(f"/api/v1/links/{link['id']}", headers=admin_headers).status_code == 204
     active = client.get(f"/api/v1/links?cadre_id={cadre.id}", headers=admin_headers).get_json()["items"]
@@ -148,8 +168,8 @@ def test_manager_reads_links_but_cannot_change_them(client, app_ctx):
 def test_scoping_helpers(app_ctx):
     link = LinkFactory()
     assert scoping.is_linked(link.cadre_id, link.enterprise_id)
-    assert scoping.can_see_enterprise(link.cadre, link.enterprise_id)
-    assert not scoping.can_see_enterprise(link.cadre, EnterpriseFactory().id)
+    assert can_see_enterprise(link.cadre, link.enterprise_id)
+    assert not can_see_enterprise(link.cadre, EnterpriseFactory().id)
     assert credit_code.is_valid(link.enterprise.credit_code)
 
 
@@ -158,20 +178,28 @@ def test_department_sees_enterprises_of_problems_dispatched_to_it(client, app_ct
 
     from service_app.common.time import utcnow
     from service_app.extensions import db
-    from service_app.problems.models import Problem, ProblemEvent
+    from service_app.problems.models import Problem
     from tests.factories import CategoryFactory
 
     staff = DepartmentUserFactory()
     link = LinkFactory()
     now = utcnow()
     problem = Problem(
-        code="WT-TEST-0001", enterprise_id=link.enterprise_id, category_id=CategoryFactory().id, title="路灯不亮",
-        description="园区道路路灯损坏", filed_by_id=link.cadre_id, status="dispatched", created_at=now, updated_at=now,
-        response_due_at=now + timedelta(hours=24), due_at=now + timedelta(hours=72),
+        code="WT-TEST-0001",
+        enterprise_id=link.enterprise_id,
+        category_id=CategoryFactory().id,
+        title="路灯不亮",
+        description="园区道路路灯损坏",
+        filed_by_id=link.cadre_id,
+        status="dispatched",
+        created_at=now,
+        updated_at=now,
+        response_due_at=now + timedelta(hours=24),
+        due_at=now + timedelta(hours=72),
     )
     db.session.add(problem)
     db.session.flush()
-    db.session.add(ProblemEvent(problem_id=problem.id, action="dispatch", from_status="accepted", to_status="dispatched", department_id=staff.department_id))
+    record_dispatch(problem.id, staff.department_id)
     db.session.flush()
     headers = auth_headers(client, staff)
     listed = [e["id"] for e in client.get("/api/v1/enterprises", headers=headers).get_json()["items"]]

@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy import inspect as sa_inspect
 
-from service_app.notifications.models import KINDS
+from service_app.notifications.messages import KINDS
 from service_app.problems import workflow
 from service_app.problems.models import STATUSES, Problem
 

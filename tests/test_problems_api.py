@@ -16,7 +16,7 @@ from service_app.problems.models import Problem
 from tests.conftest import count_queries
 from tests.factories import AdminFactory, CategoryFactory
 from tests.factories_problems import file, make_world, problem_in
-from tests.helpers import assert_error, auth_headers
+from tests.helpers import assert_error
 
 API = "/api/v1/problems"
 NEW = {"title": "园区路灯不亮", "description": "东门至三号厂房路灯已坏一周", "urgent": False}
@@ -25,19 +25,6 @@ NEW = {"title": "园区路灯不亮", "description": "东门至三号厂房路�
 @pytest.fixture
 def world(app_ctx):
     return make_world()
-
-
-@pytest.fixture
-def headers(client):
-    """headers(user, **extra): bearer headers, logging each user in once per test."""
-    tokens: dict[int, dict] = {}
-
-    def build(user, **extra) -> dict:
-        if user.id not in tokens:
-            tokens[user.id] = auth_headers(client, user)
-        return {**tokens[user.id], **extra}
-
-    return build
 
 
 def _ids(response) -> list[int]:
@@ -51,8 +38,16 @@ def test_acceptance_path_with_the_right_people_only(client, world, headers):
     problem = created.get_json()
     pid = problem["id"]
     assert re.fullmatch(r"WT-\d{8}-\d{4}", problem["code"])
-    assert (problem["status"], problem["status_label"], problem["status_label_en"]) == ("submitted", "待受理", "Submitted")
-    assert (problem["cadre_id"], problem["enterprise_name"], problem["category_label"]) == (world.cadre.id, world.enterprise.name, world.category.name)
+    assert (problem["status"], problem["status_label"], problem["status_label_en"]) == (
+        "submitted",
+        "待受理",
+        "Submitted",
+    )
+    assert (problem["cadre_id"], problem["enterprise_name"], problem["category_label"]) == (
+        world.cadre.id,
+        world.enterprise.name,
+        world.category.name,
+    )
     assert created.headers["ETag"] == f'"{pid}-1"' and created.headers["Location"].endswith(f"{API}/{pid}")
 
     def post(action, user, body=None):
@@ -69,7 +64,10 @@ def test_acceptance_path_with_the_right_people_only(client, world, headers):
     assert accepted.status_code == 200 and accepted.get_json()["status"] == "accepted"
     assert accepted.get_json()["handler_name"] == world.cadre.name and accepted.get_json()["first_response_at"]
     dispatched = post("dispatch", world.cadre, {})
-    assert (dispatched.get_json()["status"], dispatched.get_json()["department_name"]) == ("dispatched", world.department.name)
+    assert (dispatched.get_json()["status"], dispatched.get_json()["department_name"]) == (
+        "dispatched",
+        world.department.name,
+    )
     assert_error(post("claim", world.other_staff), 404)
     claimed = post("claim", world.staff)
     assert (claimed.get_json()["status"], claimed.get_json()["handler_id"]) == ("in_progress", world.staff.id)
@@ -81,7 +79,11 @@ def test_acceptance_path_with_the_right_people_only(client, world, headers):
     assert (late["current_status"], late["allowed_actions"]) == ("resolved", ["comment"])
 
     seen = client.get(f"{API}/{pid}", headers=headers(world.owner)).get_json()
-    assert (seen["status"], seen["resolution"], seen["allowed_actions"]) == ("resolved", "已更换灯具", ["rate", "comment"])
+    assert (seen["status"], seen["resolution"], seen["allowed_actions"]) == (
+        "resolved",
+        "已更换灯具",
+        ["rate", "comment"],
+    )
     events = client.get(f"{API}/{pid}/events", headers=headers(world.owner)).get_json()
     assert [(e["action"], e["to_status"], e["actor_id"]) for e in events] == [
         ("submit", "submitted", world.owner.id),
@@ -96,7 +98,13 @@ def test_acceptance_path_with_the_right_people_only(client, world, headers):
 def test_roles_that_never_use_an_endpoint_get_403(client, world, headers):
     pid = file(world)
     admin = headers(AdminFactory())
-    for method, url in [("get", API), ("get", f"{API}/{pid}"), ("get", f"{API}/{pid}/events"), ("post", f"{API}/{pid}/comment"), ("post", f"{API}/{pid}/rating")]:
+    for method, url in [
+        ("get", API),
+        ("get", f"{API}/{pid}"),
+        ("get", f"{API}/{pid}/events"),
+        ("post", f"{API}/{pid}/comment"),
+        ("post", f"{API}/{pid}/rating"),
+    ]:
         assert_error(getattr(client, method)(url, json={} if method == "post" else None, headers=admin), 403)
     assert_error(client.post(API, json={**NEW, "category_id": world.category.id}, headers=admin), 403)
     assert_error(client.post(API, json={**NEW, "category_id": world.category.id}, headers=headers(world.staff)), 403)
@@ -108,14 +116,22 @@ def test_roles_that_never_use_an_endpoint_get_403(client, world, headers):
 
 def test_invalid_input_is_422_and_the_409_speaks_english_on_request(client, world, headers):
     owner = headers(world.owner)
-    bad = assert_error(client.post(API, json={**NEW, "category_id": world.category.id, "title": " ", "colour": "red"}, headers=owner), 422)
+    bad = assert_error(
+        client.post(API, json={**NEW, "category_id": world.category.id, "title": " ", "colour": "red"}, headers=owner),
+        422,
+    )
     assert set(bad["errors"]) == {"title", "colour"}
     assert_error(client.post(API, json={**NEW, "category_id": 999999}, headers=owner), 422)
     pid = problem_in(world, "dispatched")
-    assert_error(client.post(f"{API}/{pid}/return", json={"reason_code": "lazy", "reason": "x"}, headers=headers(world.staff)), 422)
+    assert_error(
+        client.post(f"{API}/{pid}/return", json={"reason_code": "lazy", "reason": "x"}, headers=headers(world.staff)),
+        422,
+    )
     assert_error(client.post(f"{API}/{pid}/return", json={"reason_code": "other"}, headers=headers(world.staff)), 422)
     assert_error(client.post(f"{API}/{pid}/rating", json={"score": "5"}, headers=owner), 422)
-    english = assert_error(client.post(f"{API}/{pid}/accept", headers=headers(world.cadre, **{"Accept-Language": "en"})), 409)
+    english = assert_error(
+        client.post(f"{API}/{pid}/accept", headers=headers(world.cadre, **{"Accept-Language": "en"})), 409
+    )
     assert "not allowed" in english["message"] and english["current_status"] == "dispatched"
     assert "不允许" in assert_error(client.post(f"{API}/{pid}/accept", headers=headers(world.cadre)), 409)["message"]
 
@@ -136,7 +152,10 @@ def test_etag_304_and_412(client, world, headers):
     assert client.get(f"{API}/{pid}", headers={**cadre, "If-None-Match": tag}).status_code == 200
     assert_error(client.post(f"{API}/{pid}/comment", json={"body": "旧版本"}, headers={**cadre, "If-Match": tag}), 412)
     assert client.post(f"{API}/{pid}/comment", json={"body": "无条件"}, headers=cadre).status_code == 200
-    assert client.post(f"{API}/{pid}/comment", json={"body": "任意版本"}, headers={**cadre, "If-Match": "*"}).status_code == 200
+    assert (
+        client.post(f"{API}/{pid}/comment", json={"body": "任意版本"}, headers={**cadre, "If-Match": "*"}).status_code
+        == 200
+    )
     late = file(world, now=utcnow() - timedelta(days=30))  # its 3 working days long gone
     assert client.get(f"{API}/{late}", headers=cadre).headers["ETag"] == f'"{late}-1-overdue"'
 
@@ -144,7 +163,9 @@ def test_etag_304_and_412(client, world, headers):
 def test_idempotent_filing_replays_and_refuses_another_body(client, world, headers):
     keyed = headers(world.owner, **{"Idempotency-Key": "file-1"})
     body = {**NEW, "category_id": world.category.id}
-    count = lambda: db.session.scalar(select(func.count(Problem.id)).where(Problem.enterprise_id == world.enterprise.id))  # noqa: E731
+    def count() -> int:
+        return db.session.scalar(select(func.count(Problem.id)).where(Problem.enterprise_id == world.enterprise.id))
+
     first = client.post(API, json=body, headers=keyed)
     again = client.post(API, json=dict(reversed(list(body.items()))), headers=keyed)
     assert first.status_code == again.status_code == 201
@@ -165,7 +186,9 @@ def test_idempotent_rating(client, world, headers):
     assert first.get_json()["rating"]["score"] == 4 and first.get_json()["closed_reason"] == "rated"
     again = client.post(f"{API}/{pid}/rating", json={"score": 4, "comment": "满意"}, headers=keyed)
     assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
-    assert_error(client.post(f"{API}/{pid}/rating", json={"score": 4}, headers=headers(world.owner)), 409, "invalid_transition")
+    assert_error(
+        client.post(f"{API}/{pid}/rating", json={"score": 4}, headers=headers(world.owner)), 409, "invalid_transition"
+    )
 
 
 def test_every_role_sees_only_its_own_scope(client, world, headers):
@@ -181,13 +204,20 @@ def test_every_role_sees_only_its_own_scope(client, world, headers):
     assert listed(world.staff) == {mine}
     assert listed(world.other_staff) == set()
     assert listed(world.manager) == {mine, waiting, theirs}
-    for user, hidden in [(world.owner, theirs), (world.staff, waiting), (world.other_staff, mine), (world.other_cadre, mine)]:
+    for user, hidden in [
+        (world.owner, theirs),
+        (world.staff, waiting),
+        (world.other_staff, mine),
+        (world.other_cadre, mine),
+    ]:
         assert_error(client.get(f"{API}/{hidden}", headers=headers(user)), 404)
         assert_error(client.get(f"{API}/{hidden}/events", headers=headers(user)), 404)
         assert_error(client.post(f"{API}/{hidden}/comment", json={"body": "?"}, headers=headers(user)), 404)
     assert_error(client.post(f"{API}/{theirs}/rating", json={"score": 5}, headers=headers(world.owner)), 404)
     # After a return the department still sees what it was sent, and its timeline.
-    client.post(f"{API}/{mine}/return", json={"reason_code": "wrong_area", "reason": "不在本片区"}, headers=headers(world.staff))
+    client.post(
+        f"{API}/{mine}/return", json={"reason_code": "wrong_area", "reason": "不在本片区"}, headers=headers(world.staff)
+    )
     assert listed(world.staff) == {mine}
     assert client.get(f"{API}/{mine}", headers=headers(world.staff)).get_json()["status"] == "accepted"
     assert client.get(f"{API}/{mine}/events", headers=headers(world.staff)).get_json()[-1]["reason_label"] == "属地不符"
@@ -195,10 +225,23 @@ def test_every_role_sees_only_its_own_scope(client, world, headers):
 
 def test_enterprises_never_see_internal_comments(client, world, headers):
     pid = problem_in(world, "in_progress")
-    assert client.post(f"{API}/{pid}/comment", json={"body": "内部：需区财政支持", "internal": True}, headers=headers(world.staff)).status_code == 200
-    assert client.post(f"{API}/{pid}/comment", json={"body": "请问进度如何"}, headers=headers(world.owner)).status_code == 200
-    assert_error(client.post(f"{API}/{pid}/comment", json={"body": "x", "internal": True}, headers=headers(world.owner)), 403)
-    notes = lambda user: [e["note"] for e in client.get(f"{API}/{pid}/events", headers=headers(user)).get_json() if e["action"] == "comment"]  # noqa: E731
+    assert (
+        client.post(
+            f"{API}/{pid}/comment", json={"body": "内部：需区财政支持", "internal": True}, headers=headers(world.staff)
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post(f"{API}/{pid}/comment", json={"body": "请问进度如何"}, headers=headers(world.owner)).status_code
+        == 200
+    )
+    assert_error(
+        client.post(f"{API}/{pid}/comment", json={"body": "x", "internal": True}, headers=headers(world.owner)), 403
+    )
+    def notes(user) -> list[str]:
+        events = client.get(f"{API}/{pid}/events", headers=headers(user)).get_json()
+        return [e["note"] for e in events if e["action"] == "comment"]
+
     assert notes(world.owner) == ["请问进度如何"]
     assert notes(world.manager) == notes(world.cadre) == ["内部：需区财政支持", "请问进度如何"]
     assert "内部" not in client.get(f"{API}/{pid}/events", headers=headers(world.owner)).get_data(as_text=True)
@@ -233,7 +276,20 @@ def test_list_items_and_filters(client, world, headers):
     assert query(updated_since=since.isoformat()) == [working]
     assert_error(client.get(API, query_string={"status": "lost"}, headers=manager), 422)
     item = client.get(API, query_string={"enterprise_id": world.enterprise.id}, headers=manager).get_json()["items"][0]
-    assert {k: item[k] for k in ("status", "status_label", "status_label_en", "category_label", "enterprise_name", "department_name", "handler_name", "supervised", "overdue")} == {
+    assert {
+        k: item[k]
+        for k in (
+            "status",
+            "status_label",
+            "status_label_en",
+            "category_label",
+            "enterprise_name",
+            "department_name",
+            "handler_name",
+            "supervised",
+            "overdue",
+        )
+    } == {
         "status": "in_progress",
         "status_label": "办理中",
         "status_label_en": "In progress",
@@ -253,7 +309,9 @@ def test_pages_have_no_gaps_or_repeats_while_problems_arrive(client, world, head
     params = {"enterprise_id": world.enterprise.id, "limit": 3}
     seen, cursor, pages = [], None, 0
     while True:
-        page = client.get(API, query_string={**params, **({"cursor": cursor} if cursor else {})}, headers=manager).get_json()
+        page = client.get(
+            API, query_string={**params, **({"cursor": cursor} if cursor else {})}, headers=manager
+        ).get_json()
         seen += [item["id"] for item in page["items"]]
         pages += 1
         file(world)  # a new problem between every two pages

@@ -31,7 +31,10 @@ def postgres_only(backend):
 def committed_world(app, postgres_only):
     """A world committed for real (other connections must see it), deleted afterwards."""
     with app.app_context():
-        counters = {row.day: row.last_number for row in db.session.execute(sa.text("SELECT day, last_number FROM problem_code_counters"))}
+        counters = {
+            row.day: row.last_number
+            for row in db.session.execute(sa.text("SELECT day, last_number FROM problem_code_counters"))
+        }
         world = make_world()
         db.session.commit()
         for obj in vars(world).values():  # load every attribute: the objects outlive this session
@@ -60,17 +63,24 @@ def _delete_world(world, counters: dict[date, int]) -> None:
         "DELETE FROM categories WHERE id = :category",
         "DELETE FROM departments WHERE id = ANY(:departments)",
     ):
-        db.session.execute(sa.text(statement), {**params, "category": world.category.id, "departments": [world.department.id, world.other_department.id]})
+        db.session.execute(
+            sa.text(statement),
+            {**params, "category": world.category.id, "departments": [world.department.id, world.other_department.id]},
+        )
     db.session.execute(sa.text("DELETE FROM problem_code_counters"))
     for day, number in counters.items():
-        db.session.execute(sa.text("INSERT INTO problem_code_counters (day, last_number) VALUES (:day, :n)"), {"day": day, "n": number})
+        db.session.execute(
+            sa.text("INSERT INTO problem_code_counters (day, last_number) VALUES (:day, :n)"), {"day": day, "n": number}
+        )
     db.session.commit()
 
 
 def _lock_waiters(engine) -> int:
     with engine.connect() as connection:
         return connection.execute(
-            sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
         ).scalar_one()
 
 
@@ -121,7 +131,10 @@ def test_two_claims_at_once_exactly_one_wins(app, committed_world, monkeypatch):
     assert (results["first"].status_code, results["second"].status_code) == (200, 409)
     assert results["second"].get_json()["current_status"] == "in_progress"
     with app.app_context():
-        claims = db.session.execute(sa.text("SELECT count(*) FROM problem_events WHERE problem_id = :id AND action = 'claim'"), {"id": problem_id}).scalar_one()
+        claims = db.session.execute(
+            sa.text("SELECT count(*) FROM problem_events WHERE problem_id = :id AND action = 'claim'"),
+            {"id": problem_id},
+        ).scalar_one()
     assert claims == 1
 
 
@@ -144,13 +157,21 @@ def test_two_ratings_at_once_exactly_one_counts(app, committed_world, monkeypatc
     with app.app_context():
         problem_id = problem_in(world, "resolved")
         headers = auth_headers(app.test_client(), world.owner)
-    rate = lambda score: lambda: app.test_client().post(f"{API}/{problem_id}/rating", json={"score": score}, headers=headers)  # noqa: E731
+    def rate(score: int):
+        return lambda: app.test_client().post(f"{API}/{problem_id}/rating", json={"score": score}, headers=headers)
+
     results = _race(app, monkeypatch, {"first": rate(5), "second": rate(1)})
     assert results["second_waited"], "the second rating never waited for the row lock"
     assert (results["first"].status_code, results["second"].status_code) == (201, 409)
     with app.app_context():
-        ratings = db.session.execute(sa.text("SELECT score FROM ratings WHERE problem_id = :id"), {"id": problem_id}).scalars().all()
-        status = db.session.execute(sa.text("SELECT status FROM problems WHERE id = :id"), {"id": problem_id}).scalar_one()
+        ratings = (
+            db.session.execute(sa.text("SELECT score FROM ratings WHERE problem_id = :id"), {"id": problem_id})
+            .scalars()
+            .all()
+        )
+        status = db.session.execute(
+            sa.text("SELECT status FROM problems WHERE id = :id"), {"id": problem_id}
+        ).scalar_one()
     assert ratings == [5] and status == "closed"
 
 
@@ -170,5 +191,7 @@ def test_two_retries_with_one_idempotency_key_file_one_problem(app, committed_wo
     else:
         assert (second.status_code, second.get_json()["error_code"]) == (409, "idempotency_in_progress")
     with app.app_context():
-        filed = db.session.execute(sa.text("SELECT count(*) FROM problems WHERE title = :t"), {"t": body["title"]}).scalar_one()
+        filed = db.session.execute(
+            sa.text("SELECT count(*) FROM problems WHERE title = :t"), {"t": body["title"]}
+        ).scalar_one()
     assert filed == 1

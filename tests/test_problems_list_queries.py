@@ -90,7 +90,9 @@ def test_every_role_and_filter_pages_by_keyset_not_offset(client, world, app, wh
     listed, cursor, statements = [], None, []
     while True:
         with recorded(app) as seen:
-            response = client.get(API, query_string={**params, **({"cursor": cursor} if cursor else {})}, headers=headers)
+            response = client.get(
+                API, query_string={**params, **({"cursor": cursor} if cursor else {})}, headers=headers
+            )
         assert response.status_code == 200, response.get_json()
         statements.append(_page_statement(seen))
         listed += [item["id"] for item in response.get_json()["items"]]
@@ -129,7 +131,11 @@ def test_a_problem_at_a_department_always_has_its_dispatch_row(world):
     def holds() -> bool:
         problem = db.session.get(Problem, pid)
         db.session.refresh(problem)
-        rows = db.session.scalars(sa.select(ProblemEvent.department_id).where(ProblemEvent.problem_id == pid, ProblemEvent.department_id.is_not(None)))
+        rows = db.session.scalars(
+            sa.select(ProblemEvent.department_id).where(
+                ProblemEvent.problem_id == pid, ProblemEvent.department_id.is_not(None)
+            )
+        )
         return problem.department_id is None or problem.department_id in set(rows)
 
     steps = [
@@ -198,7 +204,9 @@ def test_postgresql_can_answer_each_page_from_its_index(client, world, app, back
         pytest.skip("PostgreSQL plans")
     _fill(world)
     with recorded(app) as seen:
-        response = client.get(API, query_string={**params, "limit": 2}, headers=auth_headers(client, getattr(world, who)))
+        response = client.get(
+            API, query_string={**params, "limit": 2}, headers=auth_headers(client, getattr(world, who))
+        )
     assert response.status_code == 200 and response.get_json()["items"]
     plan = _plan(*_page_statement(seen))
     assert index in {node.get("Index Name") for node in _nodes(plan)}, json.dumps(plan, indent=1)

@@ -17,11 +17,22 @@ from tests.factories_problems import file, make_world, problem_in
 
 
 def _ratings(problem_id: int) -> list[tuple[int, int]]:
-    return [tuple(r) for r in db.session.execute(select(Rating.resolution_no, Rating.score).where(Rating.problem_id == problem_id).order_by(Rating.id))]
+    return [
+        tuple(r)
+        for r in db.session.execute(
+            select(Rating.resolution_no, Rating.score).where(Rating.problem_id == problem_id).order_by(Rating.id)
+        )
+    ]
 
 
 def _kinds(problem_id: int, kind: str) -> list[int]:
-    return list(db.session.scalars(select(Notification.user_id).where(Notification.problem_id == problem_id, Notification.kind == kind).order_by(Notification.id)))
+    return list(
+        db.session.scalars(
+            select(Notification.user_id)
+            .where(Notification.problem_id == problem_id, Notification.kind == kind)
+            .order_by(Notification.id)
+        )
+    )
 
 
 def test_a_good_score_closes_the_problem(app_ctx):
@@ -29,12 +40,21 @@ def test_a_good_score_closes_the_problem(app_ctx):
     problem_id = problem_in(world, "resolved")
     colleague = EnterpriseUserFactory(enterprise=world.enterprise)  # any user of the filing enterprise may rate
     view = service.rate(colleague, problem_id, score=3, comment="基本满意")
-    assert (view.status, view.closed_reason, view.rating.score, view.rating.comment, view.allowed_actions) == ("closed", "rated", 3, "基本满意", ["comment"])
+    assert (view.status, view.closed_reason, view.rating.score, view.rating.comment, view.allowed_actions) == (
+        "closed",
+        "rated",
+        3,
+        "基本满意",
+        ["comment"],
+    )
     problem = db.session.get(Problem, problem_id)
     assert problem.closed_at is not None and _ratings(problem_id) == [(0, 3)]
     assert _kinds(problem_id, "rated") == [world.staff.id, world.cadre.id]
     events = service.timeline(world.owner, problem_id)
-    assert [(e.action, e.from_status, e.to_status, e.reason_code) for e in events[-2:]] == [("rate", "resolved", "resolved", "score_3"), ("close", "resolved", "closed", "rated")]
+    assert [(e.action, e.from_status, e.to_status, e.reason_code) for e in events[-2:]] == [
+        ("rate", "resolved", "resolved", "score_3"),
+        ("close", "resolved", "closed", "rated"),
+    ]
     assert events[-2].note == "基本满意"
 
 
@@ -42,8 +62,16 @@ def test_a_poor_score_reopens_it_with_the_last_handler(app_ctx):
     world = make_world()
     problem_id = problem_in(world, "resolved")
     view = service.rate(world.owner, problem_id, score=2, comment="灯又坏了")
-    assert (view.status, view.reopen_count, view.handler_id, view.department_id, view.resolution, view.resolved_at) == ("in_progress", 1, world.staff.id, world.department.id, None, None)
-    assert _kinds(problem_id, "reopened") == [world.staff.id, world.cadre.id]
+    assert (view.status, view.reopen_count, view.handler_id, view.department_id, view.resolution, view.resolved_at) == (
+        "in_progress",
+        1,
+        world.staff.id,
+        world.department.id,
+        None,
+        None,
+    )
+    assert _kinds(problem_id, "reopened") == [world.staff.id, world.cadre.id, world.manager.id]  # managers too
+    assert _kinds(problem_id, "rated") == []  # a dissatisfied rating is told by its reopen
     with pytest.raises(InvalidTransition):
         service.rate(world.owner, problem_id, score=5)
     service.perform(world.staff, problem_id, "resolve", resolution="更换整条线路")
@@ -81,7 +109,15 @@ def test_one_rating_per_resolution(app_ctx):
     world = make_world()
     problem_id = problem_in(world, "resolved")
     # A rating of this resolution that got in another way (e.g. imported): the check refuses a second.
-    db.session.add(Rating(problem_id=problem_id, enterprise_id=world.enterprise.id, rated_by_id=world.owner.id, resolution_no=0, score=4))
+    db.session.add(
+        Rating(
+            problem_id=problem_id,
+            enterprise_id=world.enterprise.id,
+            rated_by_id=world.owner.id,
+            resolution_no=0,
+            score=4,
+        )
+    )
     db.session.commit()
     with pytest.raises(Conflict) as error:
         service.rate(world.owner, problem_id, score=5)
@@ -90,7 +126,15 @@ def test_one_rating_per_resolution(app_ctx):
     assert db.session.get(Problem, problem_id).status == "resolved"
     # And the database refuses it too, whatever the code does.
     with pytest.raises(IntegrityError), db.session.begin_nested():
-        db.session.add(Rating(problem_id=problem_id, enterprise_id=world.enterprise.id, rated_by_id=world.owner.id, resolution_no=0, score=1))
+        db.session.add(
+            Rating(
+                problem_id=problem_id,
+                enterprise_id=world.enterprise.id,
+                rated_by_id=world.owner.id,
+                resolution_no=0,
+                score=1,
+            )
+        )
     assert _ratings(problem_id) == [(0, 4)]
 
 
@@ -100,8 +144,14 @@ def test_the_rating_shows_in_the_problem(client, app_ctx):
     world = make_world()
     problem_id = problem_in(world, "resolved")
     headers = auth_headers(client, world.owner)
-    rated = client.post(f"/api/v1/problems/{problem_id}/rating", json={"score": 5, "comment": "非常满意"}, headers=headers)
+    rated = client.post(
+        f"/api/v1/problems/{problem_id}/rating", json={"score": 5, "comment": "非常满意"}, headers=headers
+    )
     assert rated.status_code == 201 and rated.headers["ETag"] == f'"{problem_id}-7"'
     shown = client.get(f"/api/v1/problems/{problem_id}", headers=headers).get_json()
-    assert {k: shown["rating"][k] for k in ("score", "comment", "resolution_no")} == {"score": 5, "comment": "非常满意", "resolution_no": 0}
+    assert {k: shown["rating"][k] for k in ("score", "comment", "resolution_no")} == {
+        "score": 5,
+        "comment": "非常满意",
+        "resolution_no": 0,
+    }
     assert shown["status"] == "closed"

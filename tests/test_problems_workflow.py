@@ -3,7 +3,7 @@ time stamps of each action, SLA arithmetic, filing rules and notifications."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -199,7 +199,11 @@ def test_only_the_workflow_assigns_status():
 
     assignment = re.compile(r"\b\w*problem\w*\.status\s*=(?!=)", re.IGNORECASE)
     root = Path(__file__).resolve().parent.parent / "service_app"
-    writers = [path.relative_to(root).as_posix() for path in root.rglob("*.py") if assignment.search(path.read_text(encoding="utf-8"))]
+    writers = [
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*.py")
+        if assignment.search(path.read_text(encoding="utf-8"))
+    ]
     assert writers == ["problems/workflow.py"]
 
 
@@ -216,17 +220,34 @@ def test_the_linked_cadre_may_act_but_another_cadre_sees_nothing(app_ctx):
 
 # --- effects, stamps and the timeline -------------------------------------------------------------
 
+
 def test_the_happy_path_stamps_times_and_writes_the_timeline(app_ctx):
     world = make_world()
-    t0 = datetime(2019, 3, 1, 1, 0, tzinfo=timezone.utc)
+    t0 = datetime(2019, 3, 1, 1, 0, tzinfo=UTC)
     problem_id = file(world, now=t0)
-    steps = [("accept", "cadre", {}), ("dispatch", "cadre", {"note": "请园区服务中心处理"}), ("claim", "staff", {}), ("resolve", "staff", {"resolution": "已更换灯具"})]
+    steps = [
+        ("accept", "cadre", {}),
+        ("dispatch", "cadre", {"note": "请园区服务中心处理"}),
+        ("claim", "staff", {}),
+        ("resolve", "staff", {"resolution": "已更换灯具"}),
+    ]
     for hour, (action, who, body) in enumerate(steps, start=1):
         act(world, problem_id, action, who, now=t0 + timedelta(hours=hour), **body)
     problem = db.session.get(Problem, problem_id)
     at = lambda hour: t0 + timedelta(hours=hour)  # noqa: E731
-    assert (problem.accepted_at, problem.first_response_at, problem.dispatched_at, problem.claimed_at, problem.resolved_at) == (at(1), at(1), at(2), at(3), at(4))
-    assert (problem.status, problem.department_id, problem.handler_id, problem.resolution) == ("resolved", world.department.id, world.staff.id, "已更换灯具")
+    assert (
+        problem.accepted_at,
+        problem.first_response_at,
+        problem.dispatched_at,
+        problem.claimed_at,
+        problem.resolved_at,
+    ) == (at(1), at(1), at(2), at(3), at(4))
+    assert (problem.status, problem.department_id, problem.handler_id, problem.resolution) == (
+        "resolved",
+        world.department.id,
+        world.staff.id,
+        "已更换灯具",
+    )
     assert (problem.version, problem.updated_at, problem.created_at) == (5, at(4), t0)
     events = service.timeline(world.manager, problem_id)
     assert [(e.action, e.from_status, e.to_status, e.actor_id) for e in events] == [
@@ -236,7 +257,11 @@ def test_the_happy_path_stamps_times_and_writes_the_timeline(app_ctx):
         ("claim", "dispatched", "in_progress", world.staff.id),
         ("resolve", "in_progress", "resolved", world.staff.id),
     ]
-    assert (events[2].department_id, events[2].department_name, events[2].note) == (world.department.id, world.department.name, "请园区服务中心处理")
+    assert (events[2].department_id, events[2].department_name, events[2].note) == (
+        world.department.id,
+        world.department.name,
+        "请园区服务中心处理",
+    )
     assert events[4].note == "已更换灯具" and [e.created_at for e in events] == [t0, at(1), at(2), at(3), at(4)]
 
 
@@ -246,12 +271,21 @@ def test_first_response_is_the_first_accept_reject_or_resolve(app_ctx):
     rejected = file(world, now=t0)
     service.perform(world.cadre, rejected, "reject", reason="非本园区事项", now=t0 + timedelta(hours=2))
     problem = db.session.get(Problem, rejected)
-    assert (problem.first_response_at, problem.reject_reason, problem.accepted_at) == (t0 + timedelta(hours=2), "非本园区事项", None)
+    assert (problem.first_response_at, problem.reject_reason, problem.accepted_at) == (
+        t0 + timedelta(hours=2),
+        "非本园区事项",
+        None,
+    )
     solved = file(world, now=t0)
     service.perform(world.cadre, solved, "accept", now=t0 + timedelta(hours=1))
     service.perform(world.cadre, solved, "resolve", resolution="走访时当场解决", now=t0 + timedelta(hours=3))
     problem = db.session.get(Problem, solved)
-    assert (problem.first_response_at, problem.resolved_at, problem.handler_id, problem.department_id) == (t0 + timedelta(hours=1), t0 + timedelta(hours=3), world.cadre.id, None)
+    assert (problem.first_response_at, problem.resolved_at, problem.handler_id, problem.department_id) == (
+        t0 + timedelta(hours=1),
+        t0 + timedelta(hours=3),
+        world.cadre.id,
+        None,
+    )
 
 
 def test_return_goes_back_to_the_cadre_and_the_department_keeps_its_view(app_ctx):
@@ -259,9 +293,19 @@ def test_return_goes_back_to_the_cadre_and_the_department_keeps_its_view(app_ctx
     problem_id = problem_in(world, "in_progress")
     service.perform(world.staff, problem_id, "return", reason_code="wrong_department", reason="属住建局职能")
     problem = db.session.get(Problem, problem_id)
-    assert (problem.status, problem.department_id, problem.handler_id, problem.claimed_at) == ("accepted", None, world.cadre.id, None)
+    assert (problem.status, problem.department_id, problem.handler_id, problem.claimed_at) == (
+        "accepted",
+        None,
+        world.cadre.id,
+        None,
+    )
     returned = service.timeline(world.cadre, problem_id)[-1]
-    assert (returned.action, returned.reason_code, returned.note, returned.from_status) == ("return", "wrong_department", "属住建局职能", "in_progress")
+    assert (returned.action, returned.reason_code, returned.note, returned.from_status) == (
+        "return",
+        "wrong_department",
+        "属住建局职能",
+        "in_progress",
+    )
     # The department still sees what was once dispatched to it, but can no longer act on it.
     assert service.get_problem(world.staff, problem_id).allowed_actions == ["comment"]
     with pytest.raises(InvalidTransition):
@@ -309,7 +353,12 @@ def test_a_manager_may_reassign_and_the_claim_starts_over(app_ctx):
     problem_id = problem_in(world, "in_progress")
     service.perform(world.manager, problem_id, "dispatch", department_id=world.other_department.id)
     problem = db.session.get(Problem, problem_id)
-    assert (problem.status, problem.department_id, problem.handler_id, problem.claimed_at) == ("dispatched", world.other_department.id, None, None)
+    assert (problem.status, problem.department_id, problem.handler_id, problem.claimed_at) == (
+        "dispatched",
+        world.other_department.id,
+        None,
+        None,
+    )
 
 
 def test_supervise_once_and_extend_before_the_deadline(app_ctx):
@@ -339,7 +388,10 @@ def test_no_extension_once_the_deadline_has_passed(app_ctx):
     with pytest.raises(InvalidTransition) as error:
         service.perform(world.manager, problem_id, "extend", due_at=utcnow() + timedelta(days=3), reason="来不及了")
     assert error.value.message_key == "deadline_passed"
-    assert error.value.extra == {"current_status": "submitted", "allowed_actions": ["accept", "reject", "supervise", "comment"]}
+    assert error.value.extra == {
+        "current_status": "submitted",
+        "allowed_actions": ["accept", "reject", "supervise", "comment"],
+    }
     assert "urge" in service.get_problem(world.owner, problem_id).allowed_actions
 
 
@@ -358,11 +410,12 @@ def test_internal_comments_are_for_government_eyes_only(app_ctx):
 
 # --- filing ---------------------------------------------------------------------------------------
 
+
 def test_deadlines_count_working_days_and_urgent_halves_them(app_ctx):
     """Filed Monday 2019-04-01 16:00 in Shanghai; Friday 5 April was 清明, a holiday."""
     world = make_world()
-    t0 = datetime(2019, 4, 1, 8, 0, tzinfo=timezone.utc)
-    end_of = lambda day: datetime(2019, 4, day, 9, 30, tzinfo=timezone.utc)  # noqa: E731  (17:30 in Shanghai)
+    t0 = datetime(2019, 4, 1, 8, 0, tzinfo=UTC)
+    end_of = lambda day: datetime(2019, 4, day, 9, 30, tzinfo=UTC)  # noqa: E731  (17:30 in Shanghai)
     normal = db.session.get(Problem, file(world, now=t0))
     urgent = db.session.get(Problem, file(world, now=t0, urgent=True))
     assert (normal.response_due_at, normal.due_at, normal.deadline_provisional) == (end_of(2), end_of(4), False)
@@ -388,25 +441,35 @@ def test_overdue_is_open_and_past_due(app_ctx):
 
 def test_codes_are_numbered_per_shanghai_day(app_ctx):
     world = make_world()
-    evening_utc = datetime(2019, 3, 1, 17, 30, tzinfo=timezone.utc)  # 01:30 on 2 March in Shanghai
+    evening_utc = datetime(2019, 3, 1, 17, 30, tzinfo=UTC)  # 01:30 on 2 March in Shanghai
     codes = [db.session.get(Problem, file(world, now=evening_utc + timedelta(minutes=i))).code for i in range(3)]
     assert codes == ["WT-20190302-0001", "WT-20190302-0002", "WT-20190302-0003"]
-    assert db.session.get(Problem, file(world, now=datetime(2019, 3, 1, 15, 0, tzinfo=timezone.utc))).code == "WT-20190301-0001"
+    assert db.session.get(Problem, file(world, now=datetime(2019, 3, 1, 15, 0, tzinfo=UTC))).code == "WT-20190301-0001"
 
 
 def test_filing_assigns_the_primary_cadre_and_notifies_it(app_ctx):
     world = make_world()
-    LinkFactory(enterprise=world.enterprise, role="leader")
+    leader = LinkFactory(enterprise=world.enterprise, role="leader").cadre
     problem = db.session.get(Problem, file(world))
-    assert (problem.status, problem.cadre_id, problem.filed_by_id, problem.version) == ("submitted", world.cadre.id, world.owner.id, 1)
-    assert _notices(problem.id) == [(world.cadre.id, "assigned")]
+    assert (problem.status, problem.cadre_id, problem.filed_by_id, problem.version) == (
+        "submitted",
+        world.cadre.id,
+        world.owner.id,
+        1,
+    )
+    assert _notices(problem.id) == [(world.cadre.id, "submitted"), (leader.id, "submitted")]  # every linked cadre
 
 
 def test_a_cadre_files_for_a_linked_enterprise_with_its_own_visit(app_ctx):
     world = make_world()
     visit = _visit(world.cadre.id, world.enterprise.id)
     problem = db.session.get(Problem, file(world, by=world.cadre, visit_id=visit.id))
-    assert (problem.enterprise_id, problem.filed_by_id, problem.cadre_id, problem.visit_id) == (world.enterprise.id, world.cadre.id, world.cadre.id, visit.id)
+    assert (problem.enterprise_id, problem.filed_by_id, problem.cadre_id, problem.visit_id) == (
+        world.enterprise.id,
+        world.cadre.id,
+        world.cadre.id,
+        visit.id,
+    )
     assert _notices(problem.id) == []  # the cadre filed it: nobody else to tell yet
     elsewhere = _visit(world.other_cadre.id, world.outsider.enterprise_id)
     stolen = _visit(world.other_cadre.id, world.enterprise.id)
@@ -447,20 +510,25 @@ def test_filing_claims_the_uploaded_attachments(app_ctx):
     assert list(error.value.errors) == ["attachment_ids"]
     db.session.rollback()
     assert db.session.scalar(select(db.func.count(Problem.id))) == before
-    view = service.file_problem(world.owner, title="厂房漏水", description="雨天漏水", category_id=world.category.id, attachment_ids=[mine.id])
+    view = service.file_problem(
+        world.owner, title="厂房漏水", description="雨天漏水", category_id=world.category.id, attachment_ids=[mine.id]
+    )
     assert [a.id for a in view.attachments] == [mine.id]
 
 
 # --- notifications --------------------------------------------------------------------------------
 
+
 def test_each_step_tells_the_people_who_act_next(app_ctx):
     world = make_world()
-    second_staff = DepartmentUserFactory(department=world.department)
+    DepartmentUserFactory(department=world.department)  # more staff: not told, the lead is
     colleague = EnterpriseUserFactory(enterprise=world.enterprise)
     problem_id = problem_in(world, "accepted")
     service.perform(world.cadre, problem_id, "dispatch")
-    staff = [world.staff.id, world.lead.id, world.colleague.id, second_staff.id]
-    assert _notices(problem_id)[-4:] == [(user_id, "dispatched") for user_id in staff]
+    # The department's lead takes a dispatch (its staff only when it has no lead); the enterprise hears of it.
+    assert _notices(problem_id)[-3:] == [
+        (world.lead.id, "dispatched"), (world.owner.id, "forwarded"), (colleague.id, "forwarded"),
+    ]
     service.perform(world.staff, problem_id, "return", reason_code="insufficient_info", reason="请补充地址")
     assert _notices(problem_id)[-1] == (world.cadre.id, "returned")
     service.perform(world.cadre, problem_id, "dispatch")
@@ -468,11 +536,17 @@ def test_each_step_tells_the_people_who_act_next(app_ctx):
     service.perform(world.manager, problem_id, "supervise")
     assert _notices(problem_id)[-2:] == [(world.staff.id, "supervised"), (world.cadre.id, "supervised")]
     service.perform(world.staff, problem_id, "resolve", resolution="已处理")
-    assert _notices(problem_id)[-2:] == [(world.owner.id, "resolved"), (colleague.id, "resolved")]
+    assert _notices(problem_id)[-3:] == [
+        (world.owner.id, "resolved"), (colleague.id, "resolved"), (world.cadre.id, "resolved_info")
+    ]
 
 
 def _notices(problem_id: int) -> list[tuple[int, str]]:
-    rows = db.session.execute(select(Notification.user_id, Notification.kind).where(Notification.problem_id == problem_id).order_by(Notification.id))
+    rows = db.session.execute(
+        select(Notification.user_id, Notification.kind)
+        .where(Notification.problem_id == problem_id)
+        .order_by(Notification.id)
+    )
     return [tuple(row) for row in rows]
 
 
@@ -484,8 +558,15 @@ def _visit(cadre_id: int, enterprise_id: int) -> Visit:
 
 
 def _upload(owner_id: int) -> Attachment:
-    attachment = Attachment(owner_id=owner_id, storage="local", storage_key=f"test/{owner_id}/{utcnow().timestamp()}", filename="photo.jpg", content_type="image/jpeg", size=10, sha256="0" * 64)
+    attachment = Attachment(
+        owner_id=owner_id,
+        storage="local",
+        storage_key=f"test/{owner_id}/{utcnow().timestamp()}",
+        filename="photo.jpg",
+        content_type="image/jpeg",
+        size=10,
+        sha256="0" * 64,
+    )
     db.session.add(attachment)
     db.session.flush()
     return attachment
-

@@ -34,8 +34,16 @@ def test_failed_logins_are_counted_across_replicas(app, database_url, redis_url)
     first, second = make_app(database_url, **settings), make_app(database_url, **settings)
     body = {"username": f"nobody-{uuid.uuid4().hex[:8]}", "password": "wrong"}
     try:
-        statuses = [(first if n % 2 else second).test_client().post("/api/v1/auth/login", json=body).status_code for n in range(6)]
+        statuses = [
+            (first if n % 2 else second).test_client().post("/api/v1/auth/login", json=body).status_code
+            for n in range(6)
+        ]
         assert statuses == [401] * 5 + [429]
+        # The limit is the (username, address) pair's: the same username from elsewhere is still heard.
+        elsewhere = first.test_client().post(
+            "/api/v1/auth/login", json=body, environ_base={"REMOTE_ADDR": "198.51.100.8"}
+        )
+        assert elsewhere.status_code == 401
     finally:
         client = redis.Redis.from_url(redis_url)
         for key in client.scan_iter(f"{settings['RATELIMIT_KEY_PREFIX']}*"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
@@ -24,7 +24,7 @@ from tests.factories import AdminFactory, CategoryFactory, UserFactory
 from tests.factories_stats import ProblemFactory
 from tests.helpers import assert_error, auth_headers
 
-NOW = datetime(2019, 7, 1, 4, 0, tzinfo=timezone.utc)
+NOW = datetime(2019, 7, 1, 4, 0, tzinfo=UTC)
 
 
 def _runs(job: str) -> list[JobRun]:
@@ -48,9 +48,13 @@ def test_scheduler_settings(app):
     assert defaults["misfire_grace_time"] == app.config["SCHEDULER_MISFIRE_GRACE_SECONDS"]
     jobs = {job.id: job for job in built.get_jobs()}
     assert set(jobs) == {job.name for job in scheduler.JOBS}
-    assert isinstance(jobs["stats.snapshot"].trigger, IntervalTrigger) and jobs["stats.snapshot"].trigger.interval == timedelta(minutes=5)
+    assert isinstance(jobs["stats.snapshot"].trigger, IntervalTrigger) and jobs[
+        "stats.snapshot"
+    ].trigger.interval == timedelta(minutes=5)
     trends = scheduler.get_job("stats.trends").trigger
-    assert trends.get_next_fire_time(None, datetime(2019, 7, 1, 12, tzinfo=SHANGHAI)) == datetime(2019, 7, 2, 0, 10, tzinfo=SHANGHAI)
+    assert trends.get_next_fire_time(None, datetime(2019, 7, 1, 12, tzinfo=SHANGHAI)) == datetime(
+        2019, 7, 2, 0, 10, tzinfo=SHANGHAI
+    )
 
 
 def test_advisory_key_is_stable_and_signed_64_bit():
@@ -59,14 +63,24 @@ def test_advisory_key_is_stable_and_signed_64_bit():
 
 
 def _snapshot_state():
-    figures = db.session.execute(select(StatFigure.dimension, StatFigure.key, StatFigure.total, StatFigure.resolved, StatFigure.overdue).order_by(StatFigure.dimension, StatFigure.key)).all()
-    common = db.session.execute(select(StatCommonProblem.kind, StatCommonProblem.term, StatCommonProblem.problems).order_by(StatCommonProblem.kind, StatCommonProblem.term)).all()
+    figures = db.session.execute(
+        select(
+            StatFigure.dimension, StatFigure.key, StatFigure.total, StatFigure.resolved, StatFigure.overdue
+        ).order_by(StatFigure.dimension, StatFigure.key)
+    ).all()
+    common = db.session.execute(
+        select(StatCommonProblem.kind, StatCommonProblem.term, StatCommonProblem.problems).order_by(
+            StatCommonProblem.kind, StatCommonProblem.term
+        )
+    ).all()
     return figures, common
 
 
 def test_run_once_snapshot_job_is_recorded_and_idempotent(app, app_ctx):
     category = CategoryFactory()
-    ProblemFactory(category=category, status="closed", resolved_at=NOW - timedelta(days=20), created_at=NOW - timedelta(days=25))
+    ProblemFactory(
+        category=category, status="closed", resolved_at=NOW - timedelta(days=20), created_at=NOW - timedelta(days=25)
+    )
     ProblemFactory(category=category, created_at=NOW - timedelta(days=10))
     runner = app.test_cli_runner()
     result = runner.invoke(args=["scheduler", "run-once", "stats.snapshot", "--now", "2019-07-01T12:00+08:00"])
@@ -75,7 +89,10 @@ def test_run_once_snapshot_job_is_recorded_and_idempotent(app, app_ctx):
     first = _snapshot_state()
     zone = db.session.scalar(select(StatFigure).where(StatFigure.dimension == "zone"))
     assert (zone.total, zone.resolved, zone.overdue, zone.computed_at) == (2, 1, 1, NOW)
-    assert runner.invoke(args=["scheduler", "run-once", "stats.snapshot", "--now", "2019-07-01T12:00+08:00"]).exit_code == 0
+    assert (
+        runner.invoke(args=["scheduler", "run-once", "stats.snapshot", "--now", "2019-07-01T12:00+08:00"]).exit_code
+        == 0
+    )
     assert _snapshot_state() == first
     runs = _runs("stats.snapshot")
     assert [r.outcome for r in runs] == ["ok", "ok"] and runs[0].rows_affected == runs[1].rows_affected > 0
@@ -83,24 +100,48 @@ def test_run_once_snapshot_job_is_recorded_and_idempotent(app, app_ctx):
 
 
 def test_trends_job_is_idempotent(app, app_ctx):
-    ProblemFactory(created_at=datetime(2019, 3, 1, 15, 30, tzinfo=timezone.utc))
+    ProblemFactory(created_at=datetime(2019, 3, 1, 15, 30, tzinfo=UTC))
     first = scheduler.run_once(app, "stats.trends", now=NOW)
-    points = db.session.execute(select(StatTrendPoint.interval, StatTrendPoint.bucket, StatTrendPoint.total).order_by(StatTrendPoint.interval, StatTrendPoint.bucket)).all()
+    points = db.session.execute(
+        select(StatTrendPoint.interval, StatTrendPoint.bucket, StatTrendPoint.total).order_by(
+            StatTrendPoint.interval, StatTrendPoint.bucket
+        )
+    ).all()
     assert ("day", "2019-03-01", 1) in points and ("month", "2019-03-01", 1) in points
     second = scheduler.run_once(app, "stats.trends", now=NOW)
-    assert db.session.execute(select(StatTrendPoint.interval, StatTrendPoint.bucket, StatTrendPoint.total).order_by(StatTrendPoint.interval, StatTrendPoint.bucket)).all() == points
+    assert (
+        db.session.execute(
+            select(StatTrendPoint.interval, StatTrendPoint.bucket, StatTrendPoint.total).order_by(
+                StatTrendPoint.interval, StatTrendPoint.bucket
+            )
+        ).all()
+        == points
+    )
     assert first.outcome == second.outcome == "ok" and first.rows_affected == second.rows_affected == 3
 
 
 def test_purge_job_deletes_only_what_expired(app, app_ctx):
     user = UserFactory()
     long_ago = NOW - timedelta(days=400)
-    db.session.add_all([
-        AuthSession(id="expired", user_id=user.id, refresh_jti="a", created_at=long_ago, expires_at=NOW - timedelta(days=1)),
-        AuthSession(id="alive", user_id=user.id, refresh_jti="b", created_at=NOW, expires_at=NOW + timedelta(days=1)),
-        IdempotencyKey(user_id=user.id, key="old", endpoint="/x", request_hash="0" * 64, created_at=long_ago, expires_at=NOW - timedelta(hours=1)),
-        JobRun(job="old.job", started_at=long_ago, finished_at=long_ago, outcome="ok"),
-    ])
+    db.session.add_all(
+        [
+            AuthSession(
+                id="expired", user_id=user.id, refresh_jti="a", created_at=long_ago, expires_at=NOW - timedelta(days=1)
+            ),
+            AuthSession(
+                id="alive", user_id=user.id, refresh_jti="b", created_at=NOW, expires_at=NOW + timedelta(days=1)
+            ),
+            IdempotencyKey(
+                user_id=user.id,
+                key="old",
+                endpoint="/x",
+                request_hash="0" * 64,
+                created_at=long_ago,
+                expires_at=NOW - timedelta(hours=1),
+            ),
+            JobRun(job="old.job", started_at=long_ago, finished_at=long_ago, outcome="ok"),
+        ]
+    )
     db.session.flush()
     first = scheduler.run_once(app, "purge", now=NOW)
     assert first.outcome == "ok" and first.rows_affected == 3
@@ -131,7 +172,12 @@ def test_job_arguments_come_from_factories_made_at_each_run(app, app_ctx):
         received.append((type(sender).__name__, now))
         return 0
 
-    job = Job("test.deliver", scheduler.every(minutes=1), deliver, kwargs={"sender": "service_app.notifications.service:RecordingSender"})
+    job = Job(
+        "test.deliver",
+        scheduler.every(minutes=1),
+        deliver,
+        kwargs={"sender": "service_app.notifications.service:RecordingSender"},
+    )
     assert run_job(app, job, now=NOW).outcome == "ok"
     assert received == [("RecordingSender", NOW)]
 
@@ -153,11 +199,17 @@ def test_a_lock_held_elsewhere_skips_the_tick(app, app_ctx, backend_name):
             other.scalar(text("SELECT pg_advisory_unlock(:k)"), {"k": advisory_key(job.name)})
             other.commit()
     else:
-        db.session.add(JobLock(name=job.name, holder="other-replica", acquired_at=utcnow(), expires_at=utcnow() + timedelta(minutes=10)))
+        db.session.add(
+            JobLock(
+                name=job.name, holder="other-replica", acquired_at=utcnow(), expires_at=utcnow() + timedelta(minutes=10)
+            )
+        )
         db.session.flush()
         assert run_job(app, job).outcome == "skipped"
         # A crashed holder's row stops counting once it expires.
-        db.session.execute(update(JobLock).where(JobLock.name == job.name).values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.execute(
+            update(JobLock).where(JobLock.name == job.name).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
         db.session.flush()
     result = run_job(app, job)
     assert (result.outcome, result.rows_affected) == ("ok", 7)
@@ -201,12 +253,22 @@ def test_a_second_concurrent_run_is_skipped(app):
 def test_job_runs_endpoint_is_admin_only_paged_and_filtered(app, client, app_ctx):
     base = NOW
     for n in range(7):
-        db.session.add(JobRun(job="a.job" if n % 2 else "b.job", started_at=base, finished_at=base, outcome="ok" if n else "failed", rows_affected=n))
+        db.session.add(
+            JobRun(
+                job="a.job" if n % 2 else "b.job",
+                started_at=base,
+                finished_at=base,
+                outcome="ok" if n else "failed",
+                rows_affected=n,
+            )
+        )
     db.session.flush()
     headers = auth_headers(client, AdminFactory())
     page = client.get("/api/v1/admin/job-runs?job=a.job&limit=2", headers=headers).get_json()
     assert [r["job"] for r in page["items"]] == ["a.job", "a.job"] and page["next_cursor"]
-    rest = client.get(f"/api/v1/admin/job-runs?job=a.job&limit=2&cursor={page['next_cursor']}", headers=headers).get_json()
+    rest = client.get(
+        f"/api/v1/admin/job-runs?job=a.job&limit=2&cursor={page['next_cursor']}", headers=headers
+    ).get_json()
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
     assert page["items"][0]["id"] > page["items"][1]["id"] > rest["items"][0]["id"]
     failed = client.get("/api/v1/admin/job-runs?outcome=failed", headers=headers).get_json()["items"]

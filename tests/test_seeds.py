@@ -32,7 +32,10 @@ def test_demo_seed_is_complete_and_idempotent(client, app_ctx):
     assert len(dept_users) == 3 * departments and sum(user.is_lead for user in dept_users) == departments
     assert {u.username for u in dept_users} >= {"dept01", "dept01-1", "dept01-2", "dept12-2"}
     assert len({u.phone for u in dept_users if u.username.count("-")}) == 2 * departments  # mobile, unique
-    assert db.session.scalar(select(func.count()).select_from(Category).where(Category.name.in_(["配套服务", "物业管理"]))) == 2
+    assert (
+        db.session.scalar(select(func.count()).select_from(Category).where(Category.name.in_(["配套服务", "物业管理"])))
+        == 2
+    )
 
     # cadreNNN is the primary cadre of entNNN's enterprise.
     ent = db.session.scalar(select(User).where(User.username == "ent042"))
@@ -41,7 +44,9 @@ def test_demo_seed_is_complete_and_idempotent(client, app_ctx):
     assert link.enterprise_id == ent.enterprise_id and link.role == "primary"
 
     enterprises = db.session.scalars(select(Enterprise)).all()
-    assert all(credit_code.is_valid(e.credit_code) and e.lat and e.lng and e.park_id and e.chain_id for e in enterprises)
+    assert all(
+        credit_code.is_valid(e.credit_code) and e.lat and e.lng and e.park_id and e.chain_id for e in enterprises
+    )
     assert login(client, "ent001", "Demo@2019")["user"]["role"] == "enterprise"
     assert login(client, "manager", "Demo@2019")["user"]["role"] == "manager"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import jsonify
@@ -73,10 +73,15 @@ def test_idempotent_replay_conflict_and_purge(idem_app):
             assert _park_count() == before + 1
             other_body = client.post("/api/v1/_test_parks", json={"code": "idem2", "name": "别的"}, headers=headers)
             assert assert_error(other_body, 422)["errors"] == {"Idempotency-Key": ["该幂等键已用于另一请求"]}
-            bad_key = client.post("/api/v1/_test_parks", json={"code": "x", "name": "y"}, headers={**headers, "Idempotency-Key": "é" * 3})
+            bad_key = client.post(
+                "/api/v1/_test_parks", json={"code": "x", "name": "y"}, headers={**headers, "Idempotency-Key": "é" * 3}
+            )
             assert_error(bad_key, 422)
             no_key = {k: v for k, v in headers.items() if k != "Idempotency-Key"}
-            assert client.post("/api/v1/_test_parks", json={"code": "idem3", "name": "无键"}, headers=no_key).status_code == 201
+            assert (
+                client.post("/api/v1/_test_parks", json={"code": "idem3", "name": "无键"}, headers=no_key).status_code
+                == 201
+            )
             assert purge_expired(now=utcnow()) == 0
             assert purge_expired(now=utcnow() + timedelta(hours=25)) >= 1
         finally:
@@ -91,7 +96,16 @@ def test_idempotent_replay_conflict_and_purge(idem_app):
 
 
 def _upload(owner_id: int, **links) -> Attachment:
-    attachment = Attachment(owner_id=owner_id, storage="local", storage_key=f"k/{owner_id}/{datetime.now().timestamp()}/{id(links)}", filename="a.jpg", content_type="image/jpeg", size=3, sha256="0" * 64, **links)
+    attachment = Attachment(
+        owner_id=owner_id,
+        storage="local",
+        storage_key=f"k/{owner_id}/{datetime.now().timestamp()}/{id(links)}",
+        filename="a.jpg",
+        content_type="image/jpeg",
+        size=3,
+        sha256="0" * 64,
+        **links,
+    )
     db.session.add(attachment)
     db.session.flush()
     return attachment
@@ -115,30 +129,55 @@ def test_claim_only_own_unattached_uploads(app_ctx):
 
 def test_notify_queues_one_row_per_user(app_ctx):
     a, b = UserFactory(), UserFactory()
-    notify([a.id, b.id, a.id, None], kind="assigned", title="新问题")
+    notify([a.id, b.id, a.id, None], kind="submitted", params={"title": "新问题"})
     db.session.flush()
     rows = db.session.scalars(select(Notification).where(Notification.user_id.in_([a.id, b.id]))).all()
     assert sorted(n.user_id for n in rows) == sorted([a.id, b.id])
     with pytest.raises(ValueError):
-        notify([a.id], kind="nonsense", title="x")
+        notify([a.id], kind="nonsense")
 
 
 def test_coverage_counts_visits_in_window(app_ctx):
-    as_of = datetime(2019, 6, 30, 12, tzinfo=timezone.utc)
+    as_of = datetime(2019, 6, 30, 12, tzinfo=UTC)
     visited_link, idle_link = LinkFactory(), LinkFactory()
     other_cadre_link = LinkFactory(enterprise=idle_link.enterprise)
-    db.session.add_all([
-        Visit(cadre_id=visited_link.cadre_id, enterprise_id=visited_link.enterprise_id, recorded_at=as_of - timedelta(days=3), lat=27.8, lng=113.1),
-        # Too old, and a visit to someone else's enterprise: neither counts.
-        Visit(cadre_id=idle_link.cadre_id, enterprise_id=idle_link.enterprise_id, recorded_at=as_of - timedelta(days=31), lat=27.8, lng=113.1),
-        Visit(cadre_id=idle_link.cadre_id, enterprise_id=visited_link.enterprise_id, recorded_at=as_of - timedelta(days=1), lat=27.8, lng=113.1),
-    ])
+    db.session.add_all(
+        [
+            Visit(
+                cadre_id=visited_link.cadre_id,
+                enterprise_id=visited_link.enterprise_id,
+                recorded_at=as_of - timedelta(days=3),
+                lat=27.8,
+                lng=113.1,
+            ),
+            # Too old, and a visit to someone else's enterprise: neither counts.
+            Visit(
+                cadre_id=idle_link.cadre_id,
+                enterprise_id=idle_link.enterprise_id,
+                recorded_at=as_of - timedelta(days=31),
+                lat=27.8,
+                lng=113.1,
+            ),
+            Visit(
+                cadre_id=idle_link.cadre_id,
+                enterprise_id=visited_link.enterprise_id,
+                recorded_at=as_of - timedelta(days=1),
+                lat=27.8,
+                lng=113.1,
+            ),
+        ]
+    )
     db.session.flush()
     cadres = [visited_link.cadre_id, idle_link.cadre_id, other_cadre_link.cadre_id]
     per_cadre = coverage.by_cadre(as_of=as_of)
     assert [(per_cadre[c].linked, per_cadre[c].visited) for c in cadres] == [(1, 1), (1, 0), (1, 0)]
     assert coverage.overall(as_of=as_of, cadre_id=visited_link.cadre_id).rate == 1.0
-    scoped = coverage.overall(as_of=as_of, enterprise_ids=select(Visit.enterprise_id).where(Visit.enterprise_id.in_([visited_link.enterprise_id, idle_link.enterprise_id])))
+    scoped = coverage.overall(
+        as_of=as_of,
+        enterprise_ids=select(Visit.enterprise_id).where(
+            Visit.enterprise_id.in_([visited_link.enterprise_id, idle_link.enterprise_id])
+        ),
+    )
     assert (scoped.linked, scoped.visited) == (2, 1)
     unvisited = set(db.session.execute(coverage.unvisited_links(as_of=as_of)).all())
     assert (idle_link.cadre_id, idle_link.enterprise_id) in unvisited

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from service_app.stats import compute, service
 from service_app.stats.compute import Scope
-from tests.factories import CadreFactory, CategoryFactory, ChainFactory, DepartmentFactory, EnterpriseFactory, LinkFactory, ParkFactory
+from tests.factories import (
+    CadreFactory,
+    CategoryFactory,
+    ChainFactory,
+    DepartmentFactory,
+    EnterpriseFactory,
+    LinkFactory,
+    ParkFactory,
+)
 from tests.factories_stats import EventFactory, ProblemFactory, VisitFactory, rate
 
-NOW = datetime(2019, 7, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2019, 7, 1, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 D = timedelta(days=1)
 
@@ -41,7 +49,7 @@ def world(app_ctx) -> World:
         LinkFactory(cadre=cadre, enterprise=enterprise)
     d1, d2 = DepartmentFactory(), DepartmentFactory()
     category = CategoryFactory()
-    t = datetime(2019, 6, 1, 2, 0, tzinfo=timezone.utc)
+    t = datetime(2019, 6, 1, 2, 0, tzinfo=UTC)
 
     def problem(enterprise, **fields):
         fields.setdefault("created_at", t)
@@ -53,7 +61,15 @@ def world(app_ctx) -> World:
     EventFactory(problem_id=p[1].id, action="dispatch", department_id=d1.id)  # a dispatch always leaves its row
     rate(p[1], 5)
     # Closed after a reopen: answered late, resolved late (240 h), first rated 2 then 4; returned by d1.
-    p[2] = problem(e1, created_at=t + 2 * D, status="closed", first_response_at=t + 2 * D + 30 * H, resolved_at=t + 12 * D, department_id=d2.id, reopen_count=1)
+    p[2] = problem(
+        e1,
+        created_at=t + 2 * D,
+        status="closed",
+        first_response_at=t + 2 * D + 30 * H,
+        resolved_at=t + 12 * D,
+        department_id=d2.id,
+        reopen_count=1,
+    )
     rate(p[2], 2, resolution_no=0)
     rate(p[2], 4, resolution_no=1)
     EventFactory(problem_id=p[2].id, action="dispatch", department_id=d1.id)
@@ -68,14 +84,31 @@ def world(app_ctx) -> World:
     # Never answered: past both deadlines.
     p[6] = problem(e4, status="submitted")
     # Resolved in 48 h by cadre c2 (not linked to e4), unrated.
-    p[7] = problem(e4, created_at=t + 9 * D, status="resolved", first_response_at=t + 9 * D + H, resolved_at=t + 11 * D, handler_id=c2.id)
+    p[7] = problem(
+        e4,
+        created_at=t + 9 * D,
+        status="resolved",
+        first_response_at=t + 9 * D + H,
+        resolved_at=t + 11 * D,
+        handler_id=c2.id,
+    )
     # Dispatched to d1 recently, on time so far.
-    p[8] = problem(e2, created_at=NOW - 30 * H, status="dispatched", first_response_at=NOW - 29 * H, department_id=d1.id)
+    p[8] = problem(
+        e2, created_at=NOW - 30 * H, status="dispatched", first_response_at=NOW - 29 * H, department_id=d1.id
+    )
     EventFactory(problem_id=p[8].id, action="dispatch", department_id=d1.id)
     VisitFactory(cadre_id=c1.id, enterprise_id=e1.id, recorded_at=NOW - 11 * D)
     VisitFactory(cadre_id=c1.id, enterprise_id=e2.id, recorded_at=NOW - 40 * D)
     VisitFactory(cadre_id=c2.id, enterprise_id=e3.id, recorded_at=NOW - 6 * D)
-    return World(p, {"a": park_a, "b": park_b}, chain, {"c1": c1, "c2": c2, "c3": c3}, {"d1": d1, "d2": d2}, {"e1": e1, "e2": e2, "e3": e3, "e4": e4}, category)
+    return World(
+        p,
+        {"a": park_a, "b": park_b},
+        chain,
+        {"c1": c1, "c2": c2, "c3": c3},
+        {"d1": d1, "d2": d2},
+        {"e1": e1, "e2": e2, "e3": e3, "e4": e4},
+        category,
+    )
 
 
 def figures(scope: Scope = compute.ZONE) -> dict:
@@ -125,7 +158,7 @@ def test_scopes_follow_visibility_rules(world):
 
 
 def test_period_filters_filing_time_and_reads_coverage_at_its_end(world):
-    scope = Scope(start=datetime(2019, 6, 1, tzinfo=timezone.utc), end=datetime(2019, 6, 5, tzinfo=timezone.utc))
+    scope = Scope(start=datetime(2019, 6, 1, tzinfo=UTC), end=datetime(2019, 6, 5, tzinfo=UTC))
     # Problems 1, 3, 4, 6 (filed 06-01) and 2 (06-03).
     assert figures(scope)["total"] == 5
     # Coverage as of 06-05: only the visit of 05-22 (e2) lies in the 30 days before.
@@ -146,7 +179,7 @@ def test_each_breakdown_row_equals_that_scope_computed_alone(world, dimension):
 def test_breakdown_partitions_and_shares(world):
     by_park = {g.key: g.counts.total for g in compute.compute_breakdown(now=NOW, dimension="park")}
     assert by_park[world.parks["a"].id] == 4 and by_park[world.parks["b"].id] == 2 and by_park[None] == 2
-    rows = service.breakdown_of("park", Scope(start=datetime(2019, 1, 1, tzinfo=timezone.utc)))["rows"]
+    rows = service.breakdown_of("park", Scope(start=datetime(2019, 1, 1, tzinfo=UTC)))["rows"]
     assert sum(r["total"] for r in rows) == 8
     assert next(r for r in rows if r["key"] == world.parks["a"].id)["share"] == 0.5
     assert next(r for r in rows if r["key"] is None)["label"] == "未划分园区"
@@ -163,10 +196,10 @@ def test_snapshot_reads_give_the_computed_figures(world):
 
 TREND_CASES = [
     # (UTC time of filing, local day, ISO week's Monday, month)
-    (datetime(2019, 3, 1, 15, 30, tzinfo=timezone.utc), "2019-03-01", "2019-02-25", "2019-03-01"),  # 23:30 +08:00
-    (datetime(2019, 3, 1, 16, 30, tzinfo=timezone.utc), "2019-03-02", "2019-02-25", "2019-03-01"),  # 00:30 the next day
-    (datetime(2019, 3, 3, 16, 30, tzinfo=timezone.utc), "2019-03-04", "2019-03-04", "2019-03-01"),  # Monday 00:30
-    (datetime(2019, 3, 31, 16, 30, tzinfo=timezone.utc), "2019-04-01", "2019-04-01", "2019-04-01"),  # April 1st 00:30
+    (datetime(2019, 3, 1, 15, 30, tzinfo=UTC), "2019-03-01", "2019-02-25", "2019-03-01"),  # 23:30 +08:00
+    (datetime(2019, 3, 1, 16, 30, tzinfo=UTC), "2019-03-02", "2019-02-25", "2019-03-01"),  # 00:30 the next day
+    (datetime(2019, 3, 3, 16, 30, tzinfo=UTC), "2019-03-04", "2019-03-04", "2019-03-01"),  # Monday 00:30
+    (datetime(2019, 3, 31, 16, 30, tzinfo=UTC), "2019-04-01", "2019-04-01", "2019-04-01"),  # April 1st 00:30
 ]
 
 
@@ -183,8 +216,8 @@ def test_trend_buckets_in_shanghai_time(app_ctx):
 
 
 def test_trend_counts_resolutions_in_their_own_bucket(app_ctx):
-    resolved_at = datetime(2019, 3, 4, 1, 0, tzinfo=timezone.utc)
-    ProblemFactory(created_at=datetime(2019, 3, 1, 3, tzinfo=timezone.utc), status="closed", resolved_at=resolved_at)
+    resolved_at = datetime(2019, 3, 4, 1, 0, tzinfo=UTC)
+    ProblemFactory(created_at=datetime(2019, 3, 1, 3, tzinfo=UTC), status="closed", resolved_at=resolved_at)
     points = {p.bucket: p for p in compute.compute_trend(now=NOW, interval="day")}
     assert points["2019-03-01"].counts.resolved == 1 and points["2019-03-01"].resolved_in_bucket == 0
     assert points["2019-03-04"].resolved_in_bucket == 1 and points["2019-03-04"].counts.total == 0
@@ -208,6 +241,14 @@ def test_common_categories_and_themes(app_ctx):
 
 
 def test_select_themes_prefers_phrases():
-    rows = [("问题", 9, 9, 0), ("就餐", 9, 12, 2), ("食堂就", 4, 8, 1), ("堂就餐", 4, 8, 1), ("就餐拥", 4, 8, 1), ("餐拥挤", 4, 8, 1), ("食堂", 5, 9, 1)]
+    rows = [
+        ("问题", 9, 9, 0),
+        ("就餐", 9, 12, 2),
+        ("食堂就", 4, 8, 1),
+        ("堂就餐", 4, 8, 1),
+        ("就餐拥", 4, 8, 1),
+        ("餐拥挤", 4, 8, 1),
+        ("食堂", 5, 9, 1),
+    ]
     # '食堂' is mostly part of the longer phrase; '就餐' mostly is not; '问题' says nothing.
     assert compute.select_themes(rows, 5) == [("就餐", 9, 12, 2), ("食堂就餐拥挤", 4, 8, 1)]

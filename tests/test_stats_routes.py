@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -13,7 +13,16 @@ from service_app.common.time import utcnow
 from service_app.extensions import db
 from service_app.stats import service
 from tests.conftest import count_queries
-from tests.factories import AdminFactory, CadreFactory, CategoryFactory, DepartmentFactory, DepartmentUserFactory, EnterpriseUserFactory, LinkFactory, UserFactory
+from tests.factories import (
+    AdminFactory,
+    CadreFactory,
+    CategoryFactory,
+    DepartmentFactory,
+    DepartmentUserFactory,
+    EnterpriseUserFactory,
+    LinkFactory,
+    UserFactory,
+)
 from tests.factories_stats import EventFactory, ProblemFactory, rate
 from tests.helpers import assert_error, auth_headers
 
@@ -31,9 +40,25 @@ def data(app_ctx):
     own = [LinkFactory(cadre=cadre).enterprise for _ in range(2)]
     category = CategoryFactory()
     t = utcnow() - timedelta(days=3)
-    mine = [ProblemFactory(enterprise=e, category=category, created_at=t, status="closed", resolved_at=t + timedelta(hours=5), first_response_at=t + timedelta(hours=1)) for e in own]
+    mine = [
+        ProblemFactory(
+            enterprise=e,
+            category=category,
+            created_at=t,
+            status="closed",
+            resolved_at=t + timedelta(hours=5),
+            first_response_at=t + timedelta(hours=1),
+        )
+        for e in own
+    ]
     rate(mine[0], 5)
-    dispatched = ProblemFactory(category=category, created_at=t, status="dispatched", department_id=department_user.department_id, first_response_at=t + timedelta(hours=2))
+    dispatched = ProblemFactory(
+        category=category,
+        created_at=t,
+        status="dispatched",
+        department_id=department_user.department_id,
+        first_response_at=t + timedelta(hours=2),
+    )
     EventFactory(problem_id=dispatched.id, action="dispatch", department_id=department_user.department_id)
     ProblemFactory(category=category, created_at=t)
     return {"cadre": cadre, "department_user": department_user, "category": category}
@@ -50,7 +75,12 @@ def test_summary_scope_per_role(client, data):
     cadre = _get(client, data["cadre"], "/api/v1/stats/summary").get_json()
     assert (cadre["total"], cadre["resolved"], cadre["satisfaction_rate"], cadre["coverage"]) == (2, 2, 1.0, 0.0)
     department = _get(client, data["department_user"], "/api/v1/stats/summary").get_json()
-    assert (department["total"], department["resolved"], department["visits"], department["coverage"]) == (1, 0, None, None)
+    assert (department["total"], department["resolved"], department["visits"], department["coverage"]) == (
+        1,
+        0,
+        None,
+        None,
+    )
     for user in (EnterpriseUserFactory(), AdminFactory()):
         assert_error(_get(client, user, "/api/v1/stats/summary"), 403)
     other = _get(client, data["department_user"], "/api/v1/stats/summary", department_id=DepartmentFactory().id)
@@ -59,11 +89,20 @@ def test_summary_scope_per_role(client, data):
 
 def test_summary_filters_and_validation(client, data):
     manager = UserFactory()
-    by_department = _get(client, manager, "/api/v1/stats/summary", department_id=data["department_user"].department_id).get_json()
+    by_department = _get(
+        client, manager, "/api/v1/stats/summary", department_id=data["department_user"].department_id
+    ).get_json()
     assert by_department["total"] == 1
     assert "park_id" in assert_error(_get(client, manager, "/api/v1/stats/summary", park_id=999999), 422)["errors"]
-    assert "to" in assert_error(_get(client, manager, "/api/v1/stats/summary", **{"from": "2019-08-01", "to": "2019-07-01"}), 422)["errors"]
-    assert "from" in assert_error(_get(client, manager, "/api/v1/stats/summary", **{"from": "yesterday"}), 422)["errors"]
+    assert (
+        "to"
+        in assert_error(
+            _get(client, manager, "/api/v1/stats/summary", **{"from": "2019-08-01", "to": "2019-07-01"}), 422
+        )["errors"]
+    )
+    assert (
+        "from" in assert_error(_get(client, manager, "/api/v1/stats/summary", **{"from": "yesterday"}), 422)["errors"]
+    )
     empty = _get(client, manager, "/api/v1/stats/summary", **{"from": "2019-03-01", "to": "2019-03-31"}).get_json()
     assert (empty["total"], empty["resolution_rate"]) == (0, None)
     assert_error(_get(client, manager, "/api/v1/stats/by/nonsense"), 404)
@@ -76,8 +115,16 @@ def test_breakdown_trend_and_common_problems_for_managers(client, data):
     manager = UserFactory()
     rows = _get(client, manager, "/api/v1/stats/by/category").get_json()["rows"]
     mine = next(r for r in rows if r["key"] == data["category"].id)
-    assert (mine["total"], mine["resolved"], mine["share"], mine["resolution_rate"], mine["label"]) == (4, 2, 1.0, 0.5, data["category"].name)
-    cadre_row = next(r for r in _get(client, manager, "/api/v1/stats/by/cadre").get_json()["rows"] if r["key"] == data["cadre"].id)
+    assert (mine["total"], mine["resolved"], mine["share"], mine["resolution_rate"], mine["label"]) == (
+        4,
+        2,
+        1.0,
+        0.5,
+        data["category"].name,
+    )
+    cadre_row = next(
+        r for r in _get(client, manager, "/api/v1/stats/by/cadre").get_json()["rows"] if r["key"] == data["cadre"].id
+    )
     assert (cadre_row["total"], cadre_row["code"]) == (2, data["cadre"].username)
     points = _get(client, manager, "/api/v1/stats/trend", interval="month").get_json()["points"]
     assert sum(p["total"] for p in points) == 4
@@ -156,14 +203,23 @@ def test_export_files_hold_the_json_figures(client, data):
     exported = {int(r[0]): r for r in rows}
     row = exported[data["category"].id]
     expected = next(r for r in categories if r["key"] == data["category"].id)
-    assert (row[2], int(row[header.index("问题总数")]), float(row[header.index("解决率")])) == (expected["label"], expected["total"], expected["resolution_rate"])
+    assert (row[2], int(row[header.index("问题总数")]), float(row[header.index("解决率")])) == (
+        expected["label"],
+        expected["total"],
+        expected["resolution_rate"],
+    )
 
     xlsx = _get(client, manager, "/api/v1/stats/export", format="xlsx")
     assert xlsx.status_code == 200 and xlsx.mimetype.endswith("spreadsheetml.sheet")
     workbook = load_workbook(io.BytesIO(xlsx.data))
-    assert {"统计概览", "按问题类别", "按职能部门", "按园区", "按产业链", "按联企干部", "月度趋势"} <= set(workbook.sheetnames)
+    assert {"统计概览", "按问题类别", "按职能部门", "按园区", "按产业链", "按联企干部", "月度趋势"} <= set(
+        workbook.sheetnames
+    )
     sheet_rows = list(workbook["统计概览"].iter_rows(values_only=True))
-    assert dict(sheet_rows[1:])["问题总数"] == summary["total"] and dict(sheet_rows[1:])["解决率"] == summary["resolution_rate"]
+    assert (
+        dict(sheet_rows[1:])["问题总数"] == summary["total"]
+        and dict(sheet_rows[1:])["解决率"] == summary["resolution_rate"]
+    )
     category_sheet = list(workbook["按问题类别"].iter_rows(values_only=True))
     xrow = next(r for r in category_sheet[1:] if r[0] == data["category"].id)
     assert xrow[category_sheet[0].index("问题总数")] == expected["total"]
@@ -188,8 +244,8 @@ def test_refresh_moves_the_figures_by_exactly_one(client, data):
 def test_period_is_computed_on_demand_and_reads_dates_in_shanghai(client, app_ctx):
     manager = UserFactory()
     # 2019-03-01 23:30 in Shanghai belongs to March 1st; 2019-03-02 00:30 does not.
-    ProblemFactory(created_at=datetime(2019, 3, 1, 15, 30, tzinfo=timezone.utc))
-    ProblemFactory(created_at=datetime(2019, 3, 1, 16, 30, tzinfo=timezone.utc))
+    ProblemFactory(created_at=datetime(2019, 3, 1, 15, 30, tzinfo=UTC))
+    ProblemFactory(created_at=datetime(2019, 3, 1, 16, 30, tzinfo=UTC))
     day = _get(client, manager, "/api/v1/stats/summary", **{"from": "2019-03-01", "to": "2019-03-01"}).get_json()
     assert day["total"] == 1
     moment = _get(client, manager, "/api/v1/stats/summary", **{"from": "2019-03-01T16:00:00Z"}).get_json()

@@ -1,21 +1,20 @@
 from __future__ import annotations
 
-import pytest
-
-from tests.factories import AdminFactory, CadreFactory, DepartmentFactory, EnterpriseFactory, UserFactory
+from tests.factories import CadreFactory, DepartmentFactory, EnterpriseFactory, UserFactory
 from tests.helpers import assert_error, auth_headers, login
-
-
-@pytest.fixture
-def admin_headers(client, app_ctx):
-    return auth_headers(client, AdminFactory())
 
 
 def test_admin_creates_an_enterprise_account_that_can_log_in(client, admin_headers):
     enterprise = EnterpriseFactory()
     response = client.post(
         "/api/v1/users",
-        json={"username": "newent", "password": "Strong@123", "name": "新企业", "role": "enterprise", "enterprise_id": enterprise.id},
+        json={
+            "username": "newent",
+            "password": "Strong@123",
+            "name": "新企业",
+            "role": "enterprise",
+            "enterprise_id": enterprise.id,
+        },
         headers=admin_headers,
     )
     assert response.status_code == 201, response.get_json()
@@ -24,12 +23,22 @@ def test_admin_creates_an_enterprise_account_that_can_log_in(client, admin_heade
 
 
 def test_role_bindings_are_checked(client, admin_headers):
-    response = client.post("/api/v1/users", json={"username": "bad", "password": "Strong@123", "name": "x", "role": "enterprise"}, headers=admin_headers)
+    response = client.post(
+        "/api/v1/users",
+        json={"username": "bad", "password": "Strong@123", "name": "x", "role": "enterprise"},
+        headers=admin_headers,
+    )
     assert "enterprise_id" in assert_error(response, 422)["errors"]
     department = DepartmentFactory()
     response = client.post(
         "/api/v1/users",
-        json={"username": "bad2", "password": "Strong@123", "name": "x", "role": "cadre", "department_id": department.id},
+        json={
+            "username": "bad2",
+            "password": "Strong@123",
+            "name": "x",
+            "role": "cadre",
+            "department_id": department.id,
+        },
         headers=admin_headers,
     )
     assert "department_id" in assert_error(response, 422)["errors"]
@@ -37,9 +46,17 @@ def test_role_bindings_are_checked(client, admin_headers):
 
 def test_weak_password_and_duplicate_username(client, admin_headers):
     UserFactory(username="taken")
-    weak = client.post("/api/v1/users", json={"username": "weak", "password": "12345678", "name": "x", "role": "manager"}, headers=admin_headers)
+    weak = client.post(
+        "/api/v1/users",
+        json={"username": "weak", "password": "12345678", "name": "x", "role": "manager"},
+        headers=admin_headers,
+    )
     assert "password" in assert_error(weak, 422)["errors"]
-    dup = client.post("/api/v1/users", json={"username": "taken", "password": "Strong@123", "name": "x", "role": "manager"}, headers=admin_headers)
+    dup = client.post(
+        "/api/v1/users",
+        json={"username": "taken", "password": "Strong@123", "name": "x", "role": "manager"},
+        headers=admin_headers,
+    )
     assert_error(dup, 409, "username_taken")
 
 

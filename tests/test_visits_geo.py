@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from service_app.visits import geo
 from tests.factories_visits import offset
 
-T0 = datetime(2019, 6, 3, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2019, 6, 3, 9, 0, tzinfo=UTC)
 SITE = (27.8410, 113.0790)
 RULES = geo.FlagRules()
 
@@ -45,7 +45,9 @@ def test_within_geofence_includes_the_boundary():
 
 def _flags(*, lat_lng=SITE, distance=0.0, accuracy_m=10.0, mock=False, previous=None, at=T0, rules=RULES):
     current = geo.Fix(*lat_lng, at, accuracy_m)
-    return geo.flags(distance=distance, accuracy_m=accuracy_m, mock_location=mock, current=current, previous=previous, rules=rules)
+    return geo.flags(
+        distance=distance, accuracy_m=accuracy_m, mock_location=mock, current=current, previous=previous, rules=rules
+    )
 
 
 def test_each_flag_on_its_own():
@@ -56,7 +58,12 @@ def test_each_flag_on_its_own():
     assert _flags(mock=True) == ["mock_location"]
     far_before = geo.Fix(*offset(*SITE, north_m=50_000), T0 - timedelta(minutes=10), 10.0)
     assert _flags(previous=far_before) == ["impossible_speed"]
-    assert _flags(distance=10_000, accuracy_m=500, mock=True, previous=far_before) == ["far_from_site", "poor_accuracy", "mock_location", "impossible_speed"]
+    assert _flags(distance=10_000, accuracy_m=500, mock=True, previous=far_before) == [
+        "far_from_site",
+        "poor_accuracy",
+        "mock_location",
+        "impossible_speed",
+    ]
 
 
 def test_thresholds_are_configurable():
@@ -71,7 +78,9 @@ def test_thresholds_are_configurable():
 def test_speed_at_the_default_threshold_of_120_km_h():
     # 20 km in 10 minutes is exactly 120 km/h: not above the threshold. 21 km is.
     assert _flags(previous=geo.Fix(*offset(*SITE, north_m=20_000), T0 - timedelta(minutes=10), 0.0)) == []
-    assert _flags(previous=geo.Fix(*offset(*SITE, north_m=21_000), T0 - timedelta(minutes=10), 0.0)) == ["impossible_speed"]
+    assert _flags(previous=geo.Fix(*offset(*SITE, north_m=21_000), T0 - timedelta(minutes=10), 0.0)) == [
+        "impossible_speed"
+    ]
 
 
 def test_speed_ignores_gps_noise_and_floors_tiny_intervals():

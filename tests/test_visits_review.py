@@ -3,7 +3,7 @@ check-ins count as visits (coverage, last_visit_at, reminders, /visits/coverage)
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from tests.factories import CadreFactory, UserFactory
 from tests.factories_visits import VisitFactory, pair
 from tests.helpers import assert_error, auth_headers
 
-NOW = datetime(2019, 6, 30, 4, 0, tzinfo=timezone.utc)
+NOW = datetime(2019, 6, 30, 4, 0, tzinfo=UTC)
 
 
 def _flagged(link, *, days_ago: float = 2, **kwargs) -> Visit:
@@ -82,6 +82,7 @@ def test_reminders_count_only_unflagged_or_confirmed_check_ins(manager):
     service.review_visit(actor=manager, visit_id=_flagged(confirmed).id, decision="confirm", now=NOW)
     service.review_visit(actor=manager, visit_id=_flagged(dismissed).id, decision="dismiss", now=NOW)
     VisitFactory(cadre=plain.cadre, enterprise=plain.enterprise, recorded_at=NOW - timedelta(days=3))
+    jobs.remind_unvisited(now=datetime(2019, 1, 15, tzinfo=UTC))  # the previous run: the links were new
     jobs.remind_unvisited(now=NOW)
     assert [_reminded(link.cadre_id) for link in (pending, confirmed, dismissed, plain)] == [True, False, True, False]
 

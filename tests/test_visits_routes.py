@@ -46,12 +46,20 @@ def test_acceptance_geofence_flag_and_live_view(client, app_ctx):
     """A check-in at the enterprise is inside the geofence; one 10 km away is flagged; the
     manager's live view lists the open visits."""
     here, away = pair(), pair()
-    on_site = client.post(CHECK_IN, json=_body(here.enterprise, note="走访了解生产情况"), headers=auth_headers(client, here.cadre))
+    on_site = client.post(
+        CHECK_IN, json=_body(here.enterprise, note="走访了解生产情况"), headers=auth_headers(client, here.cadre)
+    )
     assert on_site.status_code == 201, on_site.get_json()
     body = on_site.get_json()
     assert body["within_geofence"] is True and body["flags"] == [] and body["distance_m"] == 0
-    assert body["open"] is True and body["enterprise_name"] == here.enterprise.name and body["cadre_name"] == here.cadre.name
-    far = client.post(CHECK_IN, json=_body(away.enterprise, north_m=10_000), headers=auth_headers(client, away.cadre)).get_json()
+    assert (
+        body["open"] is True
+        and body["enterprise_name"] == here.enterprise.name
+        and body["cadre_name"] == here.cadre.name
+    )
+    far = client.post(
+        CHECK_IN, json=_body(away.enterprise, north_m=10_000), headers=auth_headers(client, away.cadre)
+    ).get_json()
     assert far["flags"] == ["far_from_site"] and far["flag_labels"] == ["距企业位置过远"] and far["flagged"] is True
     assert far["within_geofence"] is False and far["distance_m"] == pytest.approx(10_000, abs=1)
 
@@ -59,7 +67,10 @@ def test_acceptance_geofence_flag_and_live_view(client, app_ctx):
     live = client.get("/api/v1/visits?open=true", headers=manager).get_json()
     by_id = {item["id"]: item for item in live["items"]}
     assert {body["id"], far["id"]} <= set(by_id)
-    assert by_id[body["id"]]["enterprise_name"] == here.enterprise.name and by_id[body["id"]]["cadre_name"] == here.cadre.name
+    assert (
+        by_id[body["id"]]["enterprise_name"] == here.enterprise.name
+        and by_id[body["id"]]["cadre_name"] == here.cadre.name
+    )
     flagged = client.get("/api/v1/visits?open=true&flagged=true", headers=manager).get_json()["items"]
     assert far["id"] in {v["id"] for v in flagged} and body["id"] not in {v["id"] for v in flagged}
 
@@ -67,37 +78,64 @@ def test_acceptance_geofence_flag_and_live_view(client, app_ctx):
 def test_check_in_is_for_cadres_only(client, app_ctx):
     enterprise = EnterpriseFactory()
     for user in (UserFactory(), EnterpriseUserFactory(enterprise=enterprise), DepartmentUserFactory(), AdminFactory()):
-        assert_error(client.post(CHECK_IN, json=_body(enterprise), headers=auth_headers(client, user)), 403, "forbidden")
+        assert_error(
+            client.post(CHECK_IN, json=_body(enterprise), headers=auth_headers(client, user)), 403, "forbidden"
+        )
     assert_error(client.post(CHECK_IN, json=_body(enterprise)), 401)
 
 
 def test_check_in_at_an_unlinked_or_unknown_enterprise_is_404(client, cadre_site):
     cadre, _enterprise, headers = cadre_site
     assert_error(client.post(CHECK_IN, json=_body(EnterpriseFactory()), headers=headers), 404, "not_found")
-    assert_error(client.post(CHECK_IN, json={**_body(EnterpriseFactory()), "enterprise_id": 999_999}, headers=headers), 404)
+    assert_error(
+        client.post(CHECK_IN, json={**_body(EnterpriseFactory()), "enterprise_id": 999_999}, headers=headers), 404
+    )
     assert _count_visits(cadre.id) == 0
 
 
 def test_bad_coordinates_and_fields_are_422(client, cadre_site):
     _cadre, enterprise, headers = cadre_site
-    bad = {"enterprise_id": enterprise.id, "lat": 90.5, "lng": -180.01, "accuracy_m": -1, "client_id": "有空格 x", "photo_ids": "1"}
+    bad = {
+        "enterprise_id": enterprise.id,
+        "lat": 90.5,
+        "lng": -180.01,
+        "accuracy_m": -1,
+        "client_id": "有空格 x",
+        "photo_ids": "1",
+    }
     body = assert_error(client.post(CHECK_IN, json=bad, headers=headers), 422, "validation_failed")
     assert set(body["errors"]) == {"lat", "lng", "accuracy_m", "client_id", "photo_ids"}
-    assert "lat" in assert_error(client.post(CHECK_IN, json={**_body(enterprise), "lat": "NaN"}, headers=headers), 422)["errors"]
+    assert (
+        "lat"
+        in assert_error(client.post(CHECK_IN, json={**_body(enterprise), "lat": "NaN"}, headers=headers), 422)["errors"]
+    )
     missing = assert_error(client.post(CHECK_IN, json={"enterprise_id": enterprise.id}, headers=headers), 422)
     assert set(missing["errors"]) == {"lat", "lng", "accuracy_m"}
-    assert "surprise" in assert_error(client.post(CHECK_IN, json={**_body(enterprise), "surprise": 1}, headers=headers), 422)["errors"]
+    assert (
+        "surprise"
+        in assert_error(client.post(CHECK_IN, json={**_body(enterprise), "surprise": 1}, headers=headers), 422)[
+            "errors"
+        ]
+    )
 
 
 def test_capture_time_outside_the_window_is_422_naming_recorded_at(client, cadre_site):
     _cadre, enterprise, headers = cadre_site
     now = utcnow()
     for recorded_at in (now - timedelta(hours=72, minutes=1), now + timedelta(minutes=6)):
-        body = assert_error(client.post(CHECK_IN, json=_body(enterprise, recorded_at=recorded_at.isoformat()), headers=headers), 422)
+        body = assert_error(
+            client.post(CHECK_IN, json=_body(enterprise, recorded_at=recorded_at.isoformat()), headers=headers), 422
+        )
         assert list(body["errors"]) == ["recorded_at"]
-    offline = client.post(CHECK_IN, json=_body(enterprise, recorded_at=(now - timedelta(hours=71)).isoformat()), headers=headers)
+    offline = client.post(
+        CHECK_IN, json=_body(enterprise, recorded_at=(now - timedelta(hours=71)).isoformat()), headers=headers
+    )
     assert offline.status_code == 201
-    english = client.post(CHECK_IN, json=_body(enterprise, recorded_at=(now + timedelta(hours=1)).isoformat()), headers={**headers, "Accept-Language": "en"})
+    english = client.post(
+        CHECK_IN,
+        json=_body(enterprise, recorded_at=(now + timedelta(hours=1)).isoformat()),
+        headers={**headers, "Accept-Language": "en"},
+    )
     assert assert_error(english, 422)["errors"]["recorded_at"] == ["Must not be in the future"]
 
 
@@ -118,7 +156,11 @@ def test_client_id_returns_the_visit_after_the_key_expired(client, cadre_site):
     keyed = {**headers, "Idempotency-Key": "visit-key-2"}
     first = client.post(CHECK_IN, json=body, headers=keyed)
     assert first.status_code == 201
-    db.session.execute(update(IdempotencyKey).where(IdempotencyKey.user_id == cadre.id).values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.user_id == cadre.id)
+        .values(expires_at=utcnow() - timedelta(seconds=1))
+    )
     db.session.commit()
     again = client.post(CHECK_IN, json=body, headers=keyed)
     assert again.status_code == 200 and "Idempotent-Replayed" not in again.headers
@@ -130,7 +172,9 @@ def test_client_id_resent_days_later_is_not_refused_as_too_old(client, cadre_sit
     cadre, enterprise, headers = cadre_site
     sent = utcnow() - timedelta(days=5)
     stored = VisitFactory(cadre=cadre, enterprise=enterprise, client_id="app-gen-77", recorded_at=sent)
-    response = client.post(CHECK_IN, json=_body(enterprise, client_id="app-gen-77", recorded_at=sent.isoformat()), headers=headers)
+    response = client.post(
+        CHECK_IN, json=_body(enterprise, client_id="app-gen-77", recorded_at=sent.isoformat()), headers=headers
+    )
     assert response.status_code == 200 and response.get_json()["id"] == stored.id
     other = client.post(CHECK_IN, json=_body(pair(cadre=cadre).enterprise, client_id="app-gen-77"), headers=headers)
     assert list(assert_error(other, 422)["errors"]) == ["client_id"]
@@ -138,13 +182,17 @@ def test_client_id_resent_days_later_is_not_refused_as_too_old(client, cadre_sit
 
 def test_check_out(client, cadre_site):
     cadre, enterprise, headers = cadre_site
-    visit = client.post(CHECK_IN, json=_body(enterprise, recorded_at=(utcnow() - timedelta(minutes=30)).isoformat()), headers=headers).get_json()
+    visit = client.post(
+        CHECK_IN, json=_body(enterprise, recorded_at=(utcnow() - timedelta(minutes=30)).isoformat()), headers=headers
+    ).get_json()
     url = f"/api/v1/visits/{visit['id']}/check-out"
     out = {"lat": enterprise.lat, "lng": enterprise.lng, "summary": "  了解企业融资需求  "}
     assert_error(client.post(url, json=out, headers=auth_headers(client, pair(enterprise=enterprise).cadre)), 404)
     assert_error(client.post(url, json=out, headers=auth_headers(client, UserFactory())), 403)
     assert_error(client.post("/api/v1/visits/999999/check-out", json=out, headers=headers), 404)
-    assert set(assert_error(client.post(url, json={"lat": 100, "lng": 0, "summary": " "}, headers=headers), 422)["errors"]) == {"lat", "summary"}
+    assert set(
+        assert_error(client.post(url, json={"lat": 100, "lng": 0, "summary": " "}, headers=headers), 422)["errors"]
+    ) == {"lat", "summary"}
     early = {**out, "recorded_at": (utcnow() - timedelta(hours=1)).isoformat()}
     assert list(assert_error(client.post(url, json=early, headers=headers), 422)["errors"]) == ["recorded_at"]
     done = client.post(url, json=out, headers=headers)
@@ -177,8 +225,22 @@ def test_visibility_by_role(client, app_ctx):
 def test_list_filters_and_pages(client, app_ctx):
     link = pair()
     now = utcnow()
-    old = VisitFactory(cadre=link.cadre, enterprise=link.enterprise, recorded_at=now - timedelta(days=3), checked_out_at=now - timedelta(days=3) + timedelta(hours=1), duration_s=3600)
-    flagged = VisitFactory(cadre=link.cadre, enterprise=link.enterprise, recorded_at=now - timedelta(days=2), flags=["poor_accuracy"], flagged=True, checked_out_at=now - timedelta(days=2), duration_s=0)
+    old = VisitFactory(
+        cadre=link.cadre,
+        enterprise=link.enterprise,
+        recorded_at=now - timedelta(days=3),
+        checked_out_at=now - timedelta(days=3) + timedelta(hours=1),
+        duration_s=3600,
+    )
+    flagged = VisitFactory(
+        cadre=link.cadre,
+        enterprise=link.enterprise,
+        recorded_at=now - timedelta(days=2),
+        flags=["poor_accuracy"],
+        flagged=True,
+        checked_out_at=now - timedelta(days=2),
+        duration_s=0,
+    )
     elsewhere = VisitFactory(enterprise=EnterpriseFactory(), recorded_at=now - timedelta(days=1))
     current = VisitFactory(cadre=link.cadre, enterprise=link.enterprise, recorded_at=now - timedelta(minutes=5))
     headers = auth_headers(client, UserFactory())
@@ -193,7 +255,8 @@ def test_list_filters_and_pages(client, app_ctx):
     assert ids(f"cadre_id={link.cadre_id}&flagged=true") == [flagged.id]
     assert ids(f"cadre_id={link.cadre_id}&open=false") == [flagged.id, old.id]
     assert ids(f"cadre_id={link.cadre_id}&open=true") == [current.id]
-    window = f"from={(now - timedelta(days=2, minutes=1)).isoformat()}&to={(now - timedelta(minutes=5)).isoformat()}".replace("+", "%2B")
+    start, end = (now - timedelta(days=2, minutes=1)).isoformat(), (now - timedelta(minutes=5)).isoformat()
+    window = f"from={start}&to={end}".replace("+", "%2B")
     assert ids(f"cadre_id={link.cadre_id}&{window}") == [flagged.id]
     since = (now - timedelta(seconds=1)).isoformat().replace("+", "%2B")
     assert set(ids(f"updated_since={since}")) >= {current.id, old.id}
@@ -202,7 +265,10 @@ def test_list_filters_and_pages(client, app_ctx):
 
     seen, cursor = [], None
     while True:
-        page = client.get(f"/api/v1/visits?cadre_id={link.cadre_id}&limit=2" + (f"&cursor={cursor}" if cursor else ""), headers=headers).get_json()
+        page = client.get(
+            f"/api/v1/visits?cadre_id={link.cadre_id}&limit=2" + (f"&cursor={cursor}" if cursor else ""),
+            headers=headers,
+        ).get_json()
         seen += [v["id"] for v in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
@@ -222,7 +288,9 @@ def test_list_issues_the_same_statements_for_5_and_50_visits(client, app, app_ct
         db.session.commit()
         with count_queries(app) as statements:
             response = client.get(f"{path}{'&' if '?' in path else '?'}limit=100", headers=headers)
-        assert response.status_code == 200 and all(item["cadre_name"] and item["enterprise_name"] for item in response.get_json()["items"])
+        assert response.status_code == 200 and all(
+            item["cadre_name"] and item["enterprise_name"] for item in response.get_json()["items"]
+        )
         return len(statements)
 
     few, many = statements_for(5), statements_for(45)
@@ -237,7 +305,18 @@ def test_detail_includes_photos_and_problems(client, cadre_site):
     visit = client.post(CHECK_IN, json=_body(enterprise), headers=headers).get_json()
     assert visit["photo_ids"] == [] and visit["problem_ids"] == []
     now = utcnow()
-    problem = Problem(code=f"V{visit['id']}", enterprise_id=enterprise.id, category_id=CategoryFactory().id, title="园区配套食堂不足", description="员工就餐难", filed_by_id=cadre.id, cadre_id=cadre.id, response_due_at=now, due_at=now, visit_id=visit["id"])
+    problem = Problem(
+        code=f"V{visit['id']}",
+        enterprise_id=enterprise.id,
+        category_id=CategoryFactory().id,
+        title="园区配套食堂不足",
+        description="员工就餐难",
+        filed_by_id=cadre.id,
+        cadre_id=cadre.id,
+        response_due_at=now,
+        due_at=now,
+        visit_id=visit["id"],
+    )
     db.session.add(problem)
     db.session.commit()
     detail = client.get(f"/api/v1/visits/{visit['id']}", headers=headers).get_json()
@@ -252,20 +331,35 @@ def test_coverage_for_managers_and_cadres(client, app_ctx):
     manager = auth_headers(client, UserFactory())
     report = client.get("/api/v1/visits/coverage?limit=100", headers=manager).get_json()
     rows = {row["cadre_id"]: row for row in report["items"]}
-    assert (rows[behind.cadre_id]["linked"], rows[behind.cadre_id]["visited"], rows[behind.cadre_id]["rate"]) == (1, 0, 0.0)
-    assert (rows[ahead.cadre_id]["linked"], rows[ahead.cadre_id]["visited"], rows[ahead.cadre_id]["rate"]) == (2, 1, 0.5)
+    assert (rows[behind.cadre_id]["linked"], rows[behind.cadre_id]["visited"], rows[behind.cadre_id]["rate"]) == (
+        1,
+        0,
+        0.0,
+    )
+    assert (rows[ahead.cadre_id]["linked"], rows[ahead.cadre_id]["visited"], rows[ahead.cadre_id]["rate"]) == (
+        2,
+        1,
+        0.5,
+    )
     assert rows[ahead.cadre_id]["cadre_name"] == ahead.cadre.name
     rates = [row["rate"] for row in report["items"]]
     assert rates == sorted(rates) and report["days"] == 30 and report["overall"]["linked"] >= 3
 
     first = client.get("/api/v1/visits/coverage?limit=1", headers=manager).get_json()
     second = client.get(f"/api/v1/visits/coverage?limit=1&cursor={first['next_cursor']}", headers=manager).get_json()
-    assert [first["items"][0]["cadre_id"], second["items"][0]["cadre_id"]] == [row["cadre_id"] for row in report["items"][:2]]
+    assert [first["items"][0]["cadre_id"], second["items"][0]["cadre_id"]] == [
+        row["cadre_id"] for row in report["items"][:2]
+    ]
 
     own = client.get("/api/v1/visits/coverage", headers=auth_headers(client, ahead.cadre)).get_json()
     assert own["overall"] == {"linked": 2, "visited": 1, "rate": 0.5}
     assert [row["cadre_id"] for row in own["items"]] == [ahead.cadre_id] and own["next_cursor"] is None
-    assert client.get("/api/v1/visits/coverage?days=1", headers=auth_headers(client, ahead.cadre)).get_json()["overall"]["visited"] == 0
+    assert (
+        client.get("/api/v1/visits/coverage?days=1", headers=auth_headers(client, ahead.cadre)).get_json()["overall"][
+            "visited"
+        ]
+        == 0
+    )
     assert_error(client.get("/api/v1/visits/coverage?days=0", headers=manager), 422)
     assert_error(client.get("/api/v1/visits/coverage", headers=auth_headers(client, AdminFactory())), 403)
 
@@ -275,7 +369,12 @@ def test_openapi_documents_the_visit_endpoints(client):
     check_in = paths["/api/v1/visits/check-in"]["post"]
     assert {"200", "201", "403", "404", "422"} <= set(check_in["responses"])
     assert any(p["name"] == "Idempotency-Key" for p in check_in["parameters"])
-    assert {"/api/v1/visits", "/api/v1/visits/{visit_id}", "/api/v1/visits/{visit_id}/check-out", "/api/v1/visits/coverage"} <= set(paths)
+    assert {
+        "/api/v1/visits",
+        "/api/v1/visits/{visit_id}",
+        "/api/v1/visits/{visit_id}/check-out",
+        "/api/v1/visits/coverage",
+    } <= set(paths)
 
 
 @pytest.mark.committing

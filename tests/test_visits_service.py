@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +16,7 @@ from service_app.visits.models import Visit
 from tests.factories import CadreFactory, CategoryFactory, EnterpriseFactory, EnterpriseUserFactory, UserFactory
 from tests.factories_visits import Pair, VisitFactory, offset, pair
 
-NOW = datetime(2019, 6, 3, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2019, 6, 3, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -27,7 +27,9 @@ def link(app_ctx):
 def _check_in(link: Pair, *, at_m: float = 0.0, now: datetime = NOW, **kwargs):
     lat, lng = offset(link.enterprise.lat, link.enterprise.lng, north_m=at_m)
     kwargs.setdefault("accuracy_m", 10.0)
-    detail, _created = service.check_in(cadre=link.cadre, enterprise_id=link.enterprise_id, lat=lat, lng=lng, now=now, **kwargs)
+    detail, _created = service.check_in(
+        cadre=link.cadre, enterprise_id=link.enterprise_id, lat=lat, lng=lng, now=now, **kwargs
+    )
     return detail
 
 
@@ -63,7 +65,10 @@ def test_thresholds_come_from_settings(link, app, monkeypatch):
 
 def test_impossible_speed_against_the_previous_check_in_by_recorded_time(app_ctx):
     cadre = CadreFactory()
-    here, there = pair(cadre=cadre), pair(cadre=cadre, enterprise=EnterpriseFactory(lat=28.2282, lng=112.9388))  # Changsha, ~45 km
+    here, there = (
+        pair(cadre=cadre),
+        pair(cadre=cadre, enterprise=EnterpriseFactory(lat=28.2282, lng=112.9388)),
+    )  # Changsha, ~45 km
     _check_in(there, now=NOW - timedelta(minutes=20))
     assert _check_in(here).flags == ["impossible_speed"]
     # Two hours after the Changsha check-in is a plausible drive.
@@ -110,17 +115,51 @@ def test_only_linked_enterprises(app_ctx):
 
 
 def test_client_id_returns_the_same_visit_days_later(link):
-    first, created = service.check_in(cadre=link.cadre, enterprise_id=link.enterprise_id, lat=27.841, lng=113.079, accuracy_m=8, client_id="c-1", recorded_at=NOW - timedelta(hours=70), now=NOW)
+    first, created = service.check_in(
+        cadre=link.cadre,
+        enterprise_id=link.enterprise_id,
+        lat=27.841,
+        lng=113.079,
+        accuracy_m=8,
+        client_id="c-1",
+        recorded_at=NOW - timedelta(hours=70),
+        now=NOW,
+    )
     assert created
     # Four days later the capture time is far outside the offline window: still the same visit.
-    again, created = service.check_in(cadre=link.cadre, enterprise_id=link.enterprise_id, lat=27.841, lng=113.079, accuracy_m=8, client_id="c-1", recorded_at=NOW - timedelta(hours=70), now=NOW + timedelta(days=4))
+    again, created = service.check_in(
+        cadre=link.cadre,
+        enterprise_id=link.enterprise_id,
+        lat=27.841,
+        lng=113.079,
+        accuracy_m=8,
+        client_id="c-1",
+        recorded_at=NOW - timedelta(hours=70),
+        now=NOW + timedelta(days=4),
+    )
     assert not created and again.id == first.id
     with pytest.raises(ValidationFailed) as misuse:
-        service.check_in(cadre=link.cadre, enterprise_id=EnterpriseFactory().id, lat=27.8, lng=113.0, accuracy_m=8, client_id="c-1", now=NOW)
+        service.check_in(
+            cadre=link.cadre,
+            enterprise_id=EnterpriseFactory().id,
+            lat=27.8,
+            lng=113.0,
+            accuracy_m=8,
+            client_id="c-1",
+            now=NOW,
+        )
     assert list(misuse.value.errors) == ["client_id"]
     # client_id is per cadre: another cadre may use the same string.
     other = pair()
-    assert service.check_in(cadre=other.cadre, enterprise_id=other.enterprise_id, lat=27.8, lng=113.0, accuracy_m=8, client_id="c-1", now=NOW)[1]
+    assert service.check_in(
+        cadre=other.cadre,
+        enterprise_id=other.enterprise_id,
+        lat=27.8,
+        lng=113.0,
+        accuracy_m=8,
+        client_id="c-1",
+        now=NOW,
+    )[1]
 
 
 def test_client_id_race_is_settled_by_the_unique_constraint(link, monkeypatch):
@@ -128,8 +167,18 @@ def test_client_id_race_is_settled_by_the_unique_constraint(link, monkeypatch):
     winner = VisitFactory(cadre=link.cadre, enterprise=link.enterprise, client_id="race-1", recorded_at=NOW)
     lookups = iter([None])  # the loser looked before the winner committed
     real_lookup = service._visit_by_client_id
-    monkeypatch.setattr(service, "_visit_by_client_id", lambda cadre_id, client_id: next(lookups, real_lookup(cadre_id, client_id)))
-    detail, created = service.check_in(cadre=link.cadre, enterprise_id=link.enterprise_id, lat=27.841, lng=113.079, accuracy_m=8, client_id="race-1", now=NOW)
+    monkeypatch.setattr(
+        service, "_visit_by_client_id", lambda cadre_id, client_id: next(lookups, real_lookup(cadre_id, client_id))
+    )
+    detail, created = service.check_in(
+        cadre=link.cadre,
+        enterprise_id=link.enterprise_id,
+        lat=27.841,
+        lng=113.079,
+        accuracy_m=8,
+        client_id="race-1",
+        now=NOW,
+    )
     assert not created and detail.id == winner.id
     assert db.session.scalar(select(func.count()).select_from(Visit).where(Visit.cadre_id == link.cadre_id)) == 1
 
@@ -142,7 +191,9 @@ def test_checking_in_elsewhere_closes_the_open_visit(app_ctx):
     closed = _visit(first.id)
     assert closed.auto_closed and closed.checked_out_at == NOW + timedelta(minutes=45) and closed.duration_s == 45 * 60
     assert _visit(second.id).checked_out_at is None
-    open_visits = db.session.scalars(select(Visit.id).where(Visit.cadre_id == cadre.id, Visit.checked_out_at.is_(None))).all()
+    open_visits = db.session.scalars(
+        select(Visit.id).where(Visit.cadre_id == cadre.id, Visit.checked_out_at.is_(None))
+    ).all()
     assert open_visits == [second.id]
 
 
@@ -169,7 +220,15 @@ def test_late_offline_check_ins_arrive_already_closed(app_ctx):
 
 def test_photos_are_claimed_for_the_visit(link):
     def upload(owner_id):
-        attachment = Attachment(owner_id=owner_id, storage="local", storage_key=f"test/{owner_id}/{datetime.now().timestamp()}", filename="p.jpg", content_type="image/jpeg", size=3, sha256="0" * 64)
+        attachment = Attachment(
+            owner_id=owner_id,
+            storage="local",
+            storage_key=f"test/{owner_id}/{datetime.now().timestamp()}",
+            filename="p.jpg",
+            content_type="image/jpeg",
+            size=3,
+            sha256="0" * 64,
+        )
         db.session.add(attachment)
         db.session.flush()
         return attachment
@@ -185,9 +244,21 @@ def test_photos_are_claimed_for_the_visit(link):
 def test_check_out_computes_the_duration(link):
     visit = _check_in(link)
     lat, lng = offset(link.enterprise.lat, link.enterprise.lng, east_m=30)
-    done = service.check_out(cadre=link.cadre, visit_id=visit.id, lat=lat, lng=lng, summary="了解用工需求", recorded_at=NOW + timedelta(minutes=50), now=NOW + timedelta(hours=2))
+    done = service.check_out(
+        cadre=link.cadre,
+        visit_id=visit.id,
+        lat=lat,
+        lng=lng,
+        summary="了解用工需求",
+        recorded_at=NOW + timedelta(minutes=50),
+        now=NOW + timedelta(hours=2),
+    )
     assert done.duration_s == 50 * 60 and done.checked_out_at == NOW + timedelta(minutes=50)
-    assert done.summary == "了解用工需求" and not done.auto_closed and (done.check_out_lat, done.check_out_lng) == (lat, lng)
+    assert (
+        done.summary == "了解用工需求"
+        and not done.auto_closed
+        and (done.check_out_lat, done.check_out_lng) == (lat, lng)
+    )
 
 
 def test_check_out_rules(link):
@@ -195,18 +266,32 @@ def test_check_out_rules(link):
     with pytest.raises(NotFound):
         service.check_out(cadre=CadreFactory(), visit_id=visit.id, lat=27.8, lng=113.0, summary="x", now=NOW)
     with pytest.raises(ValidationFailed) as negative:
-        service.check_out(cadre=link.cadre, visit_id=visit.id, lat=27.8, lng=113.0, summary="x", recorded_at=NOW - timedelta(seconds=1), now=NOW)
+        service.check_out(
+            cadre=link.cadre,
+            visit_id=visit.id,
+            lat=27.8,
+            lng=113.0,
+            summary="x",
+            recorded_at=NOW - timedelta(seconds=1),
+            now=NOW,
+        )
     assert list(negative.value.errors) == ["recorded_at"]
-    service.check_out(cadre=link.cadre, visit_id=visit.id, lat=27.8, lng=113.0, summary="x", now=NOW + timedelta(minutes=5))
+    service.check_out(
+        cadre=link.cadre, visit_id=visit.id, lat=27.8, lng=113.0, summary="x", now=NOW + timedelta(minutes=5)
+    )
     with pytest.raises(Conflict) as twice:
-        service.check_out(cadre=link.cadre, visit_id=visit.id, lat=27.8, lng=113.0, summary="y", now=NOW + timedelta(minutes=6))
+        service.check_out(
+            cadre=link.cadre, visit_id=visit.id, lat=27.8, lng=113.0, summary="y", now=NOW + timedelta(minutes=6)
+        )
     assert twice.value.http_status == 409 and twice.value.extra["visit"]["summary"] == "x"
 
 
 def test_server_time_check_out_is_never_negative(link):
     # The phone's clock ran two minutes fast at check-in; the check-out carries no time of its own.
     visit = _check_in(link, recorded_at=NOW + timedelta(minutes=2))
-    done = service.check_out(cadre=link.cadre, visit_id=visit.id, lat=27.8, lng=113.0, summary="x", now=NOW + timedelta(minutes=1))
+    done = service.check_out(
+        cadre=link.cadre, visit_id=visit.id, lat=27.8, lng=113.0, summary="x", now=NOW + timedelta(minutes=1)
+    )
     assert done.duration_s == 0
 
 
@@ -216,13 +301,23 @@ def test_a_late_check_out_corrects_an_automatic_close(app_ctx):
     first = _check_in(a)
     _check_in(b, now=NOW + timedelta(hours=1))
     # The check-out from A, captured offline before the check-in at B, arrives afterwards.
-    corrected = service.check_out(cadre=cadre, visit_id=first.id, lat=27.8, lng=113.0, summary="走访完成", recorded_at=NOW + timedelta(minutes=40), now=NOW + timedelta(hours=1, minutes=5))
+    corrected = service.check_out(
+        cadre=cadre,
+        visit_id=first.id,
+        lat=27.8,
+        lng=113.0,
+        summary="走访完成",
+        recorded_at=NOW + timedelta(minutes=40),
+        now=NOW + timedelta(hours=1, minutes=5),
+    )
     assert corrected.duration_s == 40 * 60 and not corrected.auto_closed
     # One recorded after the automatic close cannot rewrite history.
     other = _check_in(a, now=NOW + timedelta(hours=2))
     _check_in(b, now=NOW + timedelta(hours=3))
     with pytest.raises(Conflict):
-        service.check_out(cadre=cadre, visit_id=other.id, lat=27.8, lng=113.0, summary="x", now=NOW + timedelta(hours=3, minutes=1))
+        service.check_out(
+            cadre=cadre, visit_id=other.id, lat=27.8, lng=113.0, summary="x", now=NOW + timedelta(hours=3, minutes=1)
+        )
 
 
 def test_detail_lists_problems_raised_during_the_visit(link):
@@ -230,7 +325,17 @@ def test_detail_lists_problems_raised_during_the_visit(link):
     filer = EnterpriseUserFactory(enterprise=link.enterprise)
     category = CategoryFactory()
     problems = [
-        Problem(code=f"T{visit.id}-{n}", enterprise_id=link.enterprise_id, category_id=category.id, title="厂区道路破损", description="需要维修", filed_by_id=filer.id, response_due_at=NOW, due_at=NOW, visit_id=visit.id if n < 2 else None)
+        Problem(
+            code=f"T{visit.id}-{n}",
+            enterprise_id=link.enterprise_id,
+            category_id=category.id,
+            title="厂区道路破损",
+            description="需要维修",
+            filed_by_id=filer.id,
+            response_due_at=NOW,
+            due_at=NOW,
+            visit_id=visit.id if n < 2 else None,
+        )
         for n in range(3)
     ]
     db.session.add_all(problems)

@@ -1,15 +1,14 @@
 """foundation schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-21 17:36:08.277109
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import service_app.common.types
-
 
 # revision identifiers, used by Alembic.
 revision = '0001'
@@ -48,385 +47,440 @@ def upgrade():
     sa.UniqueConstraint('code', name=op.f('uq_parks_code')),
     sa.UniqueConstraint('name', name=op.f('uq_parks_name'))
     )
-    op.create_table('categories',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('code', sa.String(length=32), nullable=False),
-    sa.Column('name', sa.String(length=64), nullable=False),
-    sa.Column('name_en', sa.String(length=128), nullable=True),
-    sa.Column('default_department_id', sa.Integer(), nullable=True),
-    sa.Column('sla_hours', sa.Integer(), nullable=False),
-    sa.Column('sort_order', sa.Integer(), nullable=False),
-    sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.CheckConstraint('sla_hours > 0', name=op.f('ck_categories_sla_positive')),
-    sa.ForeignKeyConstraint(['default_department_id'], ['departments.id'], name=op.f('fk_categories_default_department_id_departments')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_categories')),
-    sa.UniqueConstraint('code', name=op.f('uq_categories_code')),
-    sa.UniqueConstraint('name', name=op.f('uq_categories_name'))
+    op.create_table(
+        "categories",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("name_en", sa.String(length=128), nullable=True),
+        sa.Column("default_department_id", sa.Integer(), nullable=True),
+        sa.Column("sla_hours", sa.Integer(), nullable=False),
+        sa.Column("sort_order", sa.Integer(), nullable=False),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.CheckConstraint("sla_hours > 0", name=op.f("ck_categories_sla_positive")),
+        sa.ForeignKeyConstraint(
+            ["default_department_id"], ["departments.id"], name=op.f("fk_categories_default_department_id_departments")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_categories")),
+        sa.UniqueConstraint("code", name=op.f("uq_categories_code")),
+        sa.UniqueConstraint("name", name=op.f("uq_categories_name")),
     )
-    op.create_table('enterprises',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('name', sa.String(length=128), nullable=False),
-    sa.Column('credit_code', sa.String(length=18), nullable=False),
-    sa.Column('address', sa.String(length=255), nullable=True),
-    sa.Column('lat', sa.Float(), nullable=True),
-    sa.Column('lng', sa.Float(), nullable=True),
-    sa.Column('park_id', sa.Integer(), nullable=True),
-    sa.Column('chain_id', sa.Integer(), nullable=True),
-    sa.Column('scale', sa.String(length=16), nullable=True),
-    sa.Column('industry', sa.String(length=64), nullable=True),
-    sa.Column('legal_representative', sa.String(length=64), nullable=True),
-    sa.Column('contact_name', sa.String(length=64), nullable=True),
-    sa.Column('contact_phone', sa.String(length=32), nullable=True),
-    sa.Column('established_on', sa.Date(), nullable=True),
-    sa.Column('description', sa.Text(), nullable=True),
-    sa.Column('created_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("scale IS NULL OR scale IN ('large', 'medium', 'small', 'micro')", name=op.f('ck_enterprises_scale_valid')),
-    sa.CheckConstraint('lat IS NULL OR (lat >= -90 AND lat <= 90)', name=op.f('ck_enterprises_lat_range')),
-    sa.CheckConstraint('lng IS NULL OR (lng >= -180 AND lng <= 180)', name=op.f('ck_enterprises_lng_range')),
-    sa.ForeignKeyConstraint(['chain_id'], ['chains.id'], name=op.f('fk_enterprises_chain_id_chains')),
-    sa.ForeignKeyConstraint(['park_id'], ['parks.id'], name=op.f('fk_enterprises_park_id_parks')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_enterprises')),
-    sa.UniqueConstraint('credit_code', name=op.f('uq_enterprises_credit_code'))
+    op.create_table(
+        "enterprises",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column("credit_code", sa.String(length=18), nullable=False),
+        sa.Column("address", sa.String(length=255), nullable=True),
+        sa.Column("lat", sa.Float(), nullable=True),
+        sa.Column("lng", sa.Float(), nullable=True),
+        sa.Column("park_id", sa.Integer(), nullable=True),
+        sa.Column("chain_id", sa.Integer(), nullable=True),
+        sa.Column("scale", sa.String(length=16), nullable=True),
+        sa.Column("industry", sa.String(length=64), nullable=True),
+        sa.Column("legal_representative", sa.String(length=64), nullable=True),
+        sa.Column("contact_name", sa.String(length=64), nullable=True),
+        sa.Column("contact_phone", sa.String(length=32), nullable=True),
+        sa.Column("established_on", sa.Date(), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("created_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "scale IS NULL OR scale IN ('large', 'medium', 'small', 'micro')", name=op.f("ck_enterprises_scale_valid")
+        ),
+        sa.CheckConstraint("lat IS NULL OR (lat >= -90 AND lat <= 90)", name=op.f("ck_enterprises_lat_range")),
+        sa.CheckConstraint("lng IS NULL OR (lng >= -180 AND lng <= 180)", name=op.f("ck_enterprises_lng_range")),
+        sa.ForeignKeyConstraint(["chain_id"], ["chains.id"], name=op.f("fk_enterprises_chain_id_chains")),
+        sa.ForeignKeyConstraint(["park_id"], ["parks.id"], name=op.f("fk_enterprises_park_id_parks")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_enterprises")),
+        sa.UniqueConstraint("credit_code", name=op.f("uq_enterprises_credit_code")),
     )
-    with op.batch_alter_table('enterprises', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_enterprises_chain_id'), ['chain_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_enterprises_name'), ['name'], unique=False)
-        batch_op.create_index('ix_enterprises_park_chain', ['park_id', 'chain_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_enterprises_updated_at'), ['updated_at'], unique=False)
+    with op.batch_alter_table("enterprises", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_enterprises_chain_id"), ["chain_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_enterprises_name"), ["name"], unique=False)
+        batch_op.create_index("ix_enterprises_park_chain", ["park_id", "chain_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_enterprises_updated_at"), ["updated_at"], unique=False)
 
-    op.create_table('users',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('username', sa.String(length=64), nullable=False),
-    sa.Column('name', sa.String(length=64), nullable=False),
-    sa.Column('role', sa.String(length=16), nullable=False),
-    sa.Column('password_hash', sa.String(length=255), nullable=False),
-    sa.Column('enterprise_id', sa.Integer(), nullable=True),
-    sa.Column('department_id', sa.Integer(), nullable=True),
-    sa.Column('phone', sa.String(length=32), nullable=True),
-    sa.Column('title', sa.String(length=64), nullable=True),
-    sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_login_at', service_app.common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.CheckConstraint("role != 'department' OR department_id IS NOT NULL", name=op.f('ck_users_department_user_has_department')),
-    sa.CheckConstraint("role != 'enterprise' OR enterprise_id IS NOT NULL", name=op.f('ck_users_enterprise_user_has_enterprise')),
-    sa.CheckConstraint("role IN ('enterprise', 'cadre', 'department', 'manager', 'admin')", name=op.f('ck_users_role_valid')),
-    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_users_department_id_departments')),
-    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_users_enterprise_id_enterprises')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
-    sa.UniqueConstraint('username', name=op.f('uq_users_username'))
+    op.create_table(
+        "users",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("password_hash", sa.String(length=255), nullable=False),
+        sa.Column("enterprise_id", sa.Integer(), nullable=True),
+        sa.Column("department_id", sa.Integer(), nullable=True),
+        sa.Column("phone", sa.String(length=32), nullable=True),
+        sa.Column("title", sa.String(length=64), nullable=True),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_login_at", service_app.common.types.UTCDateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "role != 'department' OR department_id IS NOT NULL", name=op.f("ck_users_department_user_has_department")
+        ),
+        sa.CheckConstraint(
+            "role != 'enterprise' OR enterprise_id IS NOT NULL", name=op.f("ck_users_enterprise_user_has_enterprise")
+        ),
+        sa.CheckConstraint(
+            "role IN ('enterprise', 'cadre', 'department', 'manager', 'admin')", name=op.f("ck_users_role_valid")
+        ),
+        sa.ForeignKeyConstraint(["department_id"], ["departments.id"], name=op.f("fk_users_department_id_departments")),
+        sa.ForeignKeyConstraint(["enterprise_id"], ["enterprises.id"], name=op.f("fk_users_enterprise_id_enterprises")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        sa.UniqueConstraint("username", name=op.f("uq_users_username")),
     )
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_users_department_id'), ['department_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_users_enterprise_id'), ['enterprise_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_users_role'), ['role'], unique=False)
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_users_department_id"), ["department_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_users_enterprise_id"), ["enterprise_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_users_role"), ["role"], unique=False)
 
-    op.create_table('auth_sessions',
-    sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('refresh_jti', sa.String(length=36), nullable=False),
-    sa.Column('created_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('refreshed_at', service_app.common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('expires_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', service_app.common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_reason', sa.String(length=32), nullable=True),
-    sa.Column('client_address', sa.String(length=64), nullable=True),
-    sa.Column('user_agent', sa.String(length=255), nullable=True),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_auth_sessions_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_auth_sessions'))
+    op.create_table(
+        "auth_sessions",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("refresh_jti", sa.String(length=36), nullable=False),
+        sa.Column("created_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("refreshed_at", service_app.common.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("expires_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", service_app.common.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_reason", sa.String(length=32), nullable=True),
+        sa.Column("client_address", sa.String(length=64), nullable=True),
+        sa.Column("user_agent", sa.String(length=255), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_auth_sessions_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_auth_sessions")),
     )
-    with op.batch_alter_table('auth_sessions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_auth_sessions_expires_at'), ['expires_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_auth_sessions_user_id'), ['user_id'], unique=False)
+    with op.batch_alter_table("auth_sessions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_auth_sessions_expires_at"), ["expires_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_auth_sessions_user_id"), ["user_id"], unique=False)
 
-    op.create_table('cadre_links',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('cadre_id', sa.Integer(), nullable=False),
-    sa.Column('enterprise_id', sa.Integer(), nullable=False),
-    sa.Column('role', sa.String(length=16), nullable=False),
-    sa.Column('started_on', sa.Date(), nullable=False),
-    sa.Column('ended_at', service_app.common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("role IN ('primary', 'leader')", name=op.f('ck_cadre_links_role_valid')),
-    sa.ForeignKeyConstraint(['cadre_id'], ['users.id'], name=op.f('fk_cadre_links_cadre_id_users')),
-    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_cadre_links_enterprise_id_enterprises')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_cadre_links'))
+    op.create_table(
+        "cadre_links",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("cadre_id", sa.Integer(), nullable=False),
+        sa.Column("enterprise_id", sa.Integer(), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("started_on", sa.Date(), nullable=False),
+        sa.Column("ended_at", service_app.common.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("role IN ('primary', 'leader')", name=op.f("ck_cadre_links_role_valid")),
+        sa.ForeignKeyConstraint(["cadre_id"], ["users.id"], name=op.f("fk_cadre_links_cadre_id_users")),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"], ["enterprises.id"], name=op.f("fk_cadre_links_enterprise_id_enterprises")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cadre_links")),
     )
-    with op.batch_alter_table('cadre_links', schema=None) as batch_op:
-        batch_op.create_index('ix_cadre_links_cadre_active', ['cadre_id', 'ended_at'], unique=False)
-        batch_op.create_index('ix_cadre_links_enterprise_active', ['enterprise_id', 'ended_at'], unique=False)
+    with op.batch_alter_table("cadre_links", schema=None) as batch_op:
+        batch_op.create_index("ix_cadre_links_cadre_active", ["cadre_id", "ended_at"], unique=False)
+        batch_op.create_index("ix_cadre_links_enterprise_active", ["enterprise_id", "ended_at"], unique=False)
 
-    op.create_table('idempotency_keys',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('key', sa.String(length=128), nullable=False),
-    sa.Column('endpoint', sa.String(length=255), nullable=False),
-    sa.Column('request_hash', sa.String(length=64), nullable=False),
-    sa.Column('response_status', sa.Integer(), nullable=True),
-    sa.Column('response_body', sa.Text(), nullable=True),
-    sa.Column('response_headers', sa.JSON(), nullable=True),
-    sa.Column('created_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_idempotency_keys_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_keys')),
-    sa.UniqueConstraint('user_id', 'key', name='uq_idempotency_keys_user_key')
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=128), nullable=False),
+        sa.Column("endpoint", sa.String(length=255), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("response_status", sa.Integer(), nullable=True),
+        sa.Column("response_body", sa.Text(), nullable=True),
+        sa.Column("response_headers", sa.JSON(), nullable=True),
+        sa.Column("created_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_idempotency_keys_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_keys")),
+        sa.UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),
     )
-    with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_idempotency_keys_expires_at'), ['expires_at'], unique=False)
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_idempotency_keys_expires_at"), ["expires_at"], unique=False)
 
-    op.create_table('visits',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('client_id', sa.String(length=64), nullable=True),
-    sa.Column('cadre_id', sa.Integer(), nullable=False),
-    sa.Column('enterprise_id', sa.Integer(), nullable=False),
-    sa.Column('recorded_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('received_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('lat', sa.Float(), nullable=False),
-    sa.Column('lng', sa.Float(), nullable=False),
-    sa.Column('accuracy_m', sa.Float(), nullable=True),
-    sa.Column('distance_m', sa.Float(), nullable=True),
-    sa.Column('within_geofence', sa.Boolean(), nullable=False),
-    sa.Column('flags', sa.JSON(), nullable=False),
-    sa.Column('flagged', sa.Boolean(), nullable=False),
-    sa.Column('mock_location', sa.Boolean(), nullable=False),
-    sa.Column('note', sa.Text(), nullable=True),
-    sa.Column('checked_out_at', service_app.common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('check_out_lat', sa.Float(), nullable=True),
-    sa.Column('check_out_lng', sa.Float(), nullable=True),
-    sa.Column('summary', sa.Text(), nullable=True),
-    sa.Column('duration_s', sa.Integer(), nullable=True),
-    sa.Column('auto_closed', sa.Boolean(), nullable=False),
-    sa.Column('updated_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.CheckConstraint('lat >= -90 AND lat <= 90', name=op.f('ck_visits_lat_range')),
-    sa.CheckConstraint('lng >= -180 AND lng <= 180', name=op.f('ck_visits_lng_range')),
-    sa.ForeignKeyConstraint(['cadre_id'], ['users.id'], name=op.f('fk_visits_cadre_id_users')),
-    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_visits_enterprise_id_enterprises')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_visits')),
-    sa.UniqueConstraint('cadre_id', 'client_id', name='uq_visits_cadre_client_id')
+    op.create_table(
+        "visits",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("client_id", sa.String(length=64), nullable=True),
+        sa.Column("cadre_id", sa.Integer(), nullable=False),
+        sa.Column("enterprise_id", sa.Integer(), nullable=False),
+        sa.Column("recorded_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("lat", sa.Float(), nullable=False),
+        sa.Column("lng", sa.Float(), nullable=False),
+        sa.Column("accuracy_m", sa.Float(), nullable=True),
+        sa.Column("distance_m", sa.Float(), nullable=True),
+        sa.Column("within_geofence", sa.Boolean(), nullable=False),
+        sa.Column("flags", sa.JSON(), nullable=False),
+        sa.Column("flagged", sa.Boolean(), nullable=False),
+        sa.Column("mock_location", sa.Boolean(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("checked_out_at", service_app.common.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("check_out_lat", sa.Float(), nullable=True),
+        sa.Column("check_out_lng", sa.Float(), nullable=True),
+        sa.Column("summary", sa.Text(), nullable=True),
+        sa.Column("duration_s", sa.Integer(), nullable=True),
+        sa.Column("auto_closed", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("lat >= -90 AND lat <= 90", name=op.f("ck_visits_lat_range")),
+        sa.CheckConstraint("lng >= -180 AND lng <= 180", name=op.f("ck_visits_lng_range")),
+        sa.ForeignKeyConstraint(["cadre_id"], ["users.id"], name=op.f("fk_visits_cadre_id_users")),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"], ["enterprises.id"], name=op.f("fk_visits_enterprise_id_enterprises")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_visits")),
+        sa.UniqueConstraint("cadre_id", "client_id", name="uq_visits_cadre_client_id"),
     )
-    with op.batch_alter_table('visits', schema=None) as batch_op:
-        batch_op.create_index('ix_visits_cadre_id_id', ['cadre_id', 'id'], unique=False)
-        batch_op.create_index('ix_visits_checked_out_at', ['checked_out_at'], unique=False)
-        batch_op.create_index('ix_visits_enterprise_id_recorded_at', ['enterprise_id', 'recorded_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_visits_flagged'), ['flagged'], unique=False)
+    with op.batch_alter_table("visits", schema=None) as batch_op:
+        batch_op.create_index("ix_visits_cadre_id_id", ["cadre_id", "id"], unique=False)
+        batch_op.create_index("ix_visits_checked_out_at", ["checked_out_at"], unique=False)
+        batch_op.create_index("ix_visits_enterprise_id_recorded_at", ["enterprise_id", "recorded_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_visits_flagged"), ["flagged"], unique=False)
 
-    op.create_table('problems',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('code', sa.String(length=24), nullable=False),
-    sa.Column('enterprise_id', sa.Integer(), nullable=False),
-    sa.Column('category_id', sa.Integer(), nullable=False),
-    sa.Column('title', sa.String(length=120), nullable=False),
-    sa.Column('description', sa.Text(), nullable=False),
-    sa.Column('urgent', sa.Boolean(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('filed_by_id', sa.Integer(), nullable=False),
-    sa.Column('cadre_id', sa.Integer(), nullable=True),
-    sa.Column('department_id', sa.Integer(), nullable=True),
-    sa.Column('handler_id', sa.Integer(), nullable=True),
-    sa.Column('visit_id', sa.Integer(), nullable=True),
-    sa.Column('duplicate_of_id', sa.Integer(), nullable=True),
-    sa.Column('reject_reason', sa.Text(), nullable=True),
-    sa.Column('resolution', sa.Text(), nullable=True),
-    sa.Column('closed_reason', sa.String(length=16), nullable=True),
-    sa.Column('supervised', sa.Boolean(), nullable=False),
-    sa.Column('supervised_at', service_app.common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('reopen_count', sa.Integer(), nullable=False),
-    sa.Column('created_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('response_due_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('first_response_at', service_app.common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('due_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('accepted_at', service_app.common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('dispatched_at', service_app.common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('claimed_at', service_app.common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('resolved_at', service_app.common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('closed_at', service_app.common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('version', sa.Integer(), nullable=False),
-    sa.CheckConstraint("status IN ('submitted', 'accepted', 'rejected', 'dispatched', 'in_progress', 'resolved', 'closed')", name=op.f('ck_problems_status_valid')),
-    sa.CheckConstraint('reopen_count >= 0', name=op.f('ck_problems_reopen_count_non_negative')),
-    sa.ForeignKeyConstraint(['cadre_id'], ['users.id'], name=op.f('fk_problems_cadre_id_users')),
-    sa.ForeignKeyConstraint(['category_id'], ['categories.id'], name=op.f('fk_problems_category_id_categories')),
-    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_problems_department_id_departments')),
-    sa.ForeignKeyConstraint(['duplicate_of_id'], ['problems.id'], name=op.f('fk_problems_duplicate_of_id_problems')),
-    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_problems_enterprise_id_enterprises')),
-    sa.ForeignKeyConstraint(['filed_by_id'], ['users.id'], name=op.f('fk_problems_filed_by_id_users')),
-    sa.ForeignKeyConstraint(['handler_id'], ['users.id'], name=op.f('fk_problems_handler_id_users')),
-    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_problems_visit_id_visits')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_problems')),
-    sa.UniqueConstraint('code', name=op.f('uq_problems_code'))
+    op.create_table(
+        "problems",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=24), nullable=False),
+        sa.Column("enterprise_id", sa.Integer(), nullable=False),
+        sa.Column("category_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=120), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("urgent", sa.Boolean(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("filed_by_id", sa.Integer(), nullable=False),
+        sa.Column("cadre_id", sa.Integer(), nullable=True),
+        sa.Column("department_id", sa.Integer(), nullable=True),
+        sa.Column("handler_id", sa.Integer(), nullable=True),
+        sa.Column("visit_id", sa.Integer(), nullable=True),
+        sa.Column("duplicate_of_id", sa.Integer(), nullable=True),
+        sa.Column("reject_reason", sa.Text(), nullable=True),
+        sa.Column("resolution", sa.Text(), nullable=True),
+        sa.Column("closed_reason", sa.String(length=16), nullable=True),
+        sa.Column("supervised", sa.Boolean(), nullable=False),
+        sa.Column("supervised_at", service_app.common.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reopen_count", sa.Integer(), nullable=False),
+        sa.Column("created_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("response_due_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("first_response_at", service_app.common.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("due_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("accepted_at", service_app.common.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("dispatched_at", service_app.common.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_at", service_app.common.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", service_app.common.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", service_app.common.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('submitted', 'accepted', 'rejected', 'dispatched', 'in_progress', 'resolved', 'closed')",
+            name=op.f("ck_problems_status_valid"),
+        ),
+        sa.CheckConstraint("reopen_count >= 0", name=op.f("ck_problems_reopen_count_non_negative")),
+        sa.ForeignKeyConstraint(["cadre_id"], ["users.id"], name=op.f("fk_problems_cadre_id_users")),
+        sa.ForeignKeyConstraint(["category_id"], ["categories.id"], name=op.f("fk_problems_category_id_categories")),
+        sa.ForeignKeyConstraint(
+            ["department_id"], ["departments.id"], name=op.f("fk_problems_department_id_departments")
+        ),
+        sa.ForeignKeyConstraint(
+            ["duplicate_of_id"], ["problems.id"], name=op.f("fk_problems_duplicate_of_id_problems")
+        ),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"], ["enterprises.id"], name=op.f("fk_problems_enterprise_id_enterprises")
+        ),
+        sa.ForeignKeyConstraint(["filed_by_id"], ["users.id"], name=op.f("fk_problems_filed_by_id_users")),
+        sa.ForeignKeyConstraint(["handler_id"], ["users.id"], name=op.f("fk_problems_handler_id_users")),
+        sa.ForeignKeyConstraint(["visit_id"], ["visits.id"], name=op.f("fk_problems_visit_id_visits")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_problems")),
+        sa.UniqueConstraint("code", name=op.f("uq_problems_code")),
     )
-    with op.batch_alter_table('problems', schema=None) as batch_op:
-        batch_op.create_index('ix_problems_cadre_id_id', ['cadre_id', 'id'], unique=False)
-        batch_op.create_index('ix_problems_category_id_id', ['category_id', 'id'], unique=False)
-        batch_op.create_index('ix_problems_department_id_id', ['department_id', 'id'], unique=False)
-        batch_op.create_index('ix_problems_enterprise_id_id', ['enterprise_id', 'id'], unique=False)
-        batch_op.create_index('ix_problems_status_due_at', ['status', 'due_at'], unique=False)
-        batch_op.create_index('ix_problems_status_id', ['status', 'id'], unique=False)
-        batch_op.create_index('ix_problems_updated_at_id', ['updated_at', 'id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_problems_visit_id'), ['visit_id'], unique=False)
+    with op.batch_alter_table("problems", schema=None) as batch_op:
+        batch_op.create_index("ix_problems_cadre_id_id", ["cadre_id", "id"], unique=False)
+        batch_op.create_index("ix_problems_category_id_id", ["category_id", "id"], unique=False)
+        batch_op.create_index("ix_problems_department_id_id", ["department_id", "id"], unique=False)
+        batch_op.create_index("ix_problems_enterprise_id_id", ["enterprise_id", "id"], unique=False)
+        batch_op.create_index("ix_problems_status_due_at", ["status", "due_at"], unique=False)
+        batch_op.create_index("ix_problems_status_id", ["status", "id"], unique=False)
+        batch_op.create_index("ix_problems_updated_at_id", ["updated_at", "id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_problems_visit_id"), ["visit_id"], unique=False)
 
-    op.create_table('attachments',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('owner_id', sa.Integer(), nullable=False),
-    sa.Column('problem_id', sa.Integer(), nullable=True),
-    sa.Column('visit_id', sa.Integer(), nullable=True),
-    sa.Column('storage', sa.String(length=16), nullable=False),
-    sa.Column('storage_key', sa.String(length=255), nullable=False),
-    sa.Column('filename', sa.String(length=255), nullable=False),
-    sa.Column('content_type', sa.String(length=64), nullable=False),
-    sa.Column('size', sa.BigInteger(), nullable=False),
-    sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.Column('created_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_attachments_owner_id_users')),
-    sa.ForeignKeyConstraint(['problem_id'], ['problems.id'], name=op.f('fk_attachments_problem_id_problems')),
-    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_attachments_visit_id_visits')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_attachments')),
-    sa.UniqueConstraint('storage_key', name=op.f('uq_attachments_storage_key'))
+    op.create_table(
+        "attachments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("owner_id", sa.Integer(), nullable=False),
+        sa.Column("problem_id", sa.Integer(), nullable=True),
+        sa.Column("visit_id", sa.Integer(), nullable=True),
+        sa.Column("storage", sa.String(length=16), nullable=False),
+        sa.Column("storage_key", sa.String(length=255), nullable=False),
+        sa.Column("filename", sa.String(length=255), nullable=False),
+        sa.Column("content_type", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["owner_id"], ["users.id"], name=op.f("fk_attachments_owner_id_users")),
+        sa.ForeignKeyConstraint(["problem_id"], ["problems.id"], name=op.f("fk_attachments_problem_id_problems")),
+        sa.ForeignKeyConstraint(["visit_id"], ["visits.id"], name=op.f("fk_attachments_visit_id_visits")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_attachments")),
+        sa.UniqueConstraint("storage_key", name=op.f("uq_attachments_storage_key")),
     )
-    with op.batch_alter_table('attachments', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_attachments_owner_id'), ['owner_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_attachments_problem_id'), ['problem_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_attachments_sha256'), ['sha256'], unique=False)
-        batch_op.create_index(batch_op.f('ix_attachments_visit_id'), ['visit_id'], unique=False)
+    with op.batch_alter_table("attachments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_attachments_owner_id"), ["owner_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_attachments_problem_id"), ["problem_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_attachments_sha256"), ["sha256"], unique=False)
+        batch_op.create_index(batch_op.f("ix_attachments_visit_id"), ["visit_id"], unique=False)
 
-    op.create_table('notifications',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=32), nullable=False),
-    sa.Column('problem_id', sa.Integer(), nullable=True),
-    sa.Column('visit_id', sa.Integer(), nullable=True),
-    sa.Column('title', sa.String(length=255), nullable=False),
-    sa.Column('body', sa.Text(), nullable=True),
-    sa.Column('data', sa.JSON(), nullable=True),
-    sa.Column('created_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('read_at', service_app.common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('delivered_at', service_app.common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('delivery_attempts', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['problem_id'], ['problems.id'], name=op.f('fk_notifications_problem_id_problems'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_notifications_visit_id_visits'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications'))
+    op.create_table(
+        "notifications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("problem_id", sa.Integer(), nullable=True),
+        sa.Column("visit_id", sa.Integer(), nullable=True),
+        sa.Column("title", sa.String(length=255), nullable=False),
+        sa.Column("body", sa.Text(), nullable=True),
+        sa.Column("data", sa.JSON(), nullable=True),
+        sa.Column("created_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("read_at", service_app.common.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("delivered_at", service_app.common.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("delivery_attempts", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["problem_id"], ["problems.id"], name=op.f("fk_notifications_problem_id_problems"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_notifications_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["visit_id"], ["visits.id"], name=op.f("fk_notifications_visit_id_visits"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
     )
-    with op.batch_alter_table('notifications', schema=None) as batch_op:
-        batch_op.create_index('ix_notifications_delivered_at_id', ['delivered_at', 'id'], unique=False)
-        batch_op.create_index('ix_notifications_user_id_id', ['user_id', 'id'], unique=False)
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.create_index("ix_notifications_delivered_at_id", ["delivered_at", "id"], unique=False)
+        batch_op.create_index("ix_notifications_user_id_id", ["user_id", "id"], unique=False)
 
-    op.create_table('problem_events',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('problem_id', sa.Integer(), nullable=False),
-    sa.Column('actor_id', sa.Integer(), nullable=True),
-    sa.Column('action', sa.String(length=16), nullable=False),
-    sa.Column('from_status', sa.String(length=16), nullable=True),
-    sa.Column('to_status', sa.String(length=16), nullable=True),
-    sa.Column('note', sa.Text(), nullable=True),
-    sa.Column('reason_code', sa.String(length=32), nullable=True),
-    sa.Column('department_id', sa.Integer(), nullable=True),
-    sa.Column('internal', sa.Boolean(), nullable=False),
-    sa.Column('created_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_problem_events_actor_id_users')),
-    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_problem_events_department_id_departments')),
-    sa.ForeignKeyConstraint(['problem_id'], ['problems.id'], name=op.f('fk_problem_events_problem_id_problems'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_problem_events'))
+    op.create_table(
+        "problem_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("problem_id", sa.Integer(), nullable=False),
+        sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("from_status", sa.String(length=16), nullable=True),
+        sa.Column("to_status", sa.String(length=16), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("reason_code", sa.String(length=32), nullable=True),
+        sa.Column("department_id", sa.Integer(), nullable=True),
+        sa.Column("internal", sa.Boolean(), nullable=False),
+        sa.Column("created_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["actor_id"], ["users.id"], name=op.f("fk_problem_events_actor_id_users")),
+        sa.ForeignKeyConstraint(
+            ["department_id"], ["departments.id"], name=op.f("fk_problem_events_department_id_departments")
+        ),
+        sa.ForeignKeyConstraint(
+            ["problem_id"], ["problems.id"], name=op.f("fk_problem_events_problem_id_problems"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_problem_events")),
     )
-    with op.batch_alter_table('problem_events', schema=None) as batch_op:
-        batch_op.create_index('ix_problem_events_department_id_problem_id', ['department_id', 'problem_id'], unique=False)
-        batch_op.create_index('ix_problem_events_problem_id_id', ['problem_id', 'id'], unique=False)
+    with op.batch_alter_table("problem_events", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_problem_events_department_id_problem_id", ["department_id", "problem_id"], unique=False
+        )
+        batch_op.create_index("ix_problem_events_problem_id_id", ["problem_id", "id"], unique=False)
 
-    op.create_table('ratings',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('problem_id', sa.Integer(), nullable=False),
-    sa.Column('enterprise_id', sa.Integer(), nullable=False),
-    sa.Column('rated_by_id', sa.Integer(), nullable=False),
-    sa.Column('resolution_no', sa.Integer(), nullable=False),
-    sa.Column('score', sa.SmallInteger(), nullable=False),
-    sa.Column('comment', sa.Text(), nullable=True),
-    sa.Column('created_at', service_app.common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.CheckConstraint('score BETWEEN 1 AND 5', name=op.f('ck_ratings_score_range')),
-    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_ratings_enterprise_id_enterprises')),
-    sa.ForeignKeyConstraint(['problem_id'], ['problems.id'], name=op.f('fk_ratings_problem_id_problems'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['rated_by_id'], ['users.id'], name=op.f('fk_ratings_rated_by_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_ratings')),
-    sa.UniqueConstraint('problem_id', 'resolution_no', name='uq_ratings_problem_resolution')
+    op.create_table(
+        "ratings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("problem_id", sa.Integer(), nullable=False),
+        sa.Column("enterprise_id", sa.Integer(), nullable=False),
+        sa.Column("rated_by_id", sa.Integer(), nullable=False),
+        sa.Column("resolution_no", sa.Integer(), nullable=False),
+        sa.Column("score", sa.SmallInteger(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("created_at", service_app.common.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("score BETWEEN 1 AND 5", name=op.f("ck_ratings_score_range")),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"], ["enterprises.id"], name=op.f("fk_ratings_enterprise_id_enterprises")
+        ),
+        sa.ForeignKeyConstraint(
+            ["problem_id"], ["problems.id"], name=op.f("fk_ratings_problem_id_problems"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(["rated_by_id"], ["users.id"], name=op.f("fk_ratings_rated_by_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ratings")),
+        sa.UniqueConstraint("problem_id", "resolution_no", name="uq_ratings_problem_resolution"),
     )
-    with op.batch_alter_table('ratings', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ratings_enterprise_id'), ['enterprise_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ratings_problem_id'), ['problem_id'], unique=False)
+    with op.batch_alter_table("ratings", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ratings_enterprise_id"), ["enterprise_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_ratings_problem_id"), ["problem_id"], unique=False)
 
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('ratings', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_ratings_problem_id'))
-        batch_op.drop_index(batch_op.f('ix_ratings_enterprise_id'))
+    with op.batch_alter_table("ratings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ratings_problem_id"))
+        batch_op.drop_index(batch_op.f("ix_ratings_enterprise_id"))
 
-    op.drop_table('ratings')
-    with op.batch_alter_table('problem_events', schema=None) as batch_op:
-        batch_op.drop_index('ix_problem_events_problem_id_id')
-        batch_op.drop_index('ix_problem_events_department_id_problem_id')
+    op.drop_table("ratings")
+    with op.batch_alter_table("problem_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_problem_events_problem_id_id")
+        batch_op.drop_index("ix_problem_events_department_id_problem_id")
 
-    op.drop_table('problem_events')
-    with op.batch_alter_table('notifications', schema=None) as batch_op:
-        batch_op.drop_index('ix_notifications_user_id_id')
-        batch_op.drop_index('ix_notifications_delivered_at_id')
+    op.drop_table("problem_events")
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_index("ix_notifications_user_id_id")
+        batch_op.drop_index("ix_notifications_delivered_at_id")
 
-    op.drop_table('notifications')
-    with op.batch_alter_table('attachments', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_attachments_visit_id'))
-        batch_op.drop_index(batch_op.f('ix_attachments_sha256'))
-        batch_op.drop_index(batch_op.f('ix_attachments_problem_id'))
-        batch_op.drop_index(batch_op.f('ix_attachments_owner_id'))
+    op.drop_table("notifications")
+    with op.batch_alter_table("attachments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_attachments_visit_id"))
+        batch_op.drop_index(batch_op.f("ix_attachments_sha256"))
+        batch_op.drop_index(batch_op.f("ix_attachments_problem_id"))
+        batch_op.drop_index(batch_op.f("ix_attachments_owner_id"))
 
-    op.drop_table('attachments')
-    with op.batch_alter_table('problems', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_problems_visit_id'))
-        batch_op.drop_index('ix_problems_updated_at_id')
-        batch_op.drop_index('ix_problems_status_id')
-        batch_op.drop_index('ix_problems_status_due_at')
-        batch_op.drop_index('ix_problems_enterprise_id_id')
-        batch_op.drop_index('ix_problems_department_id_id')
-        batch_op.drop_index('ix_problems_category_id_id')
-        batch_op.drop_index('ix_problems_cadre_id_id')
+    op.drop_table("attachments")
+    with op.batch_alter_table("problems", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_problems_visit_id"))
+        batch_op.drop_index("ix_problems_updated_at_id")
+        batch_op.drop_index("ix_problems_status_id")
+        batch_op.drop_index("ix_problems_status_due_at")
+        batch_op.drop_index("ix_problems_enterprise_id_id")
+        batch_op.drop_index("ix_problems_department_id_id")
+        batch_op.drop_index("ix_problems_category_id_id")
+        batch_op.drop_index("ix_problems_cadre_id_id")
 
-    op.drop_table('problems')
-    with op.batch_alter_table('visits', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_visits_flagged'))
-        batch_op.drop_index('ix_visits_enterprise_id_recorded_at')
-        batch_op.drop_index('ix_visits_checked_out_at')
-        batch_op.drop_index('ix_visits_cadre_id_id')
+    op.drop_table("problems")
+    with op.batch_alter_table("visits", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_visits_flagged"))
+        batch_op.drop_index("ix_visits_enterprise_id_recorded_at")
+        batch_op.drop_index("ix_visits_checked_out_at")
+        batch_op.drop_index("ix_visits_cadre_id_id")
 
-    op.drop_table('visits')
-    with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_idempotency_keys_expires_at'))
+    op.drop_table("visits")
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_idempotency_keys_expires_at"))
 
-    op.drop_table('idempotency_keys')
-    with op.batch_alter_table('cadre_links', schema=None) as batch_op:
-        batch_op.drop_index('ix_cadre_links_enterprise_active')
-        batch_op.drop_index('ix_cadre_links_cadre_active')
+    op.drop_table("idempotency_keys")
+    with op.batch_alter_table("cadre_links", schema=None) as batch_op:
+        batch_op.drop_index("ix_cadre_links_enterprise_active")
+        batch_op.drop_index("ix_cadre_links_cadre_active")
 
-    op.drop_table('cadre_links')
-    with op.batch_alter_table('auth_sessions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_auth_sessions_user_id'))
-        batch_op.drop_index(batch_op.f('ix_auth_sessions_expires_at'))
+    op.drop_table("cadre_links")
+    with op.batch_alter_table("auth_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_auth_sessions_user_id"))
+        batch_op.drop_index(batch_op.f("ix_auth_sessions_expires_at"))
 
-    op.drop_table('auth_sessions')
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_users_role'))
-        batch_op.drop_index(batch_op.f('ix_users_enterprise_id'))
-        batch_op.drop_index(batch_op.f('ix_users_department_id'))
+    op.drop_table("auth_sessions")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_users_role"))
+        batch_op.drop_index(batch_op.f("ix_users_enterprise_id"))
+        batch_op.drop_index(batch_op.f("ix_users_department_id"))
 
-    op.drop_table('users')
-    with op.batch_alter_table('enterprises', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_enterprises_updated_at'))
-        batch_op.drop_index('ix_enterprises_park_chain')
-        batch_op.drop_index(batch_op.f('ix_enterprises_name'))
-        batch_op.drop_index(batch_op.f('ix_enterprises_chain_id'))
+    op.drop_table("users")
+    with op.batch_alter_table("enterprises", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_enterprises_updated_at"))
+        batch_op.drop_index("ix_enterprises_park_chain")
+        batch_op.drop_index(batch_op.f("ix_enterprises_name"))
+        batch_op.drop_index(batch_op.f("ix_enterprises_chain_id"))
 
-    op.drop_table('enterprises')
-    op.drop_table('categories')
-    op.drop_table('parks')
-    op.drop_table('departments')
-    op.drop_table('chains')
+    op.drop_table("enterprises")
+    op.drop_table("categories")
+    op.drop_table("parks")
+    op.drop_table("departments")
+    op.drop_table("chains")
     # ### end Alembic commands ###

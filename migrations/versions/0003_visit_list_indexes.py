@@ -6,10 +6,6 @@ Create Date: 2026-11-21 17:47:00.228325
 
 """
 from alembic import op
-import sqlalchemy as sa
-
-import service_app.common.types
-
 
 # revision identifiers, used by Alembic.
 revision = '0003'

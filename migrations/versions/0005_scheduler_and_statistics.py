@@ -5,11 +5,10 @@ Revises: 0002
 Create Date: 2026-11-21 17:45:53.792305
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import service_app.common.types
-
 
 # revision identifiers, used by Alembic.
 revision = '0005'

@@ -9,11 +9,10 @@ Revises: 0006
 Create Date: 2026-12-01 15:20:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import service_app.common.types
-
 
 # revision identifiers, used by Alembic.
 revision = '00601'

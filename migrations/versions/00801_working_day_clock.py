@@ -8,19 +8,18 @@ problems keep the deadlines they were given. Statistics snapshots count `open`, 
 (`awaiting_info`), extension requests, urging and withdrawal; department users `is_lead`.
 
 Revision ID: 00801
-Revises: 00601
+Revises: 00401
 Create Date: 2026-12-01 16:00:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import service_app.common.types
 from service_app.workdays.package import package_days
 
-
 revision = '00801'
-down_revision = '00601'
+down_revision = '00401'
 branch_labels = None
 depends_on = None
 

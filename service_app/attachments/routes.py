@@ -2,56 +2,38 @@
 
 from __future__ import annotations
 
-from functools import wraps
-from typing import Callable
+from flask import url_for
 
-from flask import current_app, request, url_for
-from werkzeug.exceptions import RequestEntityTooLarge
-
-from service_app.attachments import service, storage
+from service_app.attachments import service
 from service_app.attachments.download import file_response
 from service_app.attachments.schemas import AttachmentSchema, UploadSchema
 from service_app.auth.models import Role
 from service_app.auth.permissions import actor, login_required, roles_required
 from service_app.common.api import Blueprint, error_responses
-from service_app.common.http import accepts_multipart
+from service_app.common.http import accepts_multipart, upload_size_limit
 from service_app.common.idempotency import idempotent
 
-blp = Blueprint("attachments", __name__, url_prefix="/api/v1", description="附件 / Attachments: photos and PDF documents")
-# The storage backends are built when the blueprint is registered: a bad setting fails at start-up.
-blp.record_once(lambda state: storage.init_app(state.app))
+blp = Blueprint(
+    "attachments", __name__, url_prefix="/api/v1", description="附件 / Attachments: photos and PDF documents"
+)
 
 # Admins neither file problems nor visit enterprises, and see neither: an upload of theirs could
 # never be attached to anything or read by anyone else.
 UPLOADERS = (Role.ENTERPRISE, Role.CADRE, Role.DEPARTMENT, Role.MANAGER)
-# Room for the multipart boundaries and part headers around a file of the maximum size.
-MULTIPART_OVERHEAD = 64 * 1024
 FILE_RESPONSES = {
-    "200": {"description": "The file", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+    "200": {
+        "description": "The file",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    },
     "304": {"description": "Not modified (If-None-Match matched the ETag, the file's SHA-256)"},
     "206": {"description": "Partial content (Range)"},
 }
 
 
-def upload_size_limit(view: Callable) -> Callable:
-    """Size the request for ATTACHMENT_MAX_BYTES, and answer an oversized body like an oversized file."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        limit = current_app.config["ATTACHMENT_MAX_BYTES"]
-        request.max_content_length = limit + MULTIPART_OVERHEAD
-        try:
-            return view(*args, **kwargs)
-        except RequestEntityTooLarge:
-            raise service.too_large(limit) from None
-
-    return wrapper
-
-
 @blp.route("/attachments", methods=["POST"])
 @accepts_multipart
 @roles_required(*UPLOADERS)
-@upload_size_limit
+@upload_size_limit("ATTACHMENT_MAX_BYTES", service.too_large)
 @idempotent
 @blp.arguments(UploadSchema, location="files")
 @blp.response(201, AttachmentSchema)

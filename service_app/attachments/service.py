@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import BinaryIO, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
@@ -16,10 +18,26 @@ from service_app.auth.models import User
 from service_app.common.i18n import bilingual
 from service_app.errors import NotFound, PayloadTooLarge, ValidationFailed
 from service_app.extensions import db
-from service_app.problems.scoping import can_view_problem
-from service_app.visits.scoping import can_view_visit
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DocumentRules:
+    """Who may see what an attachment documents: (actor, problem or visit id) -> bool.
+
+    Those rules belong to problems and visits, above attachments in the layers; `create_app` hands
+    them in through `init_app`, so this package never imports its users.
+    """
+
+    can_view_problem: Callable[[User, int], bool]
+    can_view_visit: Callable[[User, int], bool]
+
+
+def init_app(app: Flask, *, rules: DocumentRules) -> None:
+    """Build the storage backends (a bad setting fails at start-up) and keep the document rules."""
+    storage.init_app(app)
+    app.extensions["attachment_rules"] = rules
 
 
 def too_large(limit: int) -> PayloadTooLarge:
@@ -120,9 +138,10 @@ def may_view(actor: User, attachment: Attachment) -> bool:
     """Its uploader, and whoever may see the problem or the visit it documents."""
     if attachment.owner_id == actor.id:
         return True
-    if attachment.problem_id is not None and can_view_problem(actor, attachment.problem_id):
+    rules: DocumentRules = current_app.extensions["attachment_rules"]
+    if attachment.problem_id is not None and rules.can_view_problem(actor, attachment.problem_id):
         return True
-    return attachment.visit_id is not None and can_view_visit(actor, attachment.visit_id)
+    return attachment.visit_id is not None and rules.can_view_visit(actor, attachment.visit_id)
 
 
 def get_visible_attachment(actor: User, attachment_id: int) -> Attachment:
@@ -141,7 +160,14 @@ def open_content(attachment: Attachment) -> BinaryIO:
         raise NotFound() from None
 
 
-def claim(*, owner_id: int, attachment_ids: Sequence[int], problem_id: int | None = None, visit_id: int | None = None, field: str = "attachment_ids") -> list[Attachment]:
+def claim(
+    *,
+    owner_id: int,
+    attachment_ids: Sequence[int],
+    problem_id: int | None = None,
+    visit_id: int | None = None,
+    field: str = "attachment_ids",
+) -> list[Attachment]:
     """Attach the caller's own, still unattached uploads; anything else is a 422 on `field`.
 
     Flushes only: the caller's commit stores the link with the object it documents.
@@ -151,13 +177,13 @@ def claim(*, owner_id: int, attachment_ids: Sequence[int], problem_id: int | Non
     wanted = list(dict.fromkeys(attachment_ids))
     if not wanted:
         return []
-    rows = db.session.scalars(
-        select(Attachment).where(Attachment.id.in_(wanted)).with_for_update()
-    ).all()
+    rows = db.session.scalars(select(Attachment).where(Attachment.id.in_(wanted)).with_for_update()).all()
     usable = {a.id: a for a in rows if a.owner_id == owner_id and a.problem_id is None and a.visit_id is None}
     bad = [i for i in wanted if i not in usable]
     if bad:
-        raise ValidationFailed(errors={field: [bilingual(f"附件不存在或不可用：{bad}", f"Unknown or unavailable attachments: {bad}")]})
+        raise ValidationFailed(
+            errors={field: [bilingual(f"附件不存在或不可用：{bad}", f"Unknown or unavailable attachments: {bad}")]}
+        )
     for attachment in usable.values():
         attachment.problem_id, attachment.visit_id = problem_id, visit_id
     db.session.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service_app.common.time import utcnow
@@ -52,11 +52,15 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
-    phone: Mapped[str | None] = mapped_column(String(32))
+    # A mobile number (SMS login and password reset), so one person's: unique.
+    phone: Mapped[str | None] = mapped_column(String(32), unique=True)
     title: Mapped[str | None] = mapped_column(String(64))
     # A department user who leads it: assigns its problems to colleagues (DESIGN §11).
     is_lead: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when an admin creates the account or resets its password; cleared when its owner sets one.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -88,3 +92,31 @@ class AuthSession(db.Model):
     revoked_reason: Mapped[str | None] = mapped_column(String(32))
     client_address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(255))
+
+
+SMS_PURPOSES = ("login", "reset")
+
+
+class SmsCode(db.Model):
+    """A one-time code sent by SMS (手机验证码) for logging in or resetting the password.
+
+    Only an HMAC of the code is stored. A code is good for a few minutes and a few tries; a newer
+    code for the same phone and purpose replaces it, and using it (or burning it) sets `used_at`.
+    """
+
+    __tablename__ = "sms_codes"
+    __table_args__ = (
+        CheckConstraint("purpose IN ('login', 'reset')", name="purpose_valid"),
+        Index("ix_sms_codes_phone_purpose_id", "phone", "purpose", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[str] = mapped_column(String(8))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    client_address: Mapped[str | None] = mapped_column(String(64))

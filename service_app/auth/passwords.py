@@ -63,4 +63,6 @@ def _dummy_hash(time_cost: int, memory_cost: int, parallelism: int) -> str:
 def burn_verification(password: str) -> None:
     """Spend the time of one verification so unknown usernames answer as slowly as wrong passwords."""
     config = current_app.config
-    verify_password(_dummy_hash(config["ARGON2_TIME_COST"], config["ARGON2_MEMORY_COST"], config["ARGON2_PARALLELISM"]), password)
+    verify_password(
+        _dummy_hash(config["ARGON2_TIME_COST"], config["ARGON2_MEMORY_COST"], config["ARGON2_PARALLELISM"]), password
+    )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
-from sqlalchemy import or_, select
 
 from service_app.auth import service
-from service_app.auth.models import Role, User
-from service_app.auth.permissions import actor, login_required, roles_required
+from service_app.auth.models import Role
+from service_app.auth.permissions import actor, login_required_before_password_change, roles_required
 from service_app.auth.schemas import (
     AdminUserSchema,
     LoginSchema,
@@ -20,33 +19,18 @@ from service_app.auth.schemas import (
     UserUpdateSchema,
 )
 from service_app.common.api import Blueprint, error_responses
-from service_app.common.http import json_body_or_none
 from service_app.common.net import client_address
-from service_app.common.pagination import keyset_page, page_schema
-from service_app.errors import NotFound
-from service_app.extensions import db, limiter
+from service_app.common.pagination import page_schema
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="登录、令牌与账号 / Login, tokens and accounts")
 
 
-def _login_username() -> str:
-    body = json_body_or_none()
-    username = body.get("username") if isinstance(body, dict) else None
-    return f"user:{str(username).strip().lower()[:64]}" if username else "user:-"
-
-
-def _failed(response) -> bool:
-    return response.status_code == 401
-
-
 @blp.route("/auth/login", methods=["POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_USERNAME"], key_func=_login_username, deduct_when=_failed, scope="login-username")
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=client_address, deduct_when=_failed, scope="login-address")
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
 @blp.doc(responses=error_responses(401, 429))
 def login(data):
-    """Log in with username and password."""
+    """Log in with username and password (429 after repeated failures from one address)."""
     return service.login(
         username=data["username"],
         password=data["password"],
@@ -57,7 +41,11 @@ def login(data):
 
 @blp.route("/auth/refresh", methods=["POST"])
 @blp.response(200, TokenSchema)
-@blp.doc(security=[{"bearerAuth": []}], responses=error_responses(401), description="Send the refresh token as the Bearer token. The refresh token is rotated: the one sent stops working.")
+@blp.doc(
+    security=[{"bearerAuth": []}],
+    responses=error_responses(401),
+    description="Send the refresh token as the Bearer token. The refresh token is rotated: the one sent stops working.",
+)
 def refresh():
     """Exchange a refresh token for a new token pair."""
     verify_jwt_in_request(refresh=True)
@@ -65,7 +53,7 @@ def refresh():
 
 
 @blp.route("/auth/logout", methods=["POST"])
-@login_required
+@login_required_before_password_change
 @blp.response(204)
 def logout():
     """Log out: revoke this session's access and refresh tokens."""
@@ -73,7 +61,7 @@ def logout():
 
 
 @blp.route("/me", methods=["GET"])
-@login_required
+@login_required_before_password_change
 @blp.response(200, UserSchema)
 def me():
     """The caller's account."""
@@ -90,30 +78,15 @@ class Users(MethodView):
     @blp.response(200, UserPageSchema)
     def get(self, args):
         """List accounts."""
-        query = select(User)
-        if "role" in args:
-            query = query.where(User.role == args["role"])
-        if "is_active" in args:
-            query = query.where(User.is_active == args["is_active"])
-        if "q" in args:
-            pattern = f"%{args['q']}%"
-            query = query.where(or_(User.username.like(pattern), User.name.like(pattern)))
-        return keyset_page(query, columns=[User.id], kinds=[int], limit=args["limit"], cursor=args["cursor"], descending=False, session=db.session)
+        return service.list_users(**args)
 
     @roles_required(Role.ADMIN)
     @blp.arguments(UserCreateSchema)
     @blp.response(201, AdminUserSchema)
     @blp.doc(responses=error_responses(409, 422))
     def post(self, data):
-        """Create an account."""
-        return service.create_user(**data)
-
-
-def _get_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound()
-    return user
+        """Create an account; its owner must change the password at the first login."""
+        return service.create_user(**data, must_change_password=True)
 
 
 @blp.route("/users/<int:user_id>")
@@ -123,7 +96,7 @@ class UserById(MethodView):
     @blp.doc(responses=error_responses(404))
     def get(self, user_id):
         """One account."""
-        return _get_user(user_id)
+        return service.get_user(user_id=user_id)
 
     @roles_required(Role.ADMIN)
     @blp.arguments(UserUpdateSchema)
@@ -131,4 +104,4 @@ class UserById(MethodView):
     @blp.doc(responses=error_responses(404, 422))
     def patch(self, data, user_id):
         """Change an account; disabling it ends its sessions at once."""
-        return service.update_user(_get_user(user_id), **data)
+        return service.update_user(user_id=user_id, **data)

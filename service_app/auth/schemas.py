@@ -2,9 +2,16 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from service_app.auth.models import ROLE_LABELS, ROLE_VALUES, Role
+from service_app.auth.models import ROLE_LABELS, ROLE_VALUES, SMS_PURPOSES, Role
 from service_app.common.pagination import PageArgsSchema
 from service_app.common.schemas import AwareDateTime, Id, Schema, Text
+
+MOBILE_PATTERN = r"^1[3-9][0-9]{9}$"
+
+
+def mobile(**kwargs) -> Text:
+    """A mainland China mobile number (11 digits, 13x-19x): where SMS codes go."""
+    return Text(validate=validate.Regexp(MOBILE_PATTERN), metadata={"example": "13800138000"}, **kwargs)
 
 
 class LoginSchema(Schema):
@@ -24,6 +31,7 @@ class UserSchema(Schema):
     department_id = fields.Integer(dump_only=True, allow_none=True)
     phone = fields.String(dump_only=True, allow_none=True)
     title = fields.String(dump_only=True, allow_none=True)
+    must_change_password = fields.Boolean(dump_only=True)
 
     def get_role_label(self, user) -> str:
         return ROLE_LABELS[Role(user.role)]
@@ -41,6 +49,11 @@ class TokenSchema(Schema):
     token_type = fields.String(required=True)
     expires_in = fields.Integer(required=True, metadata={"description": "Access token lifetime in seconds"})
     user = fields.Nested(UserSchema, required=True)
+    password_change_required = fields.Boolean(
+        required=True,
+        metadata={"description": "true: every endpoint but /me, /me/password, /auth/refresh and /auth/logout "
+                  "answers 403 password_change_required until the password is changed"},
+    )
 
 
 class UserCreateSchema(Schema):
@@ -50,7 +63,7 @@ class UserCreateSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(ROLE_VALUES))
     enterprise_id = Id(load_default=None, allow_none=True)
     department_id = Id(load_default=None, allow_none=True)
-    phone = Text(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    phone = mobile(load_default=None, allow_none=True)
     title = Text(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
@@ -60,7 +73,7 @@ class UserUpdateSchema(Schema):
     role = fields.String(validate=validate.OneOf(ROLE_VALUES))
     enterprise_id = Id(allow_none=True)
     department_id = Id(allow_none=True)
-    phone = Text(allow_none=True, validate=validate.Length(max=32))
+    phone = mobile(allow_none=True)
     title = Text(allow_none=True, validate=validate.Length(max=64))
     is_active = fields.Boolean()
 
@@ -69,3 +82,41 @@ class UserQuerySchema(PageArgsSchema):
     role = fields.String(validate=validate.OneOf(ROLE_VALUES))
     q = Text(validate=validate.Length(min=1, max=64))
     is_active = fields.Boolean()
+
+
+class MeUpdateSchema(Schema):
+    name = Text(validate=validate.Length(min=1, max=64))
+    phone = mobile(allow_none=True)
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
+    new_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=128))
+
+
+class SmsCodeRequestSchema(Schema):
+    phone = mobile(required=True)
+    purpose = fields.String(required=True, validate=validate.OneOf(SMS_PURPOSES))
+
+
+class SmsCodeAcceptedSchema(Schema):
+    """The same answer whether or not the number has an account, and whether or not a code was sent."""
+
+    expires_in = fields.Integer(required=True, metadata={"description": "Seconds a code stays valid"})
+    resend_after = fields.Integer(
+        required=True, metadata={"description": "Seconds before another code may be asked for"}
+    )
+
+
+SMS_CODE = validate.Regexp(r"^[0-9]{6}$")
+
+
+class SmsLoginSchema(Schema):
+    phone = mobile(required=True)
+    code = fields.String(required=True, validate=SMS_CODE)
+
+
+class PasswordResetSchema(Schema):
+    phone = mobile(required=True)
+    code = fields.String(required=True, validate=SMS_CODE)
+    new_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=128))

@@ -10,13 +10,17 @@ from typing import Any
 from flask import current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
+from service_app.auth import policy, throttle
 from service_app.auth.models import AuthSession, Role, User
 from service_app.auth.passwords import burn_verification, hash_password, needs_rehash, verify_password
-from service_app.common.time import utcnow
-from service_app.errors import Conflict, Unauthorized, ValidationFailed
 from service_app.common.i18n import bilingual
+from service_app.common.pagination import Page, keyset_page
+from service_app.common.references import check_references
+from service_app.common.search import contains_text
+from service_app.common.time import utcnow
+from service_app.common.transactions import commit_or_conflict
+from service_app.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from service_app.extensions import db
 
 
@@ -27,6 +31,7 @@ class TokenPair:
     expires_in: int
     user: User
     token_type: str = "Bearer"
+    password_change_required: bool = False
 
 
 def _issue(user: User, session: AuthSession) -> TokenPair:
@@ -37,19 +42,33 @@ def _issue(user: User, session: AuthSession) -> TokenPair:
         identity=str(user.id), additional_claims={"sid": session.id, "jti": session.refresh_jti}
     )
     expires = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
-    return TokenPair(access, refresh, int(expires.total_seconds()), user)
+    return TokenPair(
+        access, refresh, int(expires.total_seconds()), user, password_change_required=user.must_change_password
+    )
 
 
-def login(*, username: str, password: str, client_address: str | None, user_agent: str | None) -> TokenPair:
-    """Check the credentials and open a session; 401 for any failure, without saying which part."""
-    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+def login(*, username: str, password: str, client_address: str, user_agent: str | None) -> TokenPair:
+    """Check the credentials and open a session; 401 for any failure, without saying which part.
+
+    Failures are counted by `throttle` (429 for an exhausted username+address pair or address).
+    """
+    username = username.strip().lower()
+    throttle.ensure_login_allowed(username=username, address=client_address)
+    user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         burn_verification(password)
-        raise Unauthorized("bad_credentials")
-    if not verify_password(user.password_hash, password) or not user.is_active:
+    if user is None or not verify_password(user.password_hash, password) or not user.is_active:
+        throttle.record_failed_login(username=username, address=client_address)
         raise Unauthorized("bad_credentials")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    pair = open_session(user, client_address=client_address, user_agent=user_agent)
+    db.session.commit()
+    return pair
+
+
+def open_session(user: User, *, client_address: str | None, user_agent: str | None) -> TokenPair:
+    """A new login session of `user` and its token pair, added to the transaction (the caller commits)."""
     now = utcnow()
     session = AuthSession(
         id=str(uuid.uuid4()),
@@ -62,9 +81,7 @@ def login(*, username: str, password: str, client_address: str | None, user_agen
     )
     user.last_login_at = now
     db.session.add(session)
-    pair = _issue(user, session)
-    db.session.commit()
-    return pair
+    return _issue(user, session)
 
 
 def refresh(*, user: User, jwt_payload: dict[str, Any]) -> TokenPair:
@@ -82,11 +99,12 @@ def refresh(*, user: User, jwt_payload: dict[str, Any]) -> TokenPair:
 
 def logout(*, jwt_payload: dict[str, Any]) -> None:
     """Revoke the session the token belongs to: its access and refresh tokens stop working."""
-    _revoke_sessions(AuthSession.id == jwt_payload["sid"], reason="logout")
+    revoke_sessions(AuthSession.id == jwt_payload["sid"], reason="logout")
     db.session.commit()
 
 
-def _revoke_sessions(condition, *, reason: str) -> None:
+def revoke_sessions(condition, *, reason: str) -> None:
+    """Revoke the sessions matching `condition` (the caller commits)."""
     db.session.execute(
         update(AuthSession)
         .where(condition, AuthSession.revoked_at.is_(None))
@@ -116,7 +134,7 @@ def check_token(jwt_payload: dict[str, Any]) -> bool:
     if revoked_at is not None or not user.is_active:
         return True
     if jwt_payload.get("type") == "refresh" and jwt_payload.get("jti") != refresh_jti:
-        _revoke_sessions(AuthSession.id == session_id, reason="refresh_reuse")
+        revoke_sessions(AuthSession.id == session_id, reason="refresh_reuse")
         db.session.commit()
         return True
     g._auth_user = user
@@ -129,16 +147,6 @@ def loaded_user() -> User | None:
 
 # --- administration of accounts ---------------------------------------------------------------
 
-PASSWORD_MIN_LENGTH = 8
-
-
-def check_password_policy(password: str) -> None:
-    if len(password) < PASSWORD_MIN_LENGTH or password.isdigit() or password.isalpha():
-        raise ValidationFailed(
-            errors={"password": [bilingual("密码至少 8 位，且须同时包含字母和数字或符号", "At least 8 characters, not only letters or only digits")]}
-        )
-
-
 def _check_role_binding(role: str, enterprise_id: int | None, department_id: int | None) -> None:
     errors: dict[str, list[str]] = {}
     if role == Role.ENTERPRISE.value and enterprise_id is None:
@@ -146,68 +154,186 @@ def _check_role_binding(role: str, enterprise_id: int | None, department_id: int
     if role == Role.DEPARTMENT.value and department_id is None:
         errors["department_id"] = [bilingual("部门账号须关联职能部门", "Required for department accounts")]
     if role != Role.ENTERPRISE.value and enterprise_id is not None:
-        errors["enterprise_id"] = [bilingual("仅企业账号可关联企业", "Only enterprise accounts belong to an enterprise")]
+        errors["enterprise_id"] = [
+            bilingual("仅企业账号可关联企业", "Only enterprise accounts belong to an enterprise")
+        ]
     if role != Role.DEPARTMENT.value and department_id is not None:
         errors["department_id"] = [bilingual("仅部门账号可关联部门", "Only department accounts belong to a department")]
     if errors:
         raise ValidationFailed(errors=errors)
 
 
-def _check_references(enterprise_id: int | None, department_id: int | None) -> None:
-    from service_app.org.models import Department, Enterprise
-
-    errors = {}
-    if enterprise_id is not None and db.session.get(Enterprise, enterprise_id) is None:
-        errors["enterprise_id"] = [bilingual("企业不存在", "No such enterprise")]
-    if department_id is not None and db.session.get(Department, department_id) is None:
-        errors["department_id"] = [bilingual("部门不存在", "No such department")]
-    if errors:
-        raise ValidationFailed(errors=errors)
-
-
-def build_user(*, username: str, password: str, name: str, role: str, **fields: Any) -> User:
+def build_user(
+    *,
+    username: str,
+    password: str,
+    name: str,
+    role: str,
+    enterprise_id: int | None = None,
+    department_id: int | None = None,
+    phone: str | None = None,
+    title: str | None = None,
+    must_change_password: bool = False,
+) -> User:
     """A new, validated user added to the session (not committed): seeds and services share it."""
-    check_password_policy(password)
-    _check_role_binding(role, fields.get("enterprise_id"), fields.get("department_id"))
-    _check_references(fields.get("enterprise_id"), fields.get("department_id"))
-    user = User(username=username.strip().lower(), name=name, role=role, password_hash=hash_password(password), **fields)
+    policy.check_password(password, username=username, field="password")
+    _check_role_binding(role, enterprise_id, department_id)
+    check_references(
+        enterprise_id=(User.enterprise_id, enterprise_id), department_id=(User.department_id, department_id)
+    )
+    user = User(
+        username=username.strip().lower(),
+        name=name,
+        role=role,
+        password_hash=hash_password(password),
+        enterprise_id=enterprise_id,
+        department_id=department_id,
+        phone=phone,
+        title=title,
+        must_change_password=must_change_password,
+    )
     db.session.add(user)
     return user
 
 
-def create_user(**data: Any) -> User:
-    if db.session.scalar(select(User.id).where(User.username == data["username"].strip().lower())):
-        raise Conflict("username_taken", errors={"username": [bilingual("用户名已存在", "Already taken")]})
-    user = build_user(**data)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("username_taken", errors={"username": [bilingual("用户名已存在", "Already taken")]}) from None
+def _username_taken() -> Conflict:
+    return Conflict("username_taken", errors={"username": [bilingual("用户名已存在", "Already taken")]})
+
+
+def ensure_phone_free(phone: str | None, *, except_user_id: int | None = None) -> None:
+    """409 naming `phone` when another account has this mobile number (SMS codes go to one person)."""
+    if phone is None:
+        return
+    query = select(User.id).where(User.phone == phone)
+    if except_user_id is not None:
+        query = query.where(User.id != except_user_id)
+    if db.session.scalar(query) is not None:
+        raise Conflict(
+            "phone_taken", errors={"phone": [bilingual("该手机号已被其他账号使用", "Another account has this number")]}
+        )
+
+
+def create_user(
+    *,
+    username: str,
+    password: str,
+    name: str,
+    role: str,
+    enterprise_id: int | None = None,
+    department_id: int | None = None,
+    phone: str | None = None,
+    title: str | None = None,
+    must_change_password: bool = False,
+) -> User:
+    """Create an account; a taken username or phone is a 409."""
+    if db.session.scalar(select(User.id).where(User.username == username.strip().lower())):
+        raise _username_taken()
+    ensure_phone_free(phone)
+    user = build_user(
+        username=username,
+        password=password,
+        name=name,
+        role=role,
+        enterprise_id=enterprise_id,
+        department_id=department_id,
+        phone=phone,
+        title=title,
+        must_change_password=must_change_password,
+    )
+    commit_or_conflict(_username_taken())
     return user
 
 
-def update_user(user: User, **changes: Any) -> User:
+class _Unchanged:
+    """The default of a field PATCH did not send (None is a value: "clear it")."""
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED: Any = _Unchanged()
+
+
+def update_user(
+    *,
+    user_id: int,
+    password: str | None = None,
+    name: str = UNCHANGED,
+    role: str = UNCHANGED,
+    enterprise_id: int | None = UNCHANGED,
+    department_id: int | None = UNCHANGED,
+    phone: str | None = UNCHANGED,
+    title: str | None = UNCHANGED,
+    is_active: bool = UNCHANGED,
+) -> User:
     """Change an account; disabling it or changing its password or role ends its sessions now."""
-    password = changes.pop("password", None)
-    role = changes.get("role", user.role)
-    enterprise_id = changes.get("enterprise_id", user.enterprise_id)
-    department_id = changes.get("department_id", user.department_id)
-    _check_role_binding(role, enterprise_id, department_id)
-    _check_references(changes.get("enterprise_id"), changes.get("department_id"))
-    end_sessions = False
+    user = get_user(user_id=user_id)
+    changes = {
+        key: value
+        for key, value in (
+            ("name", name),
+            ("role", role),
+            ("enterprise_id", enterprise_id),
+            ("department_id", department_id),
+            ("phone", phone),
+            ("title", title),
+            ("is_active", is_active),
+        )
+        if value is not UNCHANGED
+    }
+    _check_role_binding(
+        changes.get("role", user.role),
+        changes.get("enterprise_id", user.enterprise_id),
+        changes.get("department_id", user.department_id),
+    )
+    check_references(
+        enterprise_id=(User.enterprise_id, changes.get("enterprise_id")),
+        department_id=(User.department_id, changes.get("department_id")),
+    )
+    if "phone" in changes:
+        ensure_phone_free(changes["phone"], except_user_id=user.id)
+    end_sessions = changes.get("is_active") is False or changes.get("role", user.role) != user.role
     if password is not None:
-        check_password_policy(password)
+        policy.check_password(password, username=user.username, field="password")
         user.password_hash = hash_password(password)
-        end_sessions = True
-    if changes.get("is_active") is False or ("role" in changes and changes["role"] != user.role):
+        # A password an admin set is a reset: its owner must choose their own at the next login.
+        user.must_change_password = True
         end_sessions = True
     for key, value in changes.items():
         setattr(user, key, value)
     if end_sessions:
-        _revoke_sessions(AuthSession.user_id == user.id, reason="account_changed")
+        revoke_sessions(AuthSession.user_id == user.id, reason="account_changed")
     db.session.commit()
     return user
+
+
+def get_user(*, user_id: int) -> User:
+    """One account (for admins); 404 when there is none."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+def list_users(
+    *,
+    role: str | None = None,
+    is_active: bool | None = None,
+    q: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page:
+    """Accounts in id order, filtered by role, state and a username or name fragment."""
+    query = select(User)
+    if role is not None:
+        query = query.where(User.role == role)
+    if is_active is not None:
+        query = query.where(User.is_active == is_active)
+    if q is not None:
+        query = query.where(contains_text(User.username, User.name, text=q))
+    return keyset_page(
+        query, columns=[User.id], kinds=[int], limit=limit, cursor=cursor, descending=False, session=db.session
+    )
 
 
 def purge_expired_sessions(*, now: datetime | None = None) -> int:

@@ -7,15 +7,22 @@ import json
 import flask_smorest
 from webargs.flaskparser import FlaskParser
 
-from service_app.common.schemas import ErrorSchema
+from service_app.common.schemas import ErrorSchema, text_input
 
 
 class Parser(FlaskParser):
     """webargs' parser, also turning the JSON failures it does not expect into a 400.
 
     `json.loads` raises RecursionError for deeply nested documents and ValueError for integers of
-    more than 4300 digits; both would otherwise escape as 500s.
+    more than 4300 digits; both would otherwise escape as 500s. Every location but the JSON body
+    (query string, form, headers, path) carries text, which the number fields then parse.
     """
+
+    def parse(self, argmap, req=None, *, location=None, **kwargs):
+        if (location or self.location) == "json":
+            return super().parse(argmap, req, location=location, **kwargs)
+        with text_input():
+            return super().parse(argmap, req, location=location, **kwargs)
 
     def _raw_load_json(self, req):
         try:

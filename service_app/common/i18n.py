@@ -34,6 +34,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_credentials": ("用户名或密码错误", "Wrong username or password"),
     "refresh_reused": ("刷新令牌已使用过，请重新登录", "This refresh token was already used; log in again"),
     "username_taken": ("用户名已存在", "This username is taken"),
+    "password_change_required": ("请先修改密码", "Change your password first"),
+    "bad_sms_code": ("手机号或验证码错误", "Wrong phone number or code"),
+    "phone_taken": ("该手机号已被其他账号使用", "Another account has this phone number"),
     # org
     "credit_code_taken": ("统一社会信用代码已存在", "This unified social credit code is already registered"),
     "link_exists": ("该干部已与该企业结对", "This cadre is already linked to this enterprise"),

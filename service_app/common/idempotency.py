@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import timedelta
-from functools import wraps
-from typing import Callable
+from functools import partial, wraps
 
 from flask import Response, current_app, make_response, request
 from flask_jwt_extended import current_user
@@ -54,7 +54,7 @@ def _multipart_canonical() -> bytes:
     lines = [f"{name}={value}" for name, value in sorted(request.form.items(multi=True))]
     for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
         content = hashlib.sha256()
-        for chunk in iter(lambda: upload.stream.read(65536), b""):
+        for chunk in iter(partial(upload.stream.read, 65536), b""):
             content.update(chunk)
         upload.stream.seek(0)
         lines.append(f"{name}:{upload.filename}:{upload.mimetype}:{content.hexdigest()}")
@@ -66,7 +66,9 @@ def _validated_key() -> str | None:
     if key is None:
         return None
     if not (1 <= len(key) <= 128) or not key.isascii() or not key.isprintable():
-        raise ValidationFailed(errors={HEADER: [bilingual("须为 1–128 个可打印 ASCII 字符", "1-128 printable ASCII characters")]})
+        raise ValidationFailed(
+            errors={HEADER: [bilingual("须为 1–128 个可打印 ASCII 字符", "1-128 printable ASCII characters")]}
+        )
     return key
 
 
@@ -87,7 +89,11 @@ def _replay(record: IdempotencyKey, fingerprint: str) -> Response:
             en="The Idempotency-Key was already used with a different request",
         )
     if record.response_status is None:
-        raise Conflict("idempotency_in_progress", zh="相同请求正在处理，请稍后重试", en="The same request is still being processed; retry shortly")
+        raise Conflict(
+            "idempotency_in_progress",
+            zh="相同请求正在处理，请稍后重试",
+            en="The same request is still being processed; retry shortly",
+        )
     response = current_app.response_class(record.response_body, status=record.response_status)
     for name, value in (record.response_headers or {}).items():
         response.headers[name] = value

@@ -9,23 +9,26 @@ from __future__ import annotations
 
 import base64
 import json
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
+import marshmallow as ma
 from flask import current_app
 from marshmallow import fields, validate
 from sqlalchemy import Select, and_, or_
 
-from service_app.common.schemas import Schema
-from service_app.errors import ValidationFailed
 from service_app.common.i18n import bilingual
+from service_app.common.schemas import Integer, Schema, check_moment, storable_text_error
+from service_app.errors import ValidationFailed
 
 
 class PageArgsSchema(Schema):
     """`limit` (capped) and `cursor`; domain query schemas inherit these."""
 
-    limit = fields.Integer(load_default=None, validate=validate.Range(min=1, max=1000))
+    limit = Integer(load_default=None, validate=validate.Range(min=1, max=1000))
     cursor = fields.String(load_default=None, validate=validate.Length(max=512))
 
 
@@ -36,7 +39,9 @@ def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
         (Schema,),
         {
             "items": fields.List(fields.Nested(item_schema), required=True),
-            "next_cursor": fields.String(allow_none=True, metadata={"description": "Pass as ?cursor= for the next page; null at the end"}),
+            "next_cursor": fields.String(
+                allow_none=True, metadata={"description": "Pass as ?cursor= for the next page; null at the end"}
+            ),
         },
     )
 
@@ -58,14 +63,40 @@ def encode_cursor(values: Sequence[Any]) -> str:
 
 
 def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
+    """The sort key a cursor holds, each component checked against its kind: a forged cursor is a
+    422 naming `cursor`, never a value the query cannot bind (a naive or date-only datetime, a
+    float for an id, a number out of range)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
         if not isinstance(values, list) or len(values) != len(kinds):
             raise ValueError
-        return [datetime.fromisoformat(v) if kind is datetime else kind(v) for v, kind in zip(values, kinds)]
-    except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+        return [_component(value, kind) for value, kind in zip(values, kinds, strict=True)]
+    except (ValueError, TypeError, UnicodeDecodeError, RecursionError, ma.ValidationError):
         raise ValidationFailed(errors={"cursor": [bilingual("游标无效", "Invalid cursor")]}) from None
+
+
+def _component(value: Any, kind: type) -> Any:
+    if kind is datetime:
+        if not isinstance(value, str) or "T" not in value:
+            raise ValueError
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError
+        return check_moment(moment)
+    if kind is int:
+        if type(value) is not int or not -2**63 <= value < 2**63:
+            raise ValueError
+        return value
+    if kind is float:
+        if type(value) not in (int, float) or not math.isfinite(value):
+            raise ValueError
+        return float(value)
+    if kind is str:
+        if not isinstance(value, str) or storable_text_error(value):
+            raise ValueError
+        return value
+    raise TypeError(f"no cursor component of kind {kind.__name__}")
 
 
 def keyset_page(

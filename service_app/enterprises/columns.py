@@ -44,7 +44,9 @@ ENTERPRISE_COLUMNS: tuple[Column, ...] = (
 INDICATOR_COLUMNS: tuple[Column, ...] = (
     Column("credit_code", "统一社会信用代码", ("信用代码", "社会信用代码", "credit code", "uscc"), required=True),
     # The name helps a reader of the file; the credit code identifies the enterprise.
-    Column("name", "企业名称", ("名称", "企业", "公司名称", "enterprise", "enterprise name", "company"), export_only=True),
+    Column(
+        "name", "企业名称", ("名称", "企业", "公司名称", "enterprise", "enterprise name", "company"), export_only=True
+    ),
     Column("year", "年度", ("年份", "年", "year"), required=True),
     Column("quarter", "季度", ("quarter",)),
     Column("revenue", "营业收入(万元)", ("营业收入", "主营业务收入", "revenue")),
@@ -105,5 +107,7 @@ def match_headers(headers: list[object], columns: tuple[Column, ...]) -> HeaderM
             match.by_index[index] = column
     for column in columns:
         if column.required and column.field not in match.found:
-            match.errors.append(bilingual(f"缺少必需的列：{column.header}", f"Missing required column: {column.header}"))
+            match.errors.append(
+                bilingual(f"缺少必需的列：{column.header}", f"Missing required column: {column.header}")
+            )
     return match

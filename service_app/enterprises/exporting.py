@@ -6,30 +6,22 @@ their Chinese label, full-year periods as "全年", and derived per-mu columns a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from service_app.auth.models import User
-from service_app.common.time import SHANGHAI, utcnow
+from service_app.common.tabular import ExportFile, Sheet, export_file
 from service_app.enterprises import columns as cols
-from service_app.enterprises import metrics, tabular
+from service_app.enterprises import metrics, scoping
 from service_app.enterprises.models import FULL_YEAR, EnterpriseIndicator
 from service_app.extensions import db
-from service_app.org import scoping
 from service_app.org.models import SCALE_LABELS, Chain, Enterprise, Park
 
 FULL_YEAR_LABEL = "全年"
 SHEET_TITLES = {"enterprises": "企业名录", "indicators": "关键指标"}
-
-
-@dataclass
-class ExportFile:
-    content: bytes
-    mimetype: str
-    filename: str
 
 
 def export(
@@ -48,13 +40,8 @@ def export(
         if wanted is not None:
             query = query.where(column == wanted)
     rows = _enterprise_rows(query) if kind == "enterprises" else _indicator_rows(query, year=year)
-    headers = [column.header for column in columns]
-    stamp = utcnow().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
-    if format == "xlsx":
-        content = tabular.write_xlsx(headers, rows, title=SHEET_TITLES[kind])
-        return ExportFile(content=content, mimetype=tabular.XLSX_MIMETYPE, filename=f"{kind}-{stamp}.xlsx")
-    content = tabular.write_csv(headers, rows)
-    return ExportFile(content=content, mimetype=f"{tabular.CSV_MIMETYPE}; charset=utf-8", filename=f"{kind}-{stamp}.csv")
+    sheet = Sheet(title=SHEET_TITLES[kind], headers=[column.header for column in columns], rows=rows)
+    return export_file([sheet], file_format=format, name=kind)
 
 
 def _enterprise_rows(query) -> Iterator[list[Any]]:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from flask import current_app
 from marshmallow import Schema as MarshmallowSchema
@@ -25,9 +26,10 @@ from sqlalchemy.exc import IntegrityError
 
 from service_app.auth.models import User
 from service_app.common.i18n import bilingual, translate_errors
+from service_app.common.schemas import text_input
 from service_app.common.time import SHANGHAI, utcnow
 from service_app.enterprises import columns as cols
-from service_app.enterprises import metrics, tabular
+from service_app.enterprises import history, metrics, tabular
 from service_app.enterprises.models import EnterpriseIndicator
 from service_app.enterprises.schemas import IndicatorWriteSchema
 from service_app.enterprises.service import FIGURES, check_period_started
@@ -74,10 +76,15 @@ class Plan:
 def import_file(actor: User, *, kind: str, stream: IO[bytes], partial: bool = False) -> dict[str, Any]:
     """Check a whole CSV/XLSX file of `kind` (enterprises | indicators) and write it in one transaction.
 
-    Raises 413 beyond IMPORT_MAX_BYTES, 415 for a file that is not CSV or XLSX, 422 for a malformed
-    file, and 422 with the row report when rows are bad and `partial` is false.
+    Raises 413 beyond IMPORT_MAX_BYTES or the reading budget (tabular.Budget), 415 for a file that is
+    not CSV or XLSX, 422 for a malformed file, and 422 with the row report when rows are bad and
+    `partial` is false.
     """
-    table = tabular.read_table(_read_limited(stream), max_rows=current_app.config["IMPORT_MAX_ROWS"])
+    budget = tabular.Budget(
+        max_rows=current_app.config["IMPORT_MAX_ROWS"],
+        max_inflated_bytes=current_app.config["IMPORT_MAX_INFLATED_BYTES"],
+    )
+    table = tabular.read_table(_read_limited(stream), budget=budget)
     match = cols.match_headers(table.headers, cols.COLUMNS[kind])
     if match.errors:
         zh, en = "表头有误，未导入任何数据", "The header row is wrong; nothing was imported"
@@ -95,7 +102,9 @@ def import_file(actor: User, *, kind: str, stream: IO[bytes], partial: bool = Fa
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict(zh="数据被同时修改，请重新导入", en="The data changed meanwhile; import the file again") from None
+        raise Conflict(
+            zh="数据被同时修改，请重新导入", en="The data changed meanwhile; import the file again"
+        ) from None
     return plan.report(imported=bool(plan.valid), created=created, updated=updated)
 
 
@@ -111,34 +120,42 @@ def _rejected(plan: Plan) -> ValidationFailed:
     )
 
 
-def file_too_large() -> PayloadTooLarge:
-    limit = current_app.config["IMPORT_MAX_BYTES"]
+def file_too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(
-        "import_file_too_large", zh=f"文件超过 {limit:,} 字节的上限", en=f"The file exceeds the limit of {limit:,} bytes"
+        "import_file_too_large",
+        zh=f"文件超过 {limit:,} 字节的上限",
+        en=f"The file exceeds the limit of {limit:,} bytes",
     )
 
 
 def _read_limited(stream: IO[bytes]) -> bytes:
-    data = stream.read(current_app.config["IMPORT_MAX_BYTES"] + 1)
-    if len(data) > current_app.config["IMPORT_MAX_BYTES"]:
-        raise file_too_large()
+    limit = current_app.config["IMPORT_MAX_BYTES"]
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise file_too_large(limit)
     return data
 
 
 def _records(table: tabular.Table, match: cols.HeaderMatch) -> Iterator[tuple[int, dict[str, Any]]]:
     """(row number, {field: cell}) for the columns to import; short rows read as blank cells."""
     for number, cells in table.rows:
-        yield number, {
-            column.field: cells[index] if index < len(cells) else None for index, column in match.by_index.items()
-        }
+        yield (
+            number,
+            {column.field: cells[index] if index < len(cells) else None for index, column in match.by_index.items()},
+        )
 
 
 def _load(
-    schema: MarshmallowSchema, payload: dict[str, Any], *, errors: dict[str, list[str]], rename: dict[str, str] | None = None
+    schema: MarshmallowSchema,
+    payload: dict[str, Any],
+    *,
+    errors: dict[str, list[str]],
+    rename: dict[str, str] | None = None,
 ) -> dict[str, Any] | None:
     """Validate with the API's own schema; its messages join `errors` under the file's field names."""
     try:
-        loaded = schema.load(payload)
+        with text_input():  # cells are text, or numbers a spreadsheet typed
+            loaded = schema.load(payload)
     except ValidationError as error:
         for name, messages in translate_errors(error.normalized_messages()).items():
             messages = messages if isinstance(messages, list) else [str(messages)]
@@ -265,7 +282,9 @@ def _enterprise_payload(
             text = _text(value)
             code = None if text is None else SCALES.get(text.lower())
             if text is not None and code is None:
-                errors[name] = [bilingual("规模须为 大型、中型、小型 或 微型", "Scale must be large, medium, small or micro")]
+                errors[name] = [
+                    bilingual("规模须为 大型、中型、小型 或 微型", "Scale must be large, medium, small or micro")
+                ]
                 continue
             payload[name] = code
         elif name in ("lat", "lng"):
@@ -295,14 +314,17 @@ def _enterprise_ids(codes: list[str]) -> dict[str, int]:
 
 def _chunks(values: list[Any]) -> Iterator[list[Any]]:
     for start in range(0, len(values), IN_CHUNK):
-        yield values[start:start + IN_CHUNK]
+        yield values[start : start + IN_CHUNK]
 
 
 def _write_enterprises(rows: list[dict[str, Any]]) -> tuple[int, int]:
     existing = _enterprise_ids([row["credit_code"] for row in rows])
     now = utcnow()
     inserts = [{**row, "created_at": now, "updated_at": now} for row in rows if row["credit_code"] not in existing]
-    updates = [{**row, "id": existing[row["credit_code"]], "updated_at": now} for row in rows if row["credit_code"] in existing]
+    updates = [
+        {**row, "id": existing[row["credit_code"]], "updated_at": now} for row in rows if row["credit_code"] in existing
+    ]
+    history.record_bulk_updates(updates)
     _bulk(Enterprise, inserts, updates)
     return len(inserts), len(updates)
 
@@ -362,7 +384,10 @@ def _indicator_enterprise(value: Any, *, enterprises: dict[str, int], errors: di
         return None
     if not credit_code.is_valid(code):
         errors["credit_code"] = [
-            bilingual("统一社会信用代码无效（格式或校验位错误）", "Invalid unified social credit code (format or check character)")
+            bilingual(
+                "统一社会信用代码无效（格式或校验位错误）",
+                "Invalid unified social credit code (format or check character)",
+            )
         ]
         return None
     if code not in enterprises:
@@ -375,8 +400,12 @@ def _existing_periods(enterprise_ids: list[int]) -> dict[tuple[int, int, int], i
     found: dict[tuple[int, int, int], int] = {}
     for chunk in _chunks(sorted(set(enterprise_ids))):
         rows = db.session.execute(
-            select(EnterpriseIndicator.enterprise_id, EnterpriseIndicator.year, EnterpriseIndicator.quarter, EnterpriseIndicator.id)
-            .where(EnterpriseIndicator.enterprise_id.in_(chunk))
+            select(
+                EnterpriseIndicator.enterprise_id,
+                EnterpriseIndicator.year,
+                EnterpriseIndicator.quarter,
+                EnterpriseIndicator.id,
+            ).where(EnterpriseIndicator.enterprise_id.in_(chunk))
         )
         found.update({(r.enterprise_id, r.year, r.quarter): r.id for r in rows})
     return found
@@ -397,4 +426,3 @@ def _write_indicators(rows: list[dict[str, Any]], *, actor: User) -> tuple[int, 
             updates.append({"id": row_id, **figures, **stamp})
     _bulk(EnterpriseIndicator, inserts, updates)
     return len(inserts), len(updates)
-

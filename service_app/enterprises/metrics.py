@@ -83,7 +83,10 @@ def derived(figures: dict, previous: dict | None) -> tuple[dict[str, Decimal | N
     Growth of the per-mu figures uses the unrounded ratios, so rounding never shows as growth.
     """
     exact = _per_mu_exact(figures)
-    own = {name: value if value is None else value.quantize(PER_MU_PLACES, rounding=ROUND_HALF_UP) for name, value in exact.items()}
+    own = {
+        name: value if value is None else value.quantize(PER_MU_PLACES, rounding=ROUND_HALF_UP)
+        for name, value in exact.items()
+    }
     if previous is None:
         return own, dict.fromkeys(GROWTH_FIELDS)
     now, then = {**figures, **exact}, {**previous, **_per_mu_exact(previous)}

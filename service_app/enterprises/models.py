@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Numeric, SmallInteger, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service_app.common.time import utcnow
@@ -62,3 +72,20 @@ class EnterpriseIndicator(db.Model):
 
     enterprise = relationship("Enterprise", lazy="raise")
     reported_by = relationship("User", lazy="raise")
+
+
+class EnterpriseChange(db.Model):
+    """One field of an enterprise changed: who, when, the old and the new value (as text)."""
+
+    __tablename__ = "enterprise_changes"
+    __table_args__ = (Index("ix_enterprise_changes_enterprise_id_id", "enterprise_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    field: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+
+    changed_by = relationship("User", lazy="raise")

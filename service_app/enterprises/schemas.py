@@ -8,7 +8,7 @@ from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
 from service_app.common.pagination import PageArgsSchema
-from service_app.common.schemas import AwareDateTime, Id, Schema, Text
+from service_app.common.schemas import AwareDateTime, DecimalNumber, Id, Integer, Schema, Text
 from service_app.enterprises.models import SOURCES
 from service_app.org.models import ENTERPRISE_SCALES
 from service_app.org.schemas import ChainSchema, EnterpriseSchema, ParkSchema
@@ -22,13 +22,13 @@ EXPORT_FORMATS = ("csv", "xlsx")
 
 
 def _amount(**kwargs) -> fields.Decimal:
-    return fields.Decimal(
+    return DecimalNumber(
         places=2, rounding=ROUND_HALF_UP, allow_none=True, validate=validate.Range(min=0, max=MAX_AMOUNT), **kwargs
     )
 
 
 def _count() -> fields.Integer:
-    return fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=100_000_000))
+    return Integer(allow_none=True, validate=validate.Range(min=0, max=100_000_000))
 
 
 class EnterpriseQuerySchema(PageArgsSchema):
@@ -43,15 +43,15 @@ class EnterpriseQuerySchema(PageArgsSchema):
 class IndicatorWriteSchema(Schema):
     """One period's figures. Fields left out keep their stored value; null clears one."""
 
-    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR))
-    quarter = fields.Integer(
-        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=4),
+    year = Integer(required=True, validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR))
+    quarter = Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=4),
         metadata={"description": "1-4, or null for the full year"},
     )
     revenue = _amount(metadata={"description": "营业收入, 万元"})
     tax_paid = _amount(metadata={"description": "实缴税金, 万元"})
     industrial_output = _amount(metadata={"description": "工业总产值, 万元"})
-    land_area_mu = fields.Decimal(
+    land_area_mu = DecimalNumber(
         places=2, rounding=ROUND_HALF_UP, allow_none=True, validate=validate.Range(min=0, max=MAX_AREA),
         metadata={"description": "用地面积, 亩"},
     )
@@ -114,11 +114,16 @@ class EnterpriseProfileSchema(EnterpriseSchema):
 
 class RankingQuerySchema(Schema):
     metric = fields.String(required=True, validate=validate.OneOf(METRICS))
-    year = fields.Integer(validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR), metadata={"description": "Default: the latest year with full-year figures"})
-    quarter = fields.Integer(validate=validate.Range(min=1, max=4), metadata={"description": "Rank one quarter instead of the full year"})
+    year = Integer(
+        validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR),
+        metadata={"description": "Default: the latest year with full-year figures"},
+    )
+    quarter = Integer(
+        validate=validate.Range(min=1, max=4), metadata={"description": "Rank one quarter instead of the full year"}
+    )
     park_id = Id()
     chain_id = Id()
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    limit = Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class RankingItemSchema(Schema):
@@ -142,7 +147,9 @@ class RankingSchema(Schema):
 
 class ImportQuerySchema(Schema):
     kind = fields.String(load_default="enterprises", validate=validate.OneOf(IMPORT_KINDS))
-    partial = fields.Boolean(load_default=False, metadata={"description": "Import the valid rows even when some rows are bad"})
+    partial = fields.Boolean(
+        load_default=False, metadata={"description": "Import the valid rows even when some rows are bad"}
+    )
 
 
 class ImportFileSchema(Schema):
@@ -162,7 +169,12 @@ class ImportReportSchema(Schema):
     created = fields.Integer(dump_only=True)
     updated = fields.Integer(dump_only=True)
     skipped = fields.Integer(dump_only=True)
-    columns = fields.Dict(keys=fields.String(), values=fields.String(), dump_only=True, metadata={"description": "Field name -> header as found in the file"})
+    columns = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        dump_only=True,
+        metadata={"description": "Field name -> header as found in the file"},
+    )
     errors = fields.List(fields.Nested(RowErrorSchema), dump_only=True)
 
 
@@ -171,4 +183,23 @@ class ExportQuerySchema(Schema):
     format = fields.String(load_default="csv", validate=validate.OneOf(EXPORT_FORMATS))
     park_id = Id()
     chain_id = Id()
-    year = fields.Integer(validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR), metadata={"description": "Indicators of this year only"})
+    year = Integer(
+        validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR), metadata={"description": "Indicators of this year only"}
+    )
+
+
+class ChangeAuthorSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    username = fields.String(dump_only=True)
+    name = fields.String(dump_only=True)
+
+
+class EnterpriseChangeSchema(Schema):
+    """One changed field: who, when, the value before and after (as text; null when empty)."""
+
+    id = fields.Integer(dump_only=True)
+    changed_at = AwareDateTime(dump_only=True)
+    changed_by = fields.Nested(ChangeAuthorSchema, dump_only=True, allow_none=True)
+    field = fields.String(dump_only=True)
+    old_value = fields.String(dump_only=True, allow_none=True)
+    new_value = fields.String(dump_only=True, allow_none=True)

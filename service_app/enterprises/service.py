@@ -1,5 +1,5 @@
 """Enterprise look-up and key indicators: the scoped list, the profile, indicator history and
-reports, and per-mu rankings. Every query starts from `org.scoping`, so a caller never reads an
+reports, and per-mu rankings. Every query starts from `enterprises.scoping`, so a caller never reads an
 enterprise it may not see (404, as if it did not exist)."""
 
 from __future__ import annotations
@@ -8,19 +8,21 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Float, Select, and_, case, cast, func, or_, select
+from sqlalchemy import Float, Select, and_, case, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
 from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import Page, keyset_page
+from service_app.common.search import contains_text
 from service_app.common.time import SHANGHAI, utcnow
-from service_app.enterprises import metrics
-from service_app.enterprises.models import FULL_YEAR, EnterpriseIndicator
+from service_app.common.views import RowView
+from service_app.enterprises import metrics, scoping
+from service_app.enterprises.models import FULL_YEAR, EnterpriseChange, EnterpriseIndicator
 from service_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service_app.extensions import db
-from service_app.org import scoping
+from service_app.org import service as org_service
 from service_app.org.models import CadreLink, Enterprise
 from service_app.problems.models import OPEN_STATUSES, RESOLVED_STATUSES, Problem
 from service_app.visits.models import Visit
@@ -28,6 +30,8 @@ from service_app.visits.models import Visit
 FIGURES = ("revenue", "tax_paid", "industrial_output", "land_area_mu", "employees", "rd_spend", "patents")
 # Who may report an enterprise's figures: the enterprise itself (its own only, by scoping) and admins.
 REPORTER_ROLES = frozenset({Role.ENTERPRISE.value, Role.ADMIN.value})
+# What an enterprise may correct about itself; every other field is the admins'.
+CONTACT_FIELDS = frozenset({"contact_name", "contact_phone", "address"})
 
 
 def list_enterprises(
@@ -45,9 +49,7 @@ def list_enterprises(
     """Enterprises `actor` may see, filtered, in id order (keyset pages)."""
     query = scoping.visible_enterprises(actor)
     if q:
-        query = query.where(
-            or_(Enterprise.name.contains(q, autoescape=True), Enterprise.credit_code.contains(q.upper(), autoescape=True))
-        )
+        query = query.where(contains_text(Enterprise.name, Enterprise.credit_code, text=q))
     for column, value in ((Enterprise.park_id, park_id), (Enterprise.chain_id, chain_id), (Enterprise.scale, scale)):
         if value is not None:
             query = query.where(column == value)
@@ -55,11 +57,13 @@ def list_enterprises(
         query = query.where(Enterprise.id.in_(scoping.linked_enterprise_ids(actor.id)))
     if updated_since is not None:
         query = query.where(Enterprise.updated_at >= updated_since)
-    return keyset_page(query, columns=[Enterprise.id], kinds=[int], limit=limit, cursor=cursor, descending=False, session=db.session)
+    return keyset_page(
+        query, columns=[Enterprise.id], kinds=[int], limit=limit, cursor=cursor, descending=False, session=db.session
+    )
 
 
 @dataclass
-class Profile:
+class Profile(RowView, row="enterprise"):
     """An enterprise with what its profile page shows; reads as the enterprise for its own fields."""
 
     enterprise: Enterprise
@@ -67,11 +71,6 @@ class Profile:
     problems: dict[str, int]
     last_visit_at: datetime | None
     latest_indicators: dict[str, Any] | None
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "enterprise":
-            raise AttributeError(name)
-        return getattr(self.enterprise, name)
 
 
 def get_profile(actor: User, enterprise_id: int) -> Profile:
@@ -168,7 +167,9 @@ def present(row: EnterpriseIndicator, previous: EnterpriseIndicator | None) -> d
 def indicator_history(actor: User, enterprise_id: int) -> list[dict[str, Any]]:
     """Every reported period of a visible enterprise, latest first, with derived figures."""
     scoping.get_visible_enterprise(actor, enterprise_id)
-    rows = db.session.scalars(select(EnterpriseIndicator).where(EnterpriseIndicator.enterprise_id == enterprise_id)).all()
+    rows = db.session.scalars(
+        select(EnterpriseIndicator).where(EnterpriseIndicator.enterprise_id == enterprise_id)
+    ).all()
     by_period = {(r.year, r.quarter): r for r in rows}
     ordered = sorted(rows, key=lambda r: metrics.period_rank(r.year, r.quarter), reverse=True)
     return [present(r, by_period.get((r.year - 1, r.quarter))) for r in ordered]
@@ -215,7 +216,9 @@ def report_indicators(actor: User, enterprise_id: int, *, figures: dict[str, Any
     except IntegrityError:
         # Another request created the same period between our read and our insert.
         db.session.rollback()
-        raise Conflict(zh="该报告期的数据正被同时提交，请重试", en="This period was reported concurrently; retry") from None
+        raise Conflict(
+            zh="该报告期的数据正被同时提交，请重试", en="This period was reported concurrently; retry"
+        ) from None
     previous = db.session.scalar(
         select(EnterpriseIndicator).where(
             EnterpriseIndicator.enterprise_id == enterprise_id,
@@ -228,15 +231,22 @@ def report_indicators(actor: User, enterprise_id: int, *, figures: dict[str, Any
     return result, created
 
 
-def _ranking_query(actor: User, *, metric: str, year: int, quarter: int, park_id: int | None, chain_id: int | None) -> Select:
+def _ranking_query(
+    actor: User, *, metric: str, year: int, quarter: int, park_id: int | None, chain_id: int | None
+) -> Select:
     amount = EnterpriseIndicator.tax_paid if metric == "tax_per_mu" else EnterpriseIndicator.industrial_output
     # As floats: SQLite keeps whole NUMERIC values as integers and would divide them as integers.
     value = (cast(amount, Float) / cast(EnterpriseIndicator.land_area_mu, Float)).label("value")
     query = (
         scoping.visible_enterprises(actor)
         .with_only_columns(
-            Enterprise.id, Enterprise.name, Enterprise.park_id, Enterprise.chain_id,
-            amount.label("amount"), EnterpriseIndicator.land_area_mu, value,
+            Enterprise.id,
+            Enterprise.name,
+            Enterprise.park_id,
+            Enterprise.chain_id,
+            amount.label("amount"),
+            EnterpriseIndicator.land_area_mu,
+            value,
         )
         .join(EnterpriseIndicator, EnterpriseIndicator.enterprise_id == Enterprise.id)
         .where(
@@ -269,7 +279,9 @@ def rankings(
     """
     stored = metrics.stored_quarter(quarter)
     if year is None:
-        year = db.session.scalar(select(func.max(EnterpriseIndicator.year)).where(EnterpriseIndicator.quarter == stored))
+        year = db.session.scalar(
+            select(func.max(EnterpriseIndicator.year)).where(EnterpriseIndicator.quarter == stored)
+        )
     result: dict[str, Any] = {"metric": metric, "year": year, "quarter": quarter, "period_label": None, "items": []}
     if year is None:
         return result
@@ -294,3 +306,37 @@ def rankings(
             }
         )
     return result
+
+
+def update_enterprise(actor: User, enterprise_id: int, *, changes: dict[str, Any]) -> Enterprise:
+    """An admin changes any field (org's rules); an enterprise user only its own contact fields
+    (`CONTACT_FIELDS`; another field is a 422 naming it). Either way the change enters the history."""
+    if actor.role == Role.ADMIN.value:
+        return org_service.update_enterprise(enterprise_id, **changes)
+    if actor.role != Role.ENTERPRISE.value:
+        raise Forbidden()
+    scoping.get_visible_enterprise(actor, enterprise_id)
+    refused = sorted(set(changes) - CONTACT_FIELDS)
+    if refused:
+        message = bilingual(
+            "企业只能修改联系人、联系电话和地址", "An enterprise may change only its contact name, phone and address"
+        )
+        raise ValidationFailed(errors={field: [message] for field in refused})
+    enterprise = db.session.get(Enterprise, enterprise_id, with_for_update=True)
+    for field, value in changes.items():
+        setattr(enterprise, field, value)
+    db.session.commit()
+    return enterprise
+
+
+def enterprise_history(actor: User, enterprise_id: int, *, limit: int | None, cursor: str | None) -> Page:
+    """Changes of a visible enterprise, newest first, each with its author."""
+    scoping.get_visible_enterprise(actor, enterprise_id)
+    query = (
+        select(EnterpriseChange)
+        .options(joinedload(EnterpriseChange.changed_by))
+        .where(EnterpriseChange.enterprise_id == enterprise_id)
+    )
+    return keyset_page(
+        query, columns=[EnterpriseChange.id], kinds=[int], limit=limit, cursor=cursor, session=db.session
+    )

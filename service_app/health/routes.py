@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from marshmallow import fields
 
 from service_app.common.api import Blueprint, error_responses
 from service_app.common.schemas import Schema
-from service_app.errors import ServiceUnavailable
-from service_app.extensions import db
-from marshmallow import fields
+from service_app.health import service
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="健康检查 / Health")
 
@@ -29,9 +27,5 @@ def health():
 @blp.doc(responses=error_responses(503))
 def ready():
     """Readiness: the database answers."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception:  # any failure to reach the database means "not ready"
-        db.session.rollback()
-        raise ServiceUnavailable(headers={"Retry-After": "5"}) from None
+    service.check_database()
     return {"status": "ok"}

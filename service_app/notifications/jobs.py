@@ -25,7 +25,11 @@ def deliver_pending(*, sender: PushSender, limit: int = 500, now: datetime | Non
     totals = DeliveryCounts()
     while totals.handled < limit:
         batch = service.deliver_batch(
-            sender=sender, after_id=totals.last_id, size=min(BATCH_SIZE, limit - totals.handled), max_attempts=max_attempts, now=now
+            sender=sender,
+            after_id=totals.last_id,
+            size=min(BATCH_SIZE, limit - totals.handled),
+            max_attempts=max_attempts,
+            now=now,
         )
         if batch.handled == 0:
             break

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from service_app.auth.permissions import actor, login_required
 from service_app.common.api import Blueprint, error_responses
-from service_app.notifications import senders, service
+from service_app.notifications import service
 from service_app.notifications.schemas import (
     NotificationPageSchema,
     NotificationQuerySchema,
@@ -14,8 +14,6 @@ from service_app.notifications.schemas import (
 )
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1", description="消息通知 / In-app notices")
-# The push sender is loaded when the blueprint is registered: a bad PUSH_SENDER fails at start-up.
-blp.record_once(lambda state: senders.init_app(state.app))
 
 UNREAD_HEADER = {"X-Unread-Count": {"description": "The caller's unread notices in all", "schema": {"type": "integer"}}}
 

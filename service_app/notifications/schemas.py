@@ -6,24 +6,34 @@ from marshmallow import fields
 
 from service_app.common.pagination import PageArgsSchema, page_schema
 from service_app.common.schemas import AwareDateTime, Id, Schema
-from service_app.notifications.models import KINDS
+from service_app.notifications.messages import KINDS, render
 
 
 class NotificationSchema(Schema):
     id = fields.Integer(dump_only=True)
     kind = fields.String(dump_only=True, metadata={"description": "One of: " + ", ".join(KINDS)})
-    title = fields.String(dump_only=True)
-    body = fields.String(dump_only=True, allow_none=True)
+    title = fields.Function(
+        lambda notice: render(notice.kind, notice.params)[0],
+        dump_only=True,
+        metadata={"type": "string", "description": "In the reader's language (Accept-Language)"},
+    )
+    body = fields.Function(
+        lambda notice: render(notice.kind, notice.params)[1], dump_only=True, metadata={"type": "string"}
+    )
     problem_id = fields.Integer(dump_only=True, allow_none=True)
     visit_id = fields.Integer(dump_only=True, allow_none=True)
-    data = fields.Dict(dump_only=True, allow_none=True)
+    data = fields.Dict(
+        attribute="params", dump_only=True, metadata={"description": "The notice's parameters (kind-specific)"}
+    )
     created_at = AwareDateTime(dump_only=True)
     read_at = AwareDateTime(dump_only=True, allow_none=True)
     read = fields.Function(lambda notice: notice.read_at is not None, dump_only=True)
 
 
 class NotificationQuerySchema(PageArgsSchema):
-    unread = fields.Boolean(load_default=None, metadata={"description": "true: only unread; false: only read; absent: all"})
+    unread = fields.Boolean(
+        load_default=None, metadata={"description": "true: only unread; false: only read; absent: all"}
+    )
 
 
 NotificationPageSchema = page_schema(NotificationSchema, "NotificationPage")
@@ -32,7 +42,10 @@ NotificationPageSchema = page_schema(NotificationSchema, "NotificationPage")
 class ReadAllSchema(Schema):
     up_to_id = Id(
         load_default=None,
-        metadata={"description": "Mark only notices up to this id (the newest one shown), so a notice that arrived meanwhile stays unread"},
+        metadata={
+            "description": "Mark only notices up to this id (the newest one shown), "
+            "so a notice that arrived meanwhile stays unread"
+        },
     )
 
 

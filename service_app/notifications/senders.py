@@ -39,6 +39,7 @@ def load_sender(path: str) -> PushSender:
 
 
 def init_app(app: Flask) -> None:
+    """Load PUSH_SENDER once, from `create_app`: a bad setting fails at start-up."""
     app.extensions["push_sender"] = load_sender(app.config["PUSH_SENDER"])
 
 

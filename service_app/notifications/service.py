@@ -1,15 +1,17 @@
 """Notices to users: written in the caller's transaction (outbox), read in the app, delivered by a push sender.
 
 `notify` only adds rows; the caller's commit stores them with the change they announce, so a
-notice is never sent for a change that was rolled back, nor lost for one that was committed.
+notice is never sent for a change that was rolled back, nor lost for one that was committed. A
+notice is a kind and its parameters; `messages.render` gives its text in the reader's language.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import false, func, select, update
 
@@ -17,7 +19,8 @@ from service_app.common.pagination import Page, keyset_page
 from service_app.common.time import utcnow
 from service_app.errors import NotFound
 from service_app.extensions import db
-from service_app.notifications.models import KINDS, Notification
+from service_app.notifications.messages import KINDS
+from service_app.notifications.models import JobWatermark, Notification
 
 log = logging.getLogger(__name__)
 
@@ -26,21 +29,35 @@ def notify(
     user_ids: Iterable[int],
     *,
     kind: str,
-    title: str,
-    body: str | None = None,
+    params: dict[str, Any] | None = None,
     problem_id: int | None = None,
     visit_id: int | None = None,
-    data: dict[str, Any] | None = None,
 ) -> list[Notification]:
     """Queue one notice per user (deduplicated, order kept); flushes nothing, commits nothing."""
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
     notices = []
     for user_id in dict.fromkeys(uid for uid in user_ids if uid is not None):
-        notice = Notification(user_id=user_id, kind=kind, title=title, body=body, problem_id=problem_id, visit_id=visit_id, data=data)
+        notice = Notification(
+            user_id=user_id, kind=kind, params=dict(params or {}), problem_id=problem_id, visit_id=visit_id
+        )
         db.session.add(notice)
         notices.append(notice)
     return notices
+
+
+def advance_watermark(job: str, *, now: datetime) -> datetime | None:
+    """Where `job` stood after its previous run (None: this is its first run); moves it to `now`.
+
+    Part of the job's own transaction, so the mark moves exactly when the job's notices are stored.
+    """
+    mark = db.session.get(JobWatermark, job, with_for_update=True)
+    if mark is None:
+        db.session.add(JobWatermark(job=job, as_of=now))
+        return None
+    previous = mark.as_of
+    mark.as_of = max(previous, now)
+    return previous
 
 
 class PushSender(Protocol):
@@ -58,7 +75,9 @@ class RecordingSender:
 
 def unread_count(user_id: int) -> int:
     return db.session.scalar(
-        select(func.count()).select_from(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
     )
 
 
@@ -67,7 +86,9 @@ def list_for(user_id: int, *, unread: bool | None, limit: int | None, cursor: st
     query = select(Notification).where(Notification.user_id == user_id)
     if unread is not None:
         query = query.where(Notification.read_at.is_(None) if unread else Notification.read_at.is_not(None))
-    page = keyset_page(query, columns=[Notification.id], kinds=[int], limit=limit, cursor=cursor, descending=True, session=db.session)
+    page = keyset_page(
+        query, columns=[Notification.id], kinds=[int], limit=limit, cursor=cursor, descending=True, session=db.session
+    )
     return page, unread_count(user_id)
 
 
@@ -81,7 +102,8 @@ def mark_read(user_id: int, notification_id: int, *, now: datetime | None = None
         .execution_options(synchronize_session=False)
     )
     notice = db.session.scalar(
-        select(Notification).where(Notification.id == notification_id, Notification.user_id == user_id)
+        select(Notification)
+        .where(Notification.id == notification_id, Notification.user_id == user_id)
         .execution_options(populate_existing=True)
     )
     if notice is None:
@@ -133,7 +155,11 @@ def deliver_batch(*, sender: PushSender, after_id: int, size: int, max_attempts:
     _lock_for_writing()
     notices = db.session.scalars(
         select(Notification)
-        .where(Notification.delivered_at.is_(None), Notification.delivery_attempts < max_attempts, Notification.id > after_id)
+        .where(
+            Notification.delivered_at.is_(None),
+            Notification.delivery_attempts < max_attempts,
+            Notification.id > after_id,
+        )
         .order_by(Notification.id)
         .limit(size)
         .with_for_update(skip_locked=True)
@@ -146,7 +172,9 @@ def deliver_batch(*, sender: PushSender, after_id: int, size: int, max_attempts:
     return counts
 
 
-def _deliver_one(sender: PushSender, notice: Notification, *, counts: DeliveryCounts, max_attempts: int, now: datetime) -> None:
+def _deliver_one(
+    sender: PushSender, notice: Notification, *, counts: DeliveryCounts, max_attempts: int, now: datetime
+) -> None:
     try:
         sender.send(notice)
     except Exception:  # noqa: BLE001 - any sender failure is this notice's failure alone

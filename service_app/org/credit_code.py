@@ -18,7 +18,7 @@ _SHAPE = re.compile(r"^[0-9A-HJ-NPQRTUW-Y]{2}\d{6}[0-9A-HJ-NPQRTUW-Y]{10}$")
 
 def check_character(first17: str) -> str:
     """The 18th character for a 17-character prefix."""
-    total = sum(VALUES[char] * weight for char, weight in zip(first17, WEIGHTS))
+    total = sum(VALUES[char] * weight for char, weight in zip(first17, WEIGHTS, strict=False))
     return ALPHABET[(31 - total % 31) % 31]
 
 

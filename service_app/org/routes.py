@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from sqlalchemy import select
 
 from service_app.auth.models import Role
 from service_app.auth.permissions import login_required, roles_required
 from service_app.common.api import Blueprint, error_responses
-from service_app.common.pagination import keyset_page, page_schema
-from service_app.extensions import db
+from service_app.common.pagination import page_schema
 from service_app.org import service
-from service_app.org.models import CadreLink, Category, Chain, Department, Park
 from service_app.org.schemas import (
     CategorySchema,
     ChainSchema,
@@ -22,7 +19,9 @@ from service_app.org.schemas import (
     ParkSchema,
 )
 
-blp = Blueprint("org", __name__, url_prefix="/api/v1", description="园区、产业链、部门、类别、企业与结对 / Organisation")
+blp = Blueprint(
+    "org", __name__, url_prefix="/api/v1", description="园区、产业链、部门、类别、企业与结对 / Organisation"
+)
 
 
 @blp.route("/parks", methods=["GET"])
@@ -30,7 +29,7 @@ blp = Blueprint("org", __name__, url_prefix="/api/v1", description="园区、产
 @blp.response(200, ParkSchema(many=True))
 def parks():
     """Parks of the zone."""
-    return db.session.scalars(select(Park).order_by(Park.id)).all()
+    return service.list_parks()
 
 
 @blp.route("/chains", methods=["GET"])
@@ -38,7 +37,7 @@ def parks():
 @blp.response(200, ChainSchema(many=True))
 def chains():
     """Industry chains."""
-    return db.session.scalars(select(Chain).order_by(Chain.id)).all()
+    return service.list_chains()
 
 
 @blp.route("/departments", methods=["GET"])
@@ -46,7 +45,7 @@ def chains():
 @blp.response(200, DepartmentSchema(many=True))
 def departments():
     """Government departments that handle dispatched problems."""
-    return db.session.scalars(select(Department).order_by(Department.id)).all()
+    return service.list_departments()
 
 
 @blp.route("/categories", methods=["GET"])
@@ -54,9 +53,7 @@ def departments():
 @blp.response(200, CategorySchema(many=True))
 def categories():
     """Problem categories with their default department and SLA hours."""
-    return db.session.scalars(
-        select(Category).where(Category.is_active.is_(True)).order_by(Category.sort_order, Category.id)
-    ).all()
+    return service.list_categories()
 
 
 LinkPageSchema = page_schema(LinkSchema, "LinkPage")
@@ -69,13 +66,7 @@ class Links(MethodView):
     @blp.response(200, LinkPageSchema)
     def get(self, args):
         """Cadre ↔ enterprise pairings."""
-        query = select(CadreLink)
-        if args["active"]:
-            query = query.where(CadreLink.ended_at.is_(None))
-        for key in ("cadre_id", "enterprise_id"):
-            if key in args:
-                query = query.where(getattr(CadreLink, key) == args[key])
-        return keyset_page(query, columns=[CadreLink.id], kinds=[int], limit=args["limit"], cursor=args["cursor"], descending=False, session=db.session)
+        return service.list_links(**args)
 
     @roles_required(Role.ADMIN)
     @blp.arguments(LinkCreateSchema)

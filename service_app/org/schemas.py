@@ -4,7 +4,7 @@ from marshmallow import ValidationError, fields, validate
 
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import PageArgsSchema
-from service_app.common.schemas import AwareDateTime, Id, Schema, Text
+from service_app.common.schemas import AwareDateTime, Date, Float, Id, Schema, Text
 from service_app.org import credit_code
 from service_app.org.models import ENTERPRISE_SCALES, LINK_ROLES, SCALE_LABELS
 
@@ -36,7 +36,12 @@ class CreditCode(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         result = credit_code.normalise(super()._deserialize(value, attr, data, **kwargs))
         if not credit_code.is_valid(result):
-            raise ValidationError(bilingual("统一社会信用代码无效（格式或校验位错误）", "Invalid unified social credit code (format or check character)"))
+            raise ValidationError(
+                bilingual(
+                    "统一社会信用代码无效（格式或校验位错误）",
+                    "Invalid unified social credit code (format or check character)",
+                )
+            )
         return result
 
 
@@ -63,8 +68,8 @@ class EnterpriseSchema(Schema):
 
 class EnterpriseWriteFields(Schema):
     address = Text(allow_none=True, validate=validate.Length(max=255))
-    lat = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=-90, max=90))
-    lng = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=-180, max=180))
+    lat = Float(allow_none=True, validate=validate.Range(min=-90, max=90))
+    lng = Float(allow_none=True, validate=validate.Range(min=-180, max=180))
     park_id = Id(allow_none=True)
     chain_id = Id(allow_none=True)
     scale = fields.String(allow_none=True, validate=validate.OneOf(ENTERPRISE_SCALES))
@@ -72,7 +77,7 @@ class EnterpriseWriteFields(Schema):
     legal_representative = Text(allow_none=True, validate=validate.Length(max=64))
     contact_name = Text(allow_none=True, validate=validate.Length(max=64))
     contact_phone = Text(allow_none=True, validate=validate.Regexp(r"^[0-9+\-() ]{5,32}$"))
-    established_on = fields.Date(allow_none=True)
+    established_on = Date(allow_none=True)
     description = Text(allow_none=True, validate=validate.Length(max=4000))
 
 
@@ -100,7 +105,7 @@ class LinkCreateSchema(Schema):
     cadre_id = Id(required=True)
     enterprise_id = Id(required=True)
     role = fields.String(load_default="primary", validate=validate.OneOf(LINK_ROLES))
-    started_on = fields.Date(load_default=None, allow_none=True)
+    started_on = Date(load_default=None, allow_none=True)
 
 
 class LinkQuerySchema(PageArgsSchema):

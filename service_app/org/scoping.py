@@ -1,29 +1,15 @@
-"""Which enterprises an actor may see: the object-level rule other domains build on.
+"""Which enterprises a cadre is linked to: the link rule other domains build their scopes on.
 
-- enterprise: only its own; cadre: enterprises with an active link to it; department: enterprises
-  whose problems were dispatched to it (a rule the problems domain registers, since org cannot
-  import it); manager and admin: all.
-An enterprise the actor may not see answers 404 (no existence leak).
+The whole enterprise scope (every role) is `enterprises/scoping.py`: a department's part of it
+depends on problems, which sit above org in the layers.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from sqlalchemy import Select, select
 
-from sqlalchemy import Select, false, select
-
-from service_app.auth.models import Role, User
-from service_app.errors import NotFound
 from service_app.extensions import db
-from service_app.org.models import CadreLink, Enterprise
-
-# department_id -> SELECT of enterprise ids; set by the problems domain at import time.
-_department_scope: Callable[[int], Select] | None = None
-
-
-def register_department_scope(rule: Callable[[int], Select]) -> None:
-    global _department_scope
-    _department_scope = rule
+from service_app.org.models import CadreLink
 
 
 def linked_enterprise_ids(cadre_id: int) -> Select:
@@ -39,38 +25,3 @@ def is_linked(cadre_id: int, enterprise_id: int) -> bool:
             CadreLink.ended_at.is_(None),
         ).limit(1)
     ) is not None
-
-
-def visible_enterprise_ids(actor: User) -> Select | None:
-    """A SELECT of the enterprise ids `actor` may see, or None for all of them."""
-    if actor.role in (Role.MANAGER.value, Role.ADMIN.value):
-        return None
-    if actor.role == Role.ENTERPRISE.value:
-        return select(Enterprise.id).where(Enterprise.id == actor.enterprise_id)
-    if actor.role == Role.CADRE.value:
-        return linked_enterprise_ids(actor.id)
-    if actor.role == Role.DEPARTMENT.value and _department_scope is not None:
-        return _department_scope(actor.department_id)
-    return select(Enterprise.id).where(false())
-
-
-def visible_enterprises(actor: User) -> Select:
-    """SELECT of Enterprise rows scoped to `actor`; list endpoints always start from this."""
-    query = select(Enterprise)
-    ids = visible_enterprise_ids(actor)
-    return query if ids is None else query.where(Enterprise.id.in_(ids))
-
-
-def get_visible_enterprise(actor: User, enterprise_id: int) -> Enterprise:
-    """The enterprise if `actor` may see it; otherwise 404, exactly as if it did not exist."""
-    enterprise = db.session.scalar(visible_enterprises(actor).where(Enterprise.id == enterprise_id))
-    if enterprise is None:
-        raise NotFound()
-    return enterprise
-
-
-def can_see_enterprise(actor: User, enterprise_id: int) -> bool:
-    ids = visible_enterprise_ids(actor)
-    if ids is None:
-        return True
-    return db.session.scalar(select(Enterprise.id).where(Enterprise.id == enterprise_id, Enterprise.id.in_(ids))) is not None

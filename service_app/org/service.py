@@ -1,4 +1,4 @@
-"""Administration of enterprises and cadre links."""
+"""Reference lists, administration of enterprises, and cadre links."""
 
 from __future__ import annotations
 
@@ -6,24 +6,61 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
+from service_app.common.pagination import Page, keyset_page
+from service_app.common.references import check_references
 from service_app.common.time import SHANGHAI, utcnow
+from service_app.common.transactions import commit_or_conflict
 from service_app.errors import Conflict, NotFound, ValidationFailed
 from service_app.extensions import db
-from service_app.org.models import CadreLink, Chain, Enterprise, Park
+from service_app.org.models import CadreLink, Category, Chain, Department, Enterprise, Park
+
+
+def list_parks() -> list[Park]:
+    return list(db.session.scalars(select(Park).order_by(Park.id)))
+
+
+def list_chains() -> list[Chain]:
+    return list(db.session.scalars(select(Chain).order_by(Chain.id)))
+
+
+def list_departments() -> list[Department]:
+    return list(db.session.scalars(select(Department).order_by(Department.id)))
+
+
+def list_categories() -> list[Category]:
+    """Active categories in their display order."""
+    query = select(Category).where(Category.is_active.is_(True)).order_by(Category.sort_order, Category.id)
+    return list(db.session.scalars(query))
+
+
+def list_links(
+    *,
+    active: bool,
+    cadre_id: int | None = None,
+    enterprise_id: int | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page:
+    """Cadre ↔ enterprise pairings in id order; `active` leaves out ended ones."""
+    query = select(CadreLink)
+    if active:
+        query = query.where(CadreLink.ended_at.is_(None))
+    if cadre_id is not None:
+        query = query.where(CadreLink.cadre_id == cadre_id)
+    if enterprise_id is not None:
+        query = query.where(CadreLink.enterprise_id == enterprise_id)
+    return keyset_page(
+        query, columns=[CadreLink.id], kinds=[int], limit=limit, cursor=cursor, descending=False, session=db.session
+    )
 
 
 def _check_refs(data: dict[str, Any]) -> None:
-    errors = {}
-    if data.get("park_id") is not None and db.session.get(Park, data["park_id"]) is None:
-        errors["park_id"] = [bilingual("园区不存在", "No such park")]
-    if data.get("chain_id") is not None and db.session.get(Chain, data["chain_id"]) is None:
-        errors["chain_id"] = [bilingual("产业链不存在", "No such industry chain")]
-    if errors:
-        raise ValidationFailed(errors=errors)
+    check_references(
+        park_id=(Enterprise.park_id, data.get("park_id")), chain_id=(Enterprise.chain_id, data.get("chain_id"))
+    )
 
 
 def _credit_code_taken(code: str, *, except_id: int | None = None) -> bool:
@@ -43,11 +80,7 @@ def create_enterprise(**data: Any) -> Enterprise:
         raise _conflict_credit_code()
     enterprise = Enterprise(**data)
     db.session.add(enterprise)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise _conflict_credit_code() from None
+    commit_or_conflict(_conflict_credit_code())
     return enterprise
 
 
@@ -60,23 +93,20 @@ def update_enterprise(enterprise_id: int, **changes: Any) -> Enterprise:
         raise _conflict_credit_code()
     for key, value in changes.items():
         setattr(enterprise, key, value)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise _conflict_credit_code() from None
+    commit_or_conflict(_conflict_credit_code())
     return enterprise
 
 
-def create_link(*, cadre_id: int, enterprise_id: int, role: str = "primary", started_on: date | None = None) -> CadreLink:
+def create_link(
+    *, cadre_id: int, enterprise_id: int, role: str = "primary", started_on: date | None = None
+) -> CadreLink:
     cadre = db.session.get(User, cadre_id)
     errors = {}
     if cadre is None or cadre.role != Role.CADRE.value:
         errors["cadre_id"] = [bilingual("不是联企干部账号", "Not a cadre account")]
-    if db.session.get(Enterprise, enterprise_id) is None:
-        errors["enterprise_id"] = [bilingual("企业不存在", "No such enterprise")]
     if errors:
         raise ValidationFailed(errors=errors)
+    check_references(enterprise_id=(CadreLink.enterprise_id, enterprise_id))
     existing = db.session.scalar(
         select(CadreLink.id).where(
             CadreLink.cadre_id == cadre_id, CadreLink.enterprise_id == enterprise_id, CadreLink.ended_at.is_(None)

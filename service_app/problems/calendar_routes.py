@@ -11,7 +11,7 @@ from marshmallow import fields, validate
 from service_app.auth.models import Role
 from service_app.auth.permissions import login_required, roles_required
 from service_app.common.api import Blueprint, error_responses
-from service_app.common.schemas import Schema, Text
+from service_app.common.schemas import Date, Schema, Text
 from service_app.errors import NotFound
 from service_app.problems import deadlines
 from service_app.workdays.models import DAY_KINDS
@@ -22,7 +22,7 @@ FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
 class CalendarDaySchema(Schema):
-    date = fields.Date(required=True)
+    date = Date(required=True)
     kind = fields.String(
         required=True, validate=validate.OneOf(DAY_KINDS), metadata={"description": "holiday | workday"}
     )

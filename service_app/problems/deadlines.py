@@ -8,9 +8,10 @@ part of the calendar that changes problems, so it sits with them: loading a year
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 
@@ -19,7 +20,7 @@ from service_app.common.i18n import bilingual
 from service_app.common.time import SHANGHAI, as_utc, utcnow
 from service_app.errors import ValidationFailed
 from service_app.extensions import db
-from service_app.notifications.service import notify
+from service_app.notifications.service import advance_watermark, notify
 from service_app.org.models import Category
 from service_app.problems import sla
 from service_app.problems.models import Problem
@@ -61,6 +62,7 @@ def replace_year(*, year: int, days: Sequence[dict[str, Any]]) -> CalendarYear:
         )
     _recount_provisional()
     db.session.commit()
+    workdays.forget_cached()
     return calendar_year(year=year)
 
 
@@ -74,6 +76,7 @@ def load_package() -> list[int]:
         db.session.execute(insert(CalendarDay), rows)
         _recount_provisional()
     db.session.commit()
+    workdays.forget_cached()
     return sorted(missing)
 
 
@@ -107,17 +110,20 @@ def _recount_provisional() -> int:
 
 
 def alert_missing_calendar(*, now: datetime | None = None) -> int:
-    """From 1 November: tell the admins, once a day, that next year's calendar is not loaded."""
-    today = as_utc(now or utcnow()).astimezone(SHANGHAI).date()
-    if today.month < 11 or today.year + 1 in workdays.covered_years():
+    """From 1 November: tell the admins that next year's calendar is not loaded.
+
+    Told when November has begun since the job's previous run (its first run records where it stands
+    and tells nobody, DESIGN §15), so a scheduler started in December does not announce it at once and
+    a daily run does not repeat it."""
+    now = as_utc(now or utcnow())
+    previous = advance_watermark("calendar.alert_missing", now=now)
+    today = now.astimezone(SHANGHAI).date()
+    season = date(today.year, 11, 1)
+    began = previous is not None and as_utc(previous).astimezone(SHANGHAI).date() < season <= today
+    if not began or today.year + 1 in workdays.covered_years():
+        db.session.commit()
         return 0
     admins = db.session.scalars(select(User.id).where(User.role == Role.ADMIN.value, User.is_active.is_(True)))
-    notices = notify(
-        list(admins),
-        kind="calendar_missing",
-        title=f"{today.year + 1} 年节假日安排尚未录入，相关办理时限按工作日暂计",
-        body=f"PUT /api/v1/calendar/{today.year + 1}",
-        data={"year": today.year + 1},
-    )
+    notices = notify(list(admins), kind="calendar_missing", params={"year": today.year + 1})
     db.session.commit()
     return len(notices)

@@ -87,9 +87,13 @@ class Problem(db.Model):
         Index("ix_problems_handler_id_id", "handler_id", "id"),
         # Open problems are few whatever the history: `overdue=true` (and any filter on open states)
         # walks them newest first and checks due_at in the index, instead of skipping closed rows.
-        Index("ix_problems_open_id_due_at", "id", "due_at", postgresql_where=OPEN_PREDICATE, sqlite_where=OPEN_PREDICATE),
+        Index(
+            "ix_problems_open_id_due_at", "id", "due_at", postgresql_where=OPEN_PREDICATE, sqlite_where=OPEN_PREDICATE
+        ),
         # `supervised=true`: a handful of rows, newest first.
         Index("ix_problems_supervised_id", "id", postgresql_where=text("supervised"), sqlite_where=text("supervised")),
+        # An Open311 client reads the problems it filed, newest first.
+        Index("ix_problems_source_id", "source", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -100,7 +104,10 @@ class Problem(db.Model):
     description: Mapped[str] = mapped_column(Text)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="submitted")
-    filed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # None: filed by a partner system through the Open311 gateway (see `source`).
+    filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Where it came from: "app", or "open311:<client name>" for a partner system.
+    source: Mapped[str] = mapped_column(String(80), default="app", server_default="app")
     # The linked cadre responsible for the problem (the enterprise's primary cadre when filed).
     cadre_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Current department (set by dispatch, kept after resolution for statistics).

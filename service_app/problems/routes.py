@@ -11,13 +11,36 @@ from service_app.common.api import Blueprint, error_responses
 from service_app.common.idempotency import idempotent
 from service_app.problems import schemas, service, workflow
 
-blp = Blueprint("problems", __name__, url_prefix="/api/v1", description="问题、办理流程与评价 / Problems, workflow and ratings")
+blp = Blueprint(
+    "problems", __name__, url_prefix="/api/v1", description="问题、办理流程与评价 / Problems, workflow and ratings"
+)
 
-_ETAG_DOC = {"ETag": {"description": "Strong validator of this problem; send it back as If-Match", "schema": {"type": "string"}}}
-_IF_MATCH = {"in": "header", "name": "If-Match", "schema": {"type": "string"}, "description": "The ETag you last saw; 412 when the problem changed since"}
+_ETAG_DOC = {
+    "ETag": {"description": "Strong validator of this problem; send it back as If-Match", "schema": {"type": "string"}}
+}
+_IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "schema": {"type": "string"},
+    "description": "The ETag you last saw; 412 when the problem changed since",
+}
 _IF_MATCH_DOC = {"parameters": [_IF_MATCH]}
-_IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "schema": {"type": "string", "maxLength": 128}, "description": "Retry with the same key and body to get the first answer again (24 h)"}
-_IF_NONE_MATCH_DOC = {"parameters": [{"in": "header", "name": "If-None-Match", "schema": {"type": "string"}, "description": "The ETag you hold; 304 when unchanged"}]}
+_IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "schema": {"type": "string", "maxLength": 128},
+    "description": "Retry with the same key and body to get the first answer again (24 h)",
+}
+_IF_NONE_MATCH_DOC = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "If-None-Match",
+            "schema": {"type": "string"},
+            "description": "The ETag you hold; 304 when unchanged",
+        }
+    ]
+}
 
 
 def _if_match() -> frozenset[str] | None:
@@ -55,7 +78,9 @@ def file_problem(data):
 @blp.route("/problems/<int:problem_id>", methods=["GET"])
 @roles_required(*workflow.PROBLEM_ROLES)
 @blp.response(200, schemas.ProblemDetailSchema, headers=_ETAG_DOC)
-@blp.doc(responses={**error_responses(404), "304": {"description": "Not modified (If-None-Match)"}}, **_IF_NONE_MATCH_DOC)
+@blp.doc(
+    responses={**error_responses(404), "304": {"description": "Not modified (If-None-Match)"}}, **_IF_NONE_MATCH_DOC
+)
 def get_problem(problem_id):
     """One problem: status, deadlines, handler, attachments, rating and what the caller may do."""
     view = service.get_problem(actor(), problem_id)

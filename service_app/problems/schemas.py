@@ -10,7 +10,7 @@ from webargs.fields import DelimitedList
 
 from service_app.attachments.schemas import AttachmentSchema
 from service_app.common.pagination import PageArgsSchema, page_schema
-from service_app.common.schemas import MAX_ID, AwareDateTime, Schema, Text
+from service_app.common.schemas import MAX_ID, AwareDateTime, Integer, Schema, Text
 from service_app.common.time import utcnow
 from service_app.problems import sla
 from service_app.problems.models import STATUS_LABELS, STATUS_LABELS_EN, STATUSES
@@ -43,12 +43,16 @@ class ProblemSchema(Schema):
     enterprise_name = fields.Function(_name("enterprise"), dump_only=True)
     cadre_id = fields.Integer(dump_only=True, allow_none=True)
     cadre_name = fields.Function(_name("cadre"), dump_only=True, allow_none=True)
-    department_id = fields.Integer(dump_only=True, allow_none=True, metadata={"description": "The department it is dispatched to now"})
+    department_id = fields.Integer(
+        dump_only=True, allow_none=True, metadata={"description": "The department it is dispatched to now"}
+    )
     department_name = fields.Function(_name("department"), dump_only=True, allow_none=True)
     handler_id = fields.Integer(dump_only=True, allow_none=True)
     handler_name = fields.Function(_name("handler"), dump_only=True, allow_none=True)
     supervised = fields.Boolean(dump_only=True)
-    overdue = fields.Function(lambda p: sla.is_overdue(p, utcnow()), dump_only=True, metadata={"description": "Open and past due_at"})
+    overdue = fields.Function(
+        lambda p: sla.is_overdue(p, utcnow()), dump_only=True, metadata={"description": "Open and past due_at"}
+    )
     response_due_at = AwareDateTime(dump_only=True)
     due_at = AwareDateTime(dump_only=True)
     deadline_provisional = fields.Boolean(
@@ -58,21 +62,26 @@ class ProblemSchema(Schema):
     reopen_count = fields.Integer(dump_only=True)
     created_at = AwareDateTime(dump_only=True)
     updated_at = AwareDateTime(dump_only=True)
-    version = fields.Integer(dump_only=True, metadata={"description": "Bumped by every change; the ETag derives from it"})
+    version = fields.Integer(
+        dump_only=True, metadata={"description": "Bumped by every change; the ETag derives from it"}
+    )
+    source = fields.String(dump_only=True, metadata={"description": '"app", or "open311:<client name>"'})
 
 
 class RatingSchema(Schema):
     id = fields.Integer(dump_only=True)
     score = fields.Integer(dump_only=True)
     comment = fields.String(dump_only=True, allow_none=True)
-    resolution_no = fields.Integer(dump_only=True, metadata={"description": "0 rates the first resolution, 1 the one after the first reopen…"})
+    resolution_no = fields.Integer(
+        dump_only=True, metadata={"description": "0 rates the first resolution, 1 the one after the first reopen…"}
+    )
     created_at = AwareDateTime(dump_only=True)
 
 
 class ProblemDetailSchema(ProblemSchema):
     description = fields.String(dump_only=True)
-    filed_by_id = fields.Integer(dump_only=True)
-    filed_by_name = fields.Function(_name("filed_by"), dump_only=True)
+    filed_by_id = fields.Integer(dump_only=True, allow_none=True, metadata={"description": "null: a partner system"})
+    filed_by_name = fields.Function(_name("filed_by"), dump_only=True, allow_none=True)
     visit_id = fields.Integer(dump_only=True, allow_none=True)
     duplicate_of_id = fields.Integer(dump_only=True, allow_none=True)
     reject_reason = fields.String(dump_only=True, allow_none=True)
@@ -96,7 +105,9 @@ class ProblemDetailSchema(ProblemSchema):
     )
     attachments = fields.List(fields.Nested(AttachmentSchema), dump_only=True)
     rating = fields.Nested(RatingSchema, dump_only=True, allow_none=True, metadata={"description": "The latest rating"})
-    allowed_actions = fields.List(fields.String(), dump_only=True, metadata={"description": "What the caller may do now"})
+    allowed_actions = fields.List(
+        fields.String(), dump_only=True, metadata={"description": "What the caller may do now"}
+    )
 
 
 ProblemPageSchema = page_schema(ProblemSchema, "ProblemPage")
@@ -119,27 +130,38 @@ class EventSchema(Schema):
     internal = fields.Boolean(dump_only=True)
     actor_id = fields.Integer(dump_only=True, allow_none=True, metadata={"description": "null: the system"})
     actor_name = fields.Function(_name("actor"), dump_only=True, allow_none=True)
-    actor_role = fields.Function(lambda e: e.actor.role if e.actor is not None else None, dump_only=True, allow_none=True)
+    actor_role = fields.Function(
+        lambda e: e.actor.role if e.actor is not None else None, dump_only=True, allow_none=True
+    )
     created_at = AwareDateTime(dump_only=True)
 
 
 # --- input ----------------------------------------------------------------------------------------
 
+
 class ProblemCreateSchema(Schema):
     title = Text(required=True, validate=validate.Length(min=2, max=120))
     description = Text(required=True, validate=validate.Length(min=1, max=4000))
-    category_id = fields.Integer(required=True, validate=_ID)
+    category_id = Integer(required=True, validate=_ID)
     urgent = fields.Boolean(load_default=False)
-    enterprise_id = fields.Integer(load_default=None, allow_none=True, validate=_ID, metadata={"description": "Required when a cadre files for a linked enterprise"})
-    attachment_ids = fields.List(fields.Integer(validate=_ID), load_default=list, validate=validate.Length(max=9))
-    visit_id = fields.Integer(load_default=None, allow_none=True, validate=_ID, metadata={"description": "The cadre's own visit to that enterprise"})
+    enterprise_id = Integer(
+        load_default=None, allow_none=True, validate=_ID,
+        metadata={"description": "Required when a cadre files for a linked enterprise"},
+    )
+    attachment_ids = fields.List(Integer(validate=_ID), load_default=list, validate=validate.Length(max=9))
+    visit_id = Integer(
+        load_default=None, allow_none=True, validate=_ID,
+        metadata={"description": "The cadre's own visit to that enterprise"},
+    )
 
 
 class ProblemQuerySchema(PageArgsSchema):
-    status = DelimitedList(fields.String(validate=validate.OneOf(STATUSES)), metadata={"description": "One or more, comma-separated"})
-    category_id = fields.Integer(validate=_ID)
-    enterprise_id = fields.Integer(validate=_ID)
-    department_id = fields.Integer(validate=_ID, metadata={"description": "The department it is dispatched to now"})
+    status = DelimitedList(
+        fields.String(validate=validate.OneOf(STATUSES)), metadata={"description": "One or more, comma-separated"}
+    )
+    category_id = Integer(validate=_ID)
+    enterprise_id = Integer(validate=_ID)
+    department_id = Integer(validate=_ID, metadata={"description": "The department it is dispatched to now"})
     overdue = fields.Boolean()
     supervised = fields.Boolean()
     updated_since = AwareDateTime(metadata={"description": "Changed at or after this time (for syncing)"})
@@ -147,5 +169,5 @@ class ProblemQuerySchema(PageArgsSchema):
 
 
 class RatingCreateSchema(Schema):
-    score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    score = Integer(required=True, validate=validate.Range(min=1, max=5))
     comment = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))

@@ -12,12 +12,12 @@ problems (bench/list_scale.py measures it at 1,000,000): see `dispatched_to` and
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import Select, exists, false, or_, select, union
 
 from service_app.auth.models import Role, User
-from service_app.errors import NotFound
+from service_app.common.scoping import get_scoped, in_scope, scoped
 from service_app.extensions import db
 from service_app.org import scoping as org_scoping
 from service_app.org.models import CadreLink
@@ -87,32 +87,22 @@ def visibility(actor: User):
 
 def visible_problems(actor: User) -> Select:
     """SELECT of Problem rows scoped to `actor`; list queries are always built from this."""
-    condition = visibility(actor)
-    query = select(Problem)
-    return query if condition is None else query.where(condition)
+    return scoped(Problem, visibility(actor))
 
 
 def get_visible_problem(actor: User, problem_id: int, *, for_update: bool = False) -> Problem:
-    query = visible_problems(actor).where(Problem.id == problem_id)
-    if for_update:
-        query = query.with_for_update(of=Problem)
-    problem = db.session.scalar(query)
-    if problem is None:
-        raise NotFound()
-    return problem
+    return get_scoped(Problem, visibility(actor), problem_id, for_update=for_update)
 
 
 def can_view_problem(actor: User, problem_id: int) -> bool:
-    condition = visibility(actor)
-    query = select(Problem.id).where(Problem.id == problem_id)
-    if condition is not None:
-        query = query.where(condition)
-    return db.session.scalar(query) is not None
+    return in_scope(Problem, visibility(actor), problem_id)
 
 
-def _department_enterprises(department_id: int) -> Select:
+def department_enterprise_ids(department_id: int) -> Select:
+    """Enterprise ids whose problems reached the department: it sees their basic information."""
     return select(Problem.enterprise_id).where(dispatched_to(department_id))
 
 
-# Departments see the basic information of enterprises whose problems reached them.
-org_scoping.register_department_scope(_department_enterprises)
+def raised_during_visit(visit_id: int) -> list[int]:
+    """Ids of the problems filed during a visit, oldest first (the visit's own scope was checked)."""
+    return list(db.session.scalars(select(Problem.id).where(Problem.visit_id == visit_id).order_by(Problem.id)))

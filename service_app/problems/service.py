@@ -8,9 +8,10 @@ and commits once. Reads always start from `scoping.visible_problems(actor)`.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Collection, Sequence
+from typing import Any
 
 from sqlalchemy import Select, case, select
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +21,9 @@ from service_app.attachments.models import Attachment
 from service_app.attachments.service import claim
 from service_app.auth.models import Role, User
 from service_app.common.pagination import Page, keyset_page
+from service_app.common.search import contains_text
 from service_app.common.time import SHANGHAI, utcnow
+from service_app.common.views import RowView
 from service_app.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from service_app.extensions import db
 from service_app.org.models import CadreLink, Category, Department, Enterprise
@@ -35,7 +38,7 @@ from service_app.workdays.service import calendar_for
 
 
 @dataclass
-class ProblemView:
+class ProblemView(RowView, row="problem"):
     """A problem as GET /problems/{id} shows it: the row plus what is computed for the caller."""
 
     problem: Problem
@@ -43,21 +46,11 @@ class ProblemView:
     rating: Rating | None = None
     allowed_actions: list[str] = field(default_factory=list)
 
-    def __getattr__(self, name: str) -> Any:
-        if name == "problem":  # not set yet (copying, unpickling): do not recurse
-            raise AttributeError(name)
-        return getattr(self.problem, name)
-
 
 @dataclass
-class TimelineEntry:
+class TimelineEntry(RowView, row="event"):
     event: ProblemEvent
     department_name: str | None
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "event":
-            raise AttributeError(name)
-        return getattr(self.event, name)
 
 
 def _summary_options() -> tuple:
@@ -83,12 +76,18 @@ def etag(problem: Problem, *, now: datetime | None = None) -> str:
 
 # --- reading --------------------------------------------------------------------------------------
 
-def list_problems(actor: User, *, limit: int | None = None, cursor: str | None = None, now: datetime | None = None, **filters: Any) -> Page:
+def list_problems(
+    actor: User, *, limit: int | None = None, cursor: str | None = None, now: datetime | None = None, **filters: Any
+) -> Page:
     """The caller's problems, newest first, one page at a time (keyset on id)."""
     # The long texts are not in a list item; raiseload makes any per-row access fail loudly.
-    long_texts = [defer(column, raiseload=True) for column in (Problem.description, Problem.reject_reason, Problem.resolution)]
+    long_texts = [
+        defer(column, raiseload=True) for column in (Problem.description, Problem.reject_reason, Problem.resolution)
+    ]
     query = _filtered(visible_problems(actor), now=now or utcnow(), **filters).options(*_summary_options(), *long_texts)
-    return keyset_page(query, columns=[Problem.id], kinds=[int], limit=limit, cursor=cursor, descending=True, session=db.session)
+    return keyset_page(
+        query, columns=[Problem.id], kinds=[int], limit=limit, cursor=cursor, descending=True, session=db.session
+    )
 
 
 def _filtered(
@@ -107,7 +106,11 @@ def _filtered(
     """The GET /problems filters (DESIGN §5), on top of the caller's scope."""
     if status:
         query = query.where(Problem.status.in_(status))
-    for column, value in ((Problem.category_id, category_id), (Problem.enterprise_id, enterprise_id), (Problem.department_id, department_id)):
+    for column, value in (
+        (Problem.category_id, category_id),
+        (Problem.enterprise_id, enterprise_id),
+        (Problem.department_id, department_id),
+    ):
         if value is not None:
             query = query.where(column == value)
     if overdue is not None:
@@ -119,7 +122,7 @@ def _filtered(
     if updated_since is not None:
         query = query.where(Problem.updated_at >= updated_since)
     if q:
-        query = query.where(Problem.title.icontains(q, autoescape=True))
+        query = query.where(contains_text(Problem.title, text=q))
     return query
 
 
@@ -128,8 +131,12 @@ def get_problem(actor: User, problem_id: int, *, now: datetime | None = None) ->
     problem = db.session.scalar(visible_problems(actor).where(Problem.id == problem_id).options(*_detail_options()))
     if problem is None:
         raise NotFound()
-    attachments = list(db.session.scalars(select(Attachment).where(Attachment.problem_id == problem.id).order_by(Attachment.id)))
-    rating = db.session.scalar(select(Rating).where(Rating.problem_id == problem.id).order_by(Rating.resolution_no.desc()).limit(1))
+    attachments = list(
+        db.session.scalars(select(Attachment).where(Attachment.problem_id == problem.id).order_by(Attachment.id))
+    )
+    rating = db.session.scalar(
+        select(Rating).where(Rating.problem_id == problem.id).order_by(Rating.resolution_no.desc()).limit(1)
+    )
     actions = workflow.allowed_actions(problem, actor, now=now or utcnow())
     return ProblemView(problem, attachments=attachments, rating=rating, allowed_actions=actions)
 
@@ -151,8 +158,9 @@ def timeline(actor: User, problem_id: int) -> list[TimelineEntry]:
 
 # --- filing ---------------------------------------------------------------------------------------
 
+
 def file_problem(
-    actor: User,
+    actor: User | None,
     *,
     title: str,
     description: str,
@@ -161,9 +169,14 @@ def file_problem(
     enterprise_id: int | None = None,
     attachment_ids: Sequence[int] = (),
     visit_id: int | None = None,
+    source: str = "app",
     now: datetime | None = None,
 ) -> ProblemView:
-    """File a problem: an enterprise for itself, or a cadre for a linked enterprise."""
+    """File a problem: an enterprise for itself, or a cadre for a linked enterprise.
+
+    `actor` None is a partner system filing through the Open311 gateway for the enterprise it names
+    (`source` says which); the answer is then the bare problem, since no user's scope applies.
+    """
     now = now or utcnow()
     enterprise_id = _filing_enterprise(actor, enterprise_id)
     category = _active_category(category_id)
@@ -183,7 +196,8 @@ def file_problem(
         title=title,
         description=description,
         urgent=urgent,
-        filed_by_id=actor.id,
+        filed_by_id=actor.id if actor is not None else None,
+        source=source,
         cadre_id=_responsible_cadre(enterprise_id),
         visit_id=visit_id,
         supervised=False,
@@ -195,12 +209,19 @@ def file_problem(
     )
     workflow.transition(problem, "submit", actor=actor, now=now)
     problem_id = problem.id
+    if actor is None:
+        db.session.commit()
+        return ProblemView(problem)
     claim(owner_id=actor.id, attachment_ids=attachment_ids, problem_id=problem_id)
     db.session.commit()
     return get_problem(actor, problem_id, now=now)
 
 
-def _filing_enterprise(actor: User, enterprise_id: int | None) -> int:
+def _filing_enterprise(actor: User | None, enterprise_id: int | None) -> int:
+    if actor is None:  # a partner system names the enterprise (the gateway resolved its credit code)
+        if enterprise_id is None or db.session.get(Enterprise, enterprise_id) is None:
+            raise field_error("enterprise_id", "企业不存在", "No such enterprise")
+        return enterprise_id
     if actor.role == Role.ENTERPRISE.value:
         if enterprise_id not in (None, actor.enterprise_id):
             raise field_error(
@@ -242,6 +263,7 @@ def _responsible_cadre(enterprise_id: int) -> int | None:
 
 # --- actions --------------------------------------------------------------------------------------
 
+
 def perform(
     actor: User,
     problem_id: int,
@@ -278,6 +300,7 @@ def _lock_for(actor: User, problem_id: int, action: str, *, if_match: Collection
 
 # --- ratings --------------------------------------------------------------------------------------
 
+
 def rate(
     actor: User,
     problem_id: int,
@@ -306,7 +329,15 @@ def _add_rating(problem: Problem, actor: User, *, score: int, comment: str | Non
     taken = select(Rating.id).where(Rating.problem_id == problem.id, Rating.resolution_no == resolution_no)
     if db.session.scalar(taken) is not None:
         raise _already_rated()
-    rating = Rating(problem_id=problem.id, enterprise_id=problem.enterprise_id, rated_by_id=actor.id, resolution_no=resolution_no, score=score, comment=comment, created_at=now)
+    rating = Rating(
+        problem_id=problem.id,
+        enterprise_id=problem.enterprise_id,
+        rated_by_id=actor.id,
+        resolution_no=resolution_no,
+        score=score,
+        comment=comment,
+        created_at=now,
+    )
     try:
         # The unique constraint is the last word; a savepoint keeps the rest of the transaction usable.
         with db.session.begin_nested():

@@ -7,7 +7,9 @@
   extensions; `deadline_provisional` when a year it was counted on is not in the calendar;
 - overdue: open with the clock running (not awaiting information) and past `due_at`. It is
   computed, never stored, so it cannot go stale: `is_overdue` for one loaded problem,
-  `overdue_clause` for a query.
+  `overdue_clause` for a query;
+- due soon: open with the clock running and due within one working day (`due_soon_clause`), for the
+  job that tells the handler and for the to-do counts.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from datetime import datetime
 
 from sqlalchemy import and_, bindparam
 
-from service_app.common.time import as_utc
+from service_app.common.time import SHANGHAI, as_utc
 from service_app.problems.models import TIMED_STATUSES, Problem
 from service_app.workdays.clock import Calendar, halved
+from service_app.workdays.service import cached_calendar
 
 
 @dataclass(frozen=True)
@@ -59,5 +62,17 @@ def overdue_clause(now: datetime):
     predicate of ix_problems_open_id_due_at in any plan, a cached generic one included (a page of
     overdue problems then walks that index newest first; counts use ix_problems_status_due_at).
     """
-    timed = bindparam("open_statuses", TIMED_STATUSES, expanding=True, literal_execute=True)
-    return and_(Problem.status.in_(timed), Problem.due_at < now)
+    return and_(Problem.status.in_(_timed_statuses()), Problem.due_at < now)
+
+
+def _timed_statuses():
+    return bindparam("open_statuses", TIMED_STATUSES, expanding=True, literal_execute=True)
+
+
+def due_soon_clause(now: datetime, calendar: Calendar | None = None):
+    """WHERE condition: open, the clock running, not yet overdue, and due within one working day of
+    `now` (DESIGN §15), counted on `calendar` (default: now's year onwards, as read a few minutes ago
+    at most, so that the to-do counts stay one statement)."""
+    calendar = calendar or cached_calendar(as_utc(now).astimezone(SHANGHAI).year)
+    horizon = calendar.add_working_days(now, 1).at
+    return and_(Problem.status.in_(_timed_statuses()), Problem.due_at >= now, Problem.due_at <= horizon)

@@ -29,21 +29,22 @@ from __future__ import annotations
 
 import enum
 import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from marshmallow import fields, validate
 from sqlalchemy import select
 
 from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
-from service_app.common.schemas import MAX_ID, AwareDateTime, Schema, Text
+from service_app.common.schemas import MAX_ID, AwareDateTime, Integer, Schema, Text
 from service_app.common.time import SHANGHAI, as_utc
 from service_app.errors import Conflict, Forbidden, ValidationFailed
 from service_app.extensions import db
 from service_app.notifications.service import notify
-from service_app.org.models import Category, Department
+from service_app.org.models import CadreLink, Category, Department
 from service_app.org.scoping import is_linked
 from service_app.problems.models import (
     OPEN_STATUSES,
@@ -73,7 +74,7 @@ class Party(str, enum.Enum):
     HANDLER = "handler"  # the person handling it now (claimer, or the cadre after a reopen)
     MANAGER = "manager"
     VIEWER = "viewer"  # anyone who can see the problem
-    SYSTEM = "system"  # a scheduled job: no actor
+    SYSTEM = "system"  # a scheduled job, or a partner system filing through Open311: no actor
 
 
 PARTY_ROLES: dict[Party, frozenset[Role]] = {
@@ -181,37 +182,35 @@ def _always(actor: User | None, params: Params) -> bool:
     return True
 
 
+def _no_extra(problem: Problem, params: Params) -> dict[str, Any]:
+    return {}
+
+
 @dataclass(frozen=True)
 class Notice:
-    """One row of the notice table (DESIGN §9): who hears of an action, as which kind of notice.
+    """One row of the notice table (DESIGN §9): who hears of an action or a job's event, as which kind.
 
     Nobody is told of their own action (`send` leaves the actor out). `when` chooses between rows of
-    one action by who did it and what it carried (the overdue job's supervise is an `overdue` notice,
-    a manager's a `supervised` one; a comment could be told one way when internal, another when
-    public); `with_reason` passes the event's reason code along.
+    one action by who did it and what it carried (a satisfied rating is told, a dissatisfied one is
+    told by its reopen; a public comment goes to the other side, an internal one to the staff).
+    The notice is stored as its kind and parameters (the problem's code and title, plus what `extra`
+    adds) and rendered in the reader's language when read (notifications/messages.py).
     """
 
     kind: str
-    title: str
     to: tuple[Recipients, ...]
     when: Callable[[User | None, Params], bool] = _always
-    with_reason: bool = False
+    extra: Callable[[Problem, Params], dict[str, Any]] = _no_extra
+
+    def recipients(self, problem: Problem, actor: User | None) -> list[int]:
+        found = (uid for recipients in self.to for uid in recipients(problem) if uid is not None)
+        return [uid for uid in dict.fromkeys(found) if actor is None or uid != actor.id]
 
     def send(self, problem: Problem, actor: User | None, params: Params) -> None:
         if not self.when(actor, params):
             return
-        user_ids = [uid for recipients in self.to for uid in recipients(problem) if actor is None or uid != actor.id]
-        data = {"code": problem.code, "status": problem.status}
-        if self.with_reason:
-            data["reason_code"] = params.reason_code
-        notify(
-            user_ids,
-            kind=self.kind,
-            title=f"{self.title}：{problem.title}",
-            body=problem.code,
-            problem_id=problem.id,
-            data=data,
-        )
+        data = {"code": problem.code, "title": problem.title, **self.extra(problem, params)}
+        notify(self.recipients(problem, actor), kind=self.kind, params=data, problem_id=problem.id)
 
 
 @dataclass(frozen=True)
@@ -507,21 +506,31 @@ def _active_users(*conditions) -> list[int]:
     return list(db.session.scalars(select(User.id).where(User.is_active.is_(True), *conditions).order_by(User.id)))
 
 
-def _department_staff(problem: Problem) -> list[int]:
+def _department_lead(problem: Problem) -> list[int]:
+    """Who takes a department's problem nobody handles yet: its lead (`User.is_lead`), or its staff
+    when the department has no active lead."""
     if problem.department_id is None:
         return []
-    return _active_users(User.role == Role.DEPARTMENT.value, User.department_id == problem.department_id)
+    in_department = (User.role == Role.DEPARTMENT.value, User.department_id == problem.department_id)
+    return _active_users(*in_department, User.is_lead.is_(True)) or _active_users(*in_department)
 
 
 def enterprise_users(problem: Problem) -> list[int]:
     return _active_users(User.role == Role.ENTERPRISE.value, User.enterprise_id == problem.enterprise_id)
 
 
-def _managers(problem: Problem) -> list[int]:
+def _linked_cadres(problem: Problem) -> list[int]:
+    linked = select(CadreLink.cadre_id).where(
+        CadreLink.enterprise_id == problem.enterprise_id, CadreLink.ended_at.is_(None)
+    )
+    return _active_users(User.role == Role.CADRE.value, User.id.in_(linked))
+
+
+def managers(problem: Problem) -> list[int]:
     return _active_users(User.role == Role.MANAGER.value)
 
 
-def _cadre(problem: Problem) -> list[int | None]:
+def cadre_of(problem: Problem) -> list[int | None]:
     return [problem.cadre_id]
 
 
@@ -529,17 +538,53 @@ def _handler(problem: Problem) -> list[int | None]:
     return [problem.handler_id]
 
 
-def _doers(problem: Problem) -> list[int | None]:
-    """Who is working on it: the handler or, unclaimed, the department's staff."""
-    return [problem.handler_id] if problem.handler_id is not None else _department_staff(problem)
-
-
-def _by_system(actor: User | None, params: Params) -> bool:
-    return actor is None
+def doers(problem: Problem) -> list[int | None]:
+    """"Someone handling it" (DESIGN §15): the handler or, nobody assigned, the department's lead."""
+    return [problem.handler_id] if problem.handler_id is not None else _department_lead(problem)
 
 
 def _by_person(actor: User | None, params: Params) -> bool:
     return actor is not None
+
+
+def _score(params: Params) -> int:
+    return int((params.reason_code or "score_0").removeprefix("score_"))
+
+
+def _satisfied(actor: User | None, params: Params) -> bool:
+    return _score(params) >= SATISFIED_SCORE
+
+
+def _public_by_enterprise(actor: User | None, params: Params) -> bool:
+    return not params.internal and actor is not None and actor.role == Role.ENTERPRISE.value
+
+
+def _public_by_staff(actor: User | None, params: Params) -> bool:
+    return not params.internal and (actor is None or actor.role != Role.ENTERPRISE.value)
+
+
+def _internal(actor: User | None, params: Params) -> bool:
+    return params.internal
+
+
+def _with_reason(problem: Problem, params: Params) -> dict[str, Any]:
+    return {"reason_code": params.reason_code}
+
+
+def _with_score(problem: Problem, params: Params) -> dict[str, Any]:
+    return {"score": _score(params)}
+
+
+def with_due_at(problem: Problem, params: Params) -> dict[str, Any]:
+    return {"due_at": as_utc(problem.due_at).isoformat()}
+
+
+def _with_days(problem: Problem, params: Params) -> dict[str, Any]:
+    return {"days": params.days}
+
+
+def _with_internal(problem: Problem, params: Params) -> dict[str, Any]:
+    return {"internal": params.internal}
 
 
 # --- preparation: the checks of an endpoint's body, into Params ---------------------------------
@@ -679,13 +724,13 @@ class NoteSchema(Schema):
 
 class RejectSchema(Schema):
     reason = Text(required=True, validate=_NOTE)
-    duplicate_of = fields.Integer(
+    duplicate_of = Integer(
         load_default=None, allow_none=True, validate=_ID, metadata={"description": "The problem this one repeats"}
     )
 
 
 class DispatchSchema(NoteSchema):
-    department_id = fields.Integer(
+    department_id = Integer(
         load_default=None, allow_none=True, validate=_ID, metadata={"description": "Default: the category's department"}
     )
 
@@ -697,7 +742,7 @@ class ReturnSchema(Schema):
 
 def _attachment_ids():
     return fields.List(
-        fields.Integer(validate=_ID),
+        Integer(validate=_ID),
         load_default=list,
         validate=validate.Length(max=9),
         metadata={"description": "Your own uploads (POST /attachments) to attach"},
@@ -720,7 +765,7 @@ class SupplyInfoSchema(Schema):
 
 
 class RequestExtensionSchema(Schema):
-    days = fields.Integer(
+    days = Integer(
         required=True, validate=validate.Range(min=1, max=60), metadata={"description": "Working days"}
     )
     reason = Text(required=True, validate=_NOTE)
@@ -731,7 +776,7 @@ class ReasonSchema(Schema):
 
 
 class AssignSchema(NoteSchema):
-    user_id = fields.Integer(required=True, validate=_ID, metadata={"description": "A colleague in the department"})
+    user_id = Integer(required=True, validate=_ID, metadata={"description": "A colleague in the department"})
 
 
 class ExtendSchema(Schema):
@@ -750,17 +795,18 @@ class CommentSchema(Schema):
 # --- the records ------------------------------------------------------------------------------------
 
 P = Party
-_HANDLER_AND_CADRE = (_handler, _cadre)
-_DOERS_AND_CADRE = (_doers, _cadre)
+_HANDLER_AND_CADRE = (_handler, cadre_of)
+_DOERS_AND_CADRE = (doers, cadre_of)
+_ENTERPRISE = (enterprise_users,)
 
 ACTIONS: dict[str, ActionSpec] = {
     spec.name: spec
     for spec in (
         ActionSpec(
             "submit", "提交", "Submitted",
-            moves={None: _rule("submitted", P.FILING_ENTERPRISE, P.LINKED_CADRE)},
+            moves={None: _rule("submitted", P.FILING_ENTERPRISE, P.LINKED_CADRE, P.SYSTEM)},
             asked=False,  # filing: POST /problems
-            notices=(Notice("assigned", "新问题待受理", (_cadre,)),),
+            notices=(Notice("submitted", (_linked_cadres,)),),
         ),
         ActionSpec(
             "withdraw", "撤回", "Withdrawn",
@@ -774,6 +820,7 @@ ACTIONS: dict[str, ActionSpec] = {
             moves={"submitted": _rule("accepted", P.LINKED_CADRE, P.MANAGER)},
             stamp="accepted_at", effect=_accept, responds=True,
             schema=NoteSchema, prepare=_plain, summary="Accept a submitted problem (受理).",
+            notices=(Notice("accepted", _ENTERPRISE),),
         ),
         ActionSpec(
             "reject", "不予受理", "Rejected",
@@ -781,6 +828,7 @@ ACTIONS: dict[str, ActionSpec] = {
             effect=_reject, responds=True,
             schema=RejectSchema, prepare=_prepare_reject,
             summary="Reject a submitted problem with a reason, optionally as a duplicate (不予受理).",
+            notices=(Notice("rejected", _ENTERPRISE),),
         ),
         ActionSpec(
             "dispatch", "派单", "Dispatched",
@@ -793,13 +841,14 @@ ACTIONS: dict[str, ActionSpec] = {
             stamp="dispatched_at", effect=_dispatch,
             schema=DispatchSchema, prepare=_prepare_dispatch,
             summary="Dispatch to a department, by default the category's (派单); managers may reassign.",
-            notices=(Notice("dispatched", "新派单待签收", (_department_staff,)),),
+            notices=(Notice("dispatched", (_department_lead,)), Notice("forwarded", _ENTERPRISE)),
         ),
         ActionSpec(
             "claim", "签收", "Claimed",
             moves={"dispatched": _rule("in_progress", P.DEPARTMENT_STAFF)},
             stamp="claimed_at", effect=_claim,
             schema=NoteSchema, prepare=_plain, summary="Claim a problem dispatched to your department (签收).",
+            notices=(Notice("claimed", (enterprise_users, cadre_of)),),
         ),
         ActionSpec(
             "assign", "指派", "Assigned",
@@ -807,7 +856,8 @@ ACTIONS: dict[str, ActionSpec] = {
             effect=_assign,
             schema=AssignSchema, prepare=_prepare_assign,
             summary="The department's lead assigns the problem to a colleague, who handles it (指派).",
-            notices=(Notice("handler_assigned", "问题已指派办理人", (enterprise_users, _cadre, _handler)),),
+            # The assignee hears it is theirs now; the enterprise and the cadre, who handles it.
+            notices=(Notice("assigned", (_handler,)), Notice("handler_assigned", (enterprise_users, cadre_of))),
         ),
         ActionSpec(
             "request_info", "要求补充材料", "Information requested",
@@ -818,7 +868,7 @@ ACTIONS: dict[str, ActionSpec] = {
             stamp="paused_at", effect=_request_info,
             schema=RequestInfoSchema, prepare=_prepare_request_info,
             summary="Ask the enterprise for more information (要求补充); the resolution clock stops.",
-            notices=(Notice("info_requested", "请补充问题材料", (enterprise_users,)),),
+            notices=(Notice("info_requested", _ENTERPRISE),),
         ),
         ActionSpec(
             "supply_info", "补充材料", "Information supplied",
@@ -827,7 +877,7 @@ ACTIONS: dict[str, ActionSpec] = {
             effect=_supply_info,
             schema=SupplyInfoSchema, prepare=_prepare_supply_info,
             summary="Supply the information asked for (补充材料); the deadline moves by the time spent waiting.",
-            notices=(Notice("info_supplied", "企业已补充材料", (_doers,)),),
+            notices=(Notice("info_supplied", (doers,)),),
         ),
         ActionSpec(
             "return", "退单", "Returned",
@@ -838,7 +888,7 @@ ACTIONS: dict[str, ActionSpec] = {
             effect=_return,
             schema=ReturnSchema, prepare=_prepare_return,
             summary="Return a problem to the cadre with a reason code (退单).",
-            notices=(Notice("returned", "问题被退回", (_cadre,), with_reason=True),),
+            notices=(Notice("returned", (cadre_of,), extra=_with_reason),),
         ),
         ActionSpec(
             "resolve", "办结", "Resolved",
@@ -848,13 +898,14 @@ ACTIONS: dict[str, ActionSpec] = {
             },
             stamp="resolved_at", effect=_resolve, responds=True,
             schema=ResolveSchema, prepare=_prepare_resolve, summary="Record the resolution (办结).",
-            notices=(Notice("resolved", "问题已办结，请评价", (enterprise_users,)),),
+            notices=(Notice("resolved", _ENTERPRISE), Notice("resolved_info", (cadre_of,))),
         ),
         ActionSpec(
             "rate", "评价", "Rated",
             # Its own endpoint, POST /problems/{id}/rating (service.rate): a rating row, then `rating_steps`.
             moves={"resolved": _rule(None, P.FILING_ENTERPRISE)},
-            notices=(Notice("rated", "企业已评价", _HANDLER_AND_CADRE, with_reason=True),),
+            # A dissatisfied rating is told by its reopen, to the managers as well.
+            notices=(Notice("rated", _HANDLER_AND_CADRE, when=_satisfied, extra=_with_score),),
         ),
         # close and reopen are consequences: of a rating (the enterprise) or of the unrated job.
         ActionSpec(
@@ -866,17 +917,15 @@ ACTIONS: dict[str, ActionSpec] = {
             "reopen", "重新办理", "Reopened",
             moves={"resolved": _rule("in_progress", P.FILING_ENTERPRISE)},
             effect=_reopen, asked=False,
-            notices=(Notice("reopened", "企业不满意，问题重新办理", _HANDLER_AND_CADRE),),
+            notices=(Notice("reopened", (*_HANDLER_AND_CADRE, managers)),),
         ),
         ActionSpec(
             "supervise", "督办", "Supervised",
             moves={state: _rule(None, P.MANAGER, P.SYSTEM, guard=NOT_SUPERVISED) for state in OPEN_STATUSES},
             stamp="supervised_at", effect=_supervise,
             schema=NoteSchema, prepare=_plain, summary="Flag an open problem for attention (督办).",
-            notices=(
-                Notice("overdue", "问题已超期", (_managers, *_DOERS_AND_CADRE), when=_by_system),  # the overdue job
-                Notice("supervised", "问题被督办", _DOERS_AND_CADRE, when=_by_person),
-            ),
+            # The overdue job's supervise is told as the job's `overdue` notice (problems/jobs.py).
+            notices=(Notice("supervised", _DOERS_AND_CADRE, when=_by_person),),
         ),
         ActionSpec(
             "extend", "延期", "Extended",
@@ -884,6 +933,7 @@ ACTIONS: dict[str, ActionSpec] = {
             effect=_extend,
             schema=ExtendSchema, prepare=_prepare_extend,
             summary="Extend the resolution deadline, before it passes (延期).",
+            notices=(Notice("extended", (doers, enterprise_users), extra=with_due_at),),
         ),
         ActionSpec(
             "request_extension", "申请延期", "Extension requested",
@@ -894,7 +944,7 @@ ACTIONS: dict[str, ActionSpec] = {
             stamp="extension_requested_at", effect=_request_extension,
             schema=RequestExtensionSchema, prepare=_prepare_request_extension,
             summary="The handler asks the managers for more working days (申请延期); one request at a time.",
-            notices=(Notice("extension_requested", "延期申请待审批", (_managers,)),),
+            notices=(Notice("extension_requested", (managers,), extra=_with_days),),
         ),
         ActionSpec(
             "approve_extension", "批准延期", "Extension approved",
@@ -902,7 +952,7 @@ ACTIONS: dict[str, ActionSpec] = {
             effect=_approve_extension,
             schema=NoteSchema, prepare=_prepare_approve_extension,
             summary="Approve the pending extension request: its working days are added to the deadline.",
-            notices=(Notice("extension_approved", "延期申请已批准", (_handler, enterprise_users)),),
+            notices=(Notice("extension_approved", (doers, enterprise_users), extra=with_due_at),),
         ),
         ActionSpec(
             "deny_extension", "驳回延期", "Extension denied",
@@ -910,7 +960,7 @@ ACTIONS: dict[str, ActionSpec] = {
             effect=_deny_extension,
             schema=ReasonSchema, prepare=_prepare_reason,
             summary="Deny the pending extension request, with a reason.",
-            notices=(Notice("extension_denied", "延期申请未获批准", (_handler,)),),
+            notices=(Notice("extension_denied", (doers,)),),
         ),
         ActionSpec(
             "urge", "催办", "Urged",
@@ -918,13 +968,18 @@ ACTIONS: dict[str, ActionSpec] = {
             stamp="last_urged_at", effect=_urge,
             schema=NoteSchema, prepare=_plain,
             summary="Urge the people handling an open problem (催办); once per day (Asia/Shanghai).",
-            notices=(Notice("urged", "企业催办", _DOERS_AND_CADRE),),
+            notices=(Notice("urged", _DOERS_AND_CADRE),),
         ),
         ActionSpec(
             "comment", "留言", "Comment",
             moves={state: _rule(None, P.VIEWER) for state in STATUSES},
             schema=CommentSchema, prepare=_prepare_comment,
             summary="Comment; `internal` comments are hidden from the enterprise.",
+            notices=(
+                Notice("commented", _DOERS_AND_CADRE, when=_public_by_enterprise, extra=_with_internal),
+                Notice("commented", _ENTERPRISE, when=_public_by_staff, extra=_with_internal),
+                Notice("commented", (_handler, cadre_of, _department_lead), when=_internal, extra=_with_internal),
+            ),
         ),
     )
 }

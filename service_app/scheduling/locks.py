@@ -13,9 +13,9 @@ import hashlib
 import os
 import socket
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Iterator
 
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from flask import Flask
 
@@ -62,8 +63,18 @@ class RunResult:
     error: str | None
 
 
-def _record(job: Job, *, started_at: datetime, outcome: str, rows: int | None = None, error: str | None = None) -> RunResult:
-    run = JobRun(job=job.name, started_at=started_at, finished_at=utcnow(), outcome=outcome, rows_affected=rows, error=error, runner=runner_id())
+def _record(
+    job: Job, *, started_at: datetime, outcome: str, rows: int | None = None, error: str | None = None
+) -> RunResult:
+    run = JobRun(
+        job=job.name,
+        started_at=started_at,
+        finished_at=utcnow(),
+        outcome=outcome,
+        rows_affected=rows,
+        error=error,
+        runner=runner_id(),
+    )
     db.session.add(run)
     db.session.commit()
     return RunResult(run_id=run.id, job=job.name, outcome=outcome, rows_affected=rows, error=error)

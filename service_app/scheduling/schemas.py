@@ -17,7 +17,9 @@ class JobRunSchema(Schema):
     job = fields.String(dump_only=True)
     started_at = AwareDateTime(dump_only=True)
     finished_at = AwareDateTime(dump_only=True)
-    outcome = fields.String(dump_only=True, metadata={"description": "ok | failed | skipped (another replica held the lock)"})
+    outcome = fields.String(
+        dump_only=True, metadata={"description": "ok | failed | skipped (another replica held the lock)"}
+    )
     rows_affected = fields.Integer(dump_only=True, allow_none=True)
     error = fields.String(dump_only=True, allow_none=True)
     runner = fields.String(dump_only=True, allow_none=True, metadata={"description": "host:pid of the scheduler"})

@@ -12,14 +12,18 @@ from service_app.extensions import db
 from service_app.scheduling.models import JobRun
 
 
-def list_runs(*, job: str | None = None, outcome: str | None = None, limit: int | None = None, cursor: str | None = None) -> Page:
+def list_runs(
+    *, job: str | None = None, outcome: str | None = None, limit: int | None = None, cursor: str | None = None
+) -> Page:
     """Job runs, newest first, optionally of one job and one outcome."""
     query = select(JobRun)
     if job is not None:
         query = query.where(JobRun.job == job)
     if outcome is not None:
         query = query.where(JobRun.outcome == outcome)
-    return keyset_page(query, columns=[JobRun.id], kinds=[int], limit=limit, cursor=cursor, descending=True, session=db.session)
+    return keyset_page(
+        query, columns=[JobRun.id], kinds=[int], limit=limit, cursor=cursor, descending=True, session=db.session
+    )
 
 
 def purge_runs(*, now: datetime) -> int:

@@ -34,9 +34,10 @@ breakdown shares need not add up to 1.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import Select, and_, case, distinct, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
@@ -169,7 +170,9 @@ def metrics(counts: Any) -> dict[str, Any]:
         "overdue": counts.overdue,
         "on_time_rate": _ratio(counts.resolved_on_time, counts.resolved),
         "satisfaction_rate": _ratio(counts.satisfied, counts.rated),
-        "avg_resolution_hours": round(counts.resolution_seconds / counts.resolved / 3600, 1) if counts.resolved else None,
+        "avg_resolution_hours": round(counts.resolution_seconds / counts.resolved / 3600, 1)
+        if counts.resolved
+        else None,
         "visits": counts.visits,
         "coverage": _ratio(counts.coverage_visited, counts.coverage_linked),
     }
@@ -215,7 +218,9 @@ def _aggregates(now: datetime, latest) -> list:
         _count_if(and_(resolved, Problem.resolved_at <= Problem.due_at)).label("resolved_on_time"),
         func.count(latest.c.score).label("rated"),
         _count_if(latest.c.score >= SATISFIED_SCORE).label("satisfied"),
-        func.coalesce(func.sum(case((and_(resolved, Problem.resolved_at.is_not(None)), duration), else_=0.0)), 0.0).label("resolution_seconds"),
+        func.coalesce(
+            func.sum(case((and_(resolved, Problem.resolved_at.is_not(None)), duration), else_=0.0)), 0.0
+        ).label("resolution_seconds"),
     ]
 
 
@@ -323,7 +328,9 @@ def coverage_as_of(scope: Scope, now: datetime) -> datetime:
 def coverage_for(scope: Scope, *, now: datetime) -> coverage.Coverage | None:
     if not visits_apply(scope):
         return None
-    return coverage.overall(as_of=coverage_as_of(scope, now), enterprise_ids=_enterprises_of(scope), cadre_id=scope.cadre_id)
+    return coverage.overall(
+        as_of=coverage_as_of(scope, now), enterprise_ids=_enterprises_of(scope), cadre_id=scope.cadre_id
+    )
 
 
 def compute_counts(*, now: datetime, scope: Scope = ZONE) -> Counts:
@@ -354,7 +361,8 @@ def _group_coverage(dimension: str, keys: list[int], scope: Scope, now: datetime
     # One statement per park or chain: a short reference list, not a number that grows with problems.
     return {
         key: coverage.overall(
-            as_of=as_of, enterprise_ids=select(Enterprise.id).where(column.is_(None) if key == NO_KEY else column == key)
+            as_of=as_of,
+            enterprise_ids=select(Enterprise.id).where(column.is_(None) if key == NO_KEY else column == key),
         )
         for key in keys
     }
@@ -362,7 +370,10 @@ def _group_coverage(dimension: str, keys: list[int], scope: Scope, now: datetime
 
 def compute_breakdown(*, now: datetime, dimension: str, scope: Scope = ZONE) -> list[Group]:
     """Counts of every category, department, park, chain or cadre (zero rows included)."""
-    rows = {row["key"]: row for row in db.session.execute(counts_statement(now=now, scope=scope, dimension=dimension)).mappings()}
+    rows = {
+        row["key"]: row
+        for row in db.session.execute(counts_statement(now=now, scope=scope, dimension=dimension)).mappings()
+    }
     labels = _labels(dimension)
     keys = sorted(set(labels) | set(rows))
     with_visits = visits_apply(scope, dimension)
@@ -371,7 +382,11 @@ def compute_breakdown(*, now: datetime, dimension: str, scope: Scope = ZONE) -> 
     groups = []
     for key in keys:
         code, label = labels.get(key, (None, NONE_LABELS.get(dimension, str(key))))
-        counts = Counts.of(rows.get(key), visits=visits.get(key, 0) if with_visits else None, cover=covers.get(key) if with_visits else None)
+        counts = Counts.of(
+            rows.get(key),
+            visits=visits.get(key, 0) if with_visits else None,
+            cover=covers.get(key) if with_visits else None,
+        )
         groups.append(Group(key=None if key == NO_KEY else key, code=code, label=label, counts=counts))
     return groups
 
@@ -409,7 +424,11 @@ def trend_statements(*, now: datetime, interval: str, scope: Scope = ZONE) -> tu
         .group_by(resolved_bucket)
     )
     visit_bucket = bucket_of(Visit.recorded_at)
-    visits = select(visit_bucket.label("bucket"), func.count(Visit.id).label("visits")).where(*_visit_conditions(scope)).group_by(visit_bucket)
+    visits = (
+        select(visit_bucket.label("bucket"), func.count(Visit.id).label("visits"))
+        .where(*_visit_conditions(scope))
+        .group_by(visit_bucket)
+    )
     return filed, resolved, visits
 
 
@@ -422,7 +441,9 @@ def compute_trend(*, now: datetime, interval: str, scope: Scope = ZONE) -> list[
     return [
         TrendPoint(
             bucket=bucket,
-            counts=Counts.of(filed.get(bucket), visits=visits.get(bucket, 0) if visits_apply(scope) else None, cover=None),
+            counts=Counts.of(
+                filed.get(bucket), visits=visits.get(bucket, 0) if visits_apply(scope) else None, cover=None
+            ),
             resolved_in_bucket=resolved.get(bucket, 0),
         )
         for bucket in buckets
@@ -433,7 +454,24 @@ def compute_trend(*, now: datetime, interval: str, scope: Scope = ZONE) -> list[
 
 # Words in nearly every title: a theme made only of one of these says nothing.
 STOP_TERMS = frozenset(
-    {"问题", "企业", "公司", "申请", "需要", "希望", "反映", "相关", "情况", "解决", "协调", "要求", "办理", "部门", "我司", "请求"}
+    {
+        "问题",
+        "企业",
+        "公司",
+        "申请",
+        "需要",
+        "希望",
+        "反映",
+        "相关",
+        "情况",
+        "解决",
+        "协调",
+        "要求",
+        "办理",
+        "部门",
+        "我司",
+        "请求",
+    }
     | {"尽快", "没有", "存在", "园区", "厂区", "员工", "门口", "影响"}
 )
 _CJK = (0x4E00, 0x9FFF)
@@ -514,7 +552,12 @@ def common_themes_statement(*, scope: Scope, min_enterprises: int, limit: int) -
     enterprises = func.count(distinct(grams.c.enterprise_id))
     problems = func.count(distinct(grams.c.problem_id))
     return (
-        select(grams.c.term, enterprises.label("enterprises"), problems.label("problems"), func.count(distinct(grams.c.resolved_id)).label("resolved"))
+        select(
+            grams.c.term,
+            enterprises.label("enterprises"),
+            problems.label("problems"),
+            func.count(distinct(grams.c.resolved_id)).label("resolved"),
+        )
         .group_by(grams.c.term)
         # A theme belongs to a topic: words found across many categories ('二期', '不足') are not themes.
         .having(enterprises >= min_enterprises, func.count(distinct(grams.c.category_id)) <= THEME_MAX_CATEGORIES)
@@ -534,7 +577,9 @@ def select_themes(rows: list[tuple[str, int, int, int]], limit: int) -> list[tup
         term
         for term in stats
         if term not in STOP_TERMS
-        and not any(len(other) > len(term) and term in other and stats[other][0] >= 0.75 * stats[term][0] for other in stats)
+        and not any(
+            len(other) > len(term) and term in other and stats[other][0] >= 0.75 * stats[term][0] for other in stats
+        )
     ]
     phrases: list[tuple[str, int, int, int]] = []
     used: set[str] = set()
@@ -566,8 +611,15 @@ def compute_common(*, scope: Scope, min_enterprises: int, themes: int) -> list[C
     """Categories, then title themes, raised by at least `min_enterprises` different enterprises."""
     items = [
         CommonItem("category", code, name, category_id, e, p, r)
-        for category_id, code, name, e, p, r in db.session.execute(common_categories_statement(scope=scope, min_enterprises=min_enterprises))
+        for category_id, code, name, e, p, r in db.session.execute(
+            common_categories_statement(scope=scope, min_enterprises=min_enterprises)
+        )
     ]
-    candidates = [tuple(row) for row in db.session.execute(common_themes_statement(scope=scope, min_enterprises=min_enterprises, limit=themes * 15))]
+    candidates = [
+        tuple(row)
+        for row in db.session.execute(
+            common_themes_statement(scope=scope, min_enterprises=min_enterprises, limit=themes * 15)
+        )
+    ]
     items += [CommonItem("theme", term, term, None, e, p, r) for term, e, p, r in select_themes(candidates, themes)]
     return items

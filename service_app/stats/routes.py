@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response
-
 from service_app.auth.models import Role
 from service_app.auth.permissions import actor, roles_required
+from service_app.common import tabular
 from service_app.common.api import Blueprint, error_responses
 from service_app.stats import service
 from service_app.stats.schemas import (
@@ -68,7 +67,10 @@ def common_problems(args):
     return service.common_problems(actor(), **args)
 
 
-_EXPORT_CONTENT = {mimetype.split(";")[0]: {"schema": {"type": "string", "format": "binary"}} for mimetype in service.EXPORT_TYPES.values()}
+_EXPORT_CONTENT = {
+    mimetype.split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
+    for mimetype in tabular.MIMETYPES.values()
+}
 
 
 @blp.route("/export", methods=["GET"])
@@ -81,7 +83,7 @@ _EXPORT_CONTENT = {mimetype.split(";")[0]: {"schema": {"type": "string", "format
 def export(args):
     """The statistics as a CSV or XLSX file (Chinese headers)."""
     exported = service.export(actor(), args.pop("format"), **args)
-    return Response(exported.content, content_type=exported.mimetype, headers={"Content-Disposition": f'attachment; filename="{exported.filename}"'})
+    return exported.response()
 
 
 @blp.route("/refresh", methods=["POST"])

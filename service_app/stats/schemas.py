@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from marshmallow import ValidationError, fields, validate
 
 from service_app.common.i18n import bilingual
-from service_app.common.schemas import AwareDateTime, Id, Schema
+from service_app.common.schemas import AwareDateTime, Id, Integer, Schema, check_day
 from service_app.common.time import SHANGHAI
 from service_app.stats.compute import INTERVALS
 
 
-class PeriodBound(fields.String):
-    """A date (a whole Asia/Shanghai day) or an ISO 8601 datetime (naive means UTC).
+class PeriodBound(AwareDateTime):
+    """A date (a whole Asia/Shanghai day) or an ISO 8601 datetime (naive means UTC), in the app's calendar.
 
     `from=2019-03-01` starts at that day's local midnight; `to=2019-08-31` includes that day, so
     the bound used is the next local midnight (periods are half-open: from <= t < to).
@@ -26,19 +26,26 @@ class PeriodBound(fields.String):
     def _deserialize(self, value, attr, data, **kwargs) -> datetime:
         if not isinstance(value, str):
             raise ValidationError(bilingual("须为日期或日期时间", "Must be a date or a datetime"))
+        if len(value) != 10:
+            return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
         try:
-            if len(value) == 10:
-                day = date.fromisoformat(value) + timedelta(days=1 if self.end else 0)
-                return datetime.combine(day, time(), SHANGHAI).astimezone(timezone.utc)
-            moment = datetime.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             raise ValidationError(bilingual("须为日期或日期时间", "Must be a date or a datetime")) from None
-        return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+        day = check_day(day) + timedelta(days=1 if self.end else 0)
+        return datetime.combine(day, time(), SHANGHAI).astimezone(UTC)
 
 
 class PeriodQuerySchema(Schema):
-    start = PeriodBound(data_key="from", load_default=None, metadata={"description": "Date (Asia/Shanghai) or datetime; inclusive"})
-    end = PeriodBound(data_key="to", end=True, load_default=None, metadata={"description": "Date (inclusive, Asia/Shanghai) or datetime (exclusive)"})
+    start = PeriodBound(
+        data_key="from", load_default=None, metadata={"description": "Date (Asia/Shanghai) or datetime; inclusive"}
+    )
+    end = PeriodBound(
+        data_key="to",
+        end=True,
+        load_default=None,
+        metadata={"description": "Date (inclusive, Asia/Shanghai) or datetime (exclusive)"},
+    )
 
 
 def _id_field():
@@ -57,7 +64,7 @@ class TrendQuerySchema(SummaryQuerySchema):
 
 
 class CommonQuerySchema(SummaryQuerySchema):
-    min_enterprises = fields.Integer(load_default=None, validate=validate.Range(min=2, max=10000))
+    min_enterprises = Integer(load_default=None, validate=validate.Range(min=2, max=10000))
 
 
 class ExportQuerySchema(SummaryQuerySchema):
@@ -95,7 +102,9 @@ class SummarySchema(MetricsWithCoverageSchema):
 
 
 class RowHeadSchema(Schema):
-    key = fields.Integer(allow_none=True, metadata={"description": "Id of the category, department, park, chain or cadre; null: none"})
+    key = fields.Integer(
+        allow_none=True, metadata={"description": "Id of the category, department, park, chain or cadre; null: none"}
+    )
     code = fields.String(allow_none=True)
     label = fields.String()
     share = _rate("total / all problems")
@@ -113,7 +122,9 @@ class BreakdownSchema(Schema):
 
 class TrendPointSchema(MetricsSchema):
     bucket = fields.String(metadata={"description": "First day of the day, ISO week or month (Asia/Shanghai)"})
-    resolved_in_bucket = fields.Integer(metadata={"description": "Problems whose current resolution falls in the bucket"})
+    resolved_in_bucket = fields.Integer(
+        metadata={"description": "Problems whose current resolution falls in the bucket"}
+    )
 
 
 class TrendSchema(Schema):

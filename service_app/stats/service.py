@@ -8,7 +8,6 @@ paths give the same figures for the same data. Before the first snapshot exists,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,30 +15,15 @@ from flask import current_app
 
 from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
-from service_app.common.time import SHANGHAI, utcnow
+from service_app.common.references import check_references
+from service_app.common.tabular import ExportFile, export_file
+from service_app.common.time import utcnow
 from service_app.errors import Forbidden, ValidationFailed
 from service_app.extensions import db
 from service_app.org.models import Chain, Department, Park
 from service_app.stats import compute, snapshots
-from service_app.stats import export as export_file
+from service_app.stats import export as stats_export
 from service_app.stats.compute import NO_KEY, Scope
-
-
-_REFERENCES = {
-    "park_id": (Park, "园区不存在", "No such park"),
-    "chain_id": (Chain, "产业链不存在", "No such industry chain"),
-    "department_id": (Department, "部门不存在", "No such department"),
-}
-
-
-def _check_references(**ids: int | None) -> None:
-    errors = {}
-    for name, value in ids.items():
-        model, zh, en = _REFERENCES[name]
-        if value is not None and db.session.get(model, value) is None:
-            errors[name] = [bilingual(zh, en)]
-    if errors:
-        raise ValidationFailed(errors=errors)
 
 
 def _check_period(start: datetime | None, end: datetime | None) -> None:
@@ -58,7 +42,9 @@ def scope_for(
 ) -> Scope:
     """The problems `actor` may count: managers all, a cadre its own, a department its own."""
     _check_period(start, end)
-    _check_references(park_id=park_id, chain_id=chain_id, department_id=department_id)
+    check_references(
+        park_id=(Park.id, park_id), chain_id=(Chain.id, chain_id), department_id=(Department.id, department_id)
+    )
     scope = dict(park_id=park_id, chain_id=chain_id, department_id=department_id, start=start, end=end)
     if actor.role == Role.MANAGER.value:
         return Scope(**scope)
@@ -100,7 +86,13 @@ def summary_of(scope: Scope) -> dict[str, Any]:
 
 
 def _row(*, key: int | None, code: str | None, label: str, counts: Any, zone_total: int) -> dict[str, Any]:
-    return {"key": key, "code": code, "label": label, "share": compute.share(counts.total, zone_total), **compute.metrics(counts)}
+    return {
+        "key": key,
+        "code": code,
+        "label": label,
+        "share": compute.share(counts.total, zone_total),
+        **compute.metrics(counts),
+    }
 
 
 def _sorted_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -118,7 +110,10 @@ def breakdown_of(dimension: str, scope: Scope) -> dict[str, Any]:
     zone = next((f for f in figures if f.dimension == "zone"), None)
     groups = [f for f in figures if f.dimension == dimension]
     if zone is not None and groups:
-        rows = [_row(key=None if f.key == NO_KEY else f.key, code=f.code, label=f.label, counts=f, zone_total=zone.total) for f in groups]
+        rows = [
+            _row(key=None if f.key == NO_KEY else f.key, code=f.code, label=f.label, counts=f, zone_total=zone.total)
+            for f in groups
+        ]
         return {"dimension": dimension, "computed_at": zone.computed_at, "rows": _sorted_rows(rows)}
     now = utcnow()
     total = compute.compute_counts(now=now, scope=scope).total
@@ -145,7 +140,10 @@ def trend_of(interval: str, scope: Scope) -> dict[str, Any]:
         points = [_point(p.bucket, p, p.resolved_in_bucket) for p in stored]
         return {"interval": interval, "computed_at": max(p.computed_at for p in stored), "points": points}
     now = utcnow()
-    points = [_point(p.bucket, p.counts, p.resolved_in_bucket) for p in compute.compute_trend(now=now, interval=interval, scope=scope)]
+    points = [
+        _point(p.bucket, p.counts, p.resolved_in_bucket)
+        for p in compute.compute_trend(now=now, interval=interval, scope=scope)
+    ]
     return {"interval": interval, "computed_at": now, "points": points}
 
 
@@ -163,7 +161,9 @@ def _common_body(items: list[Any], *, computed_at: datetime, min_enterprises: in
         "min_enterprises": min_enterprises,
         "start": scope.start,
         "end": scope.end,
-        "categories": [{"key": i.category_id, "code": i.term, "label": i.label, **entry(i)} for i in items if i.kind == "category"],
+        "categories": [
+            {"key": i.category_id, "code": i.term, "label": i.label, **entry(i)} for i in items if i.kind == "category"
+        ],
         "themes": [{"term": i.term, **entry(i)} for i in items if i.kind == "theme"],
     }
 
@@ -191,7 +191,9 @@ def common_of(scope: Scope, *, min_enterprises: int | None = None) -> dict[str, 
 
 def _write_current(now: datetime) -> int:
     zone = compute.compute_counts(now=now)
-    breakdowns = {dimension: compute.compute_breakdown(now=now, dimension=dimension) for dimension in compute.DIMENSIONS}
+    breakdowns = {
+        dimension: compute.compute_breakdown(now=now, dimension=dimension) for dimension in compute.DIMENSIONS
+    }
     written = snapshots.write_figures(zone=zone, breakdowns=breakdowns, computed_at=now)
     minimum, themes = _common_settings()
     items = compute.compute_common(scope=compute.ZONE, min_enterprises=minimum, themes=themes)
@@ -200,7 +202,9 @@ def _write_current(now: datetime) -> int:
 
 def _write_trends(now: datetime) -> int:
     return sum(
-        snapshots.write_trend(interval=interval, points=compute.compute_trend(now=now, interval=interval), computed_at=now)
+        snapshots.write_trend(
+            interval=interval, points=compute.compute_trend(now=now, interval=interval), computed_at=now
+        )
         for interval in compute.INTERVALS
     )
 
@@ -231,28 +235,14 @@ def refresh(*, now: datetime | None = None) -> dict[str, Any]:
 
 # --- export -------------------------------------------------------------------------------------
 
-EXPORT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-
-
-@dataclass(frozen=True)
-class ExportFile:
-    content: bytes
-    mimetype: str
-    filename: str
-
 
 def export(actor: User, file_format: str, **filters: Any) -> ExportFile:
     """The summary, breakdowns, monthly trend and common problems of the actor's scope as one file."""
     scope = scope_for(actor, **filters)
-    parts = export_file.sections(
+    sheets = stats_export.sheets(
         summary=summary_of(scope),
         breakdowns={dimension: breakdown_of(dimension, scope) for dimension in compute.DIMENSIONS},
         trend=trend_of("month", scope),
         common=common_of(scope),
     )
-    content = export_file.to_csv(parts) if file_format == "csv" else export_file.to_xlsx(parts)
-    stamp = utcnow().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
-    return ExportFile(content=content, mimetype=EXPORT_TYPES[file_format], filename=f"lianqi-stats-{stamp}.{file_format}")
+    return export_file(sheets, file_format=file_format, name="lianqi-stats")

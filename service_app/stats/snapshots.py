@@ -8,8 +8,9 @@ Rows are written in key order so two concurrent writers lock them in the same or
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,8 +40,17 @@ def _delete_missing(model, key: str, present: list, **scope: Any) -> None:
     db.session.execute(delete(model).where(condition))
 
 
-def _figure(dimension: str, key: int, code: str | None, label: str, counts: Counts, computed_at: datetime) -> dict[str, Any]:
-    return {"dimension": dimension, "key": key, "code": code, "label": label, **counts.as_columns(), "computed_at": computed_at}
+def _figure(
+    dimension: str, key: int, code: str | None, label: str, counts: Counts, computed_at: datetime
+) -> dict[str, Any]:
+    return {
+        "dimension": dimension,
+        "key": key,
+        "code": code,
+        "label": label,
+        **counts.as_columns(),
+        "computed_at": computed_at,
+    }
 
 
 def write_figures(*, zone: Counts, breakdowns: dict[str, list[Group]], computed_at: datetime) -> int:
@@ -49,13 +59,21 @@ def write_figures(*, zone: Counts, breakdowns: dict[str, list[Group]], computed_
         rows += [_figure(dimension, g.key or NO_KEY, g.code, g.label, g.counts, computed_at) for g in groups]
     _upsert(StatFigure, rows, ("dimension", "key"))
     for dimension in ("zone", *breakdowns):
-        _delete_missing(StatFigure, "key", [row["key"] for row in rows if row["dimension"] == dimension], dimension=dimension)
+        _delete_missing(
+            StatFigure, "key", [row["key"] for row in rows if row["dimension"] == dimension], dimension=dimension
+        )
     return len(rows)
 
 
 def write_trend(*, interval: str, points: list[TrendPoint], computed_at: datetime) -> int:
     rows = [
-        {"interval": interval, "bucket": p.bucket, **p.counts.as_columns(), "resolved_in_bucket": p.resolved_in_bucket, "computed_at": computed_at}
+        {
+            "interval": interval,
+            "bucket": p.bucket,
+            **p.counts.as_columns(),
+            "resolved_in_bucket": p.resolved_in_bucket,
+            "computed_at": computed_at,
+        }
         for p in points
     ]
     _upsert(StatTrendPoint, rows, ("interval", "bucket"))
@@ -103,7 +121,11 @@ def read_breakdown(dimension: str) -> list[StatFigure]:
 
 
 def read_trend(interval: str) -> list[StatTrendPoint]:
-    return list(db.session.scalars(select(StatTrendPoint).where(StatTrendPoint.interval == interval).order_by(StatTrendPoint.bucket)))
+    return list(
+        db.session.scalars(
+            select(StatTrendPoint).where(StatTrendPoint.interval == interval).order_by(StatTrendPoint.bucket)
+        )
+    )
 
 
 def read_common() -> list[StatCommonProblem]:

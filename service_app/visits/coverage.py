@@ -55,7 +55,9 @@ def _scoped(query: Select, enterprise_ids: Select | None, cadre_id: int | None) 
     return query
 
 
-def overall(*, as_of: datetime, days: int = WINDOW_DAYS, enterprise_ids: Select | None = None, cadre_id: int | None = None) -> Coverage:
+def overall(
+    *, as_of: datetime, days: int = WINDOW_DAYS, enterprise_ids: Select | None = None, cadre_id: int | None = None
+) -> Coverage:
     """Distinct linked enterprises, and those a linked cadre visited within `days` before `as_of`."""
     visited = _visited(as_of, days)
     query = _scoped(

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select, tuple_
 
 from service_app.auth.models import Role, User
 from service_app.common.time import SHANGHAI
 from service_app.extensions import db
-from service_app.notifications.models import Notification
-from service_app.notifications.service import notify
+from service_app.notifications.service import advance_watermark, notify
 from service_app.org.models import CadreLink
 from service_app.visits import coverage
 from service_app.visits.models import Visit
@@ -42,24 +41,24 @@ def close_stale_visits(*, now: datetime) -> int:
 
 
 def remind_unvisited(*, now: datetime, days: int = coverage.WINDOW_DAYS) -> int:
-    """Remind each active cadre with linked enterprises not visited for `days`; returns how many.
+    """Remind each active cadre of the linked enterprises that went `days` without a visit since the
+    job's previous run; returns how many cadres were reminded.
 
-    At most one reminder per cadre per calendar day in Asia/Shanghai: a cadre reminded today is
-    skipped. A link younger than `days` is not overdue for a visit yet.
+    Only what changed is told: a link already unvisited at the previous run was told then (or
+    predates the first run, which records the time and reminds nobody). A link younger than `days`
+    is not overdue for a visit yet.
     """
-    day_start, day_end = _shanghai_day(now)
-    reminded_today = select(Notification.user_id).where(
-        Notification.kind == REMINDER, Notification.created_at >= day_start, Notification.created_at < day_end
-    )
+    previous = advance_watermark("visits.remind_unvisited", now=now)
+    if previous is None:
+        db.session.commit()
+        return 0
     links = (
-        coverage.unvisited_links(as_of=now, days=days)
-        .join(User, User.id == CadreLink.cadre_id)
+        _overdue_links(now, days)
         .where(
-            CadreLink.started_on <= (now - timedelta(days=days)).astimezone(SHANGHAI).date(),
-            User.is_active.is_(True),
-            User.role == Role.CADRE.value,
-            CadreLink.cadre_id.not_in(reminded_today),
+            tuple_(CadreLink.cadre_id, CadreLink.enterprise_id).not_in(_overdue_links(previous, days).correlate(None))
         )
+        .join(User, User.id == CadreLink.cadre_id)
+        .where(User.is_active.is_(True), User.role == Role.CADRE.value)
         .distinct()
         .order_by(CadreLink.cadre_id, CadreLink.enterprise_id)
     )
@@ -67,20 +66,15 @@ def remind_unvisited(*, now: datetime, days: int = coverage.WINDOW_DAYS) -> int:
     for cadre_id, enterprise_id in db.session.execute(links):
         unvisited[cadre_id].append(enterprise_id)
     for cadre_id, enterprise_ids in unvisited.items():
-        for notice in notify(
-            [cadre_id],
-            kind=REMINDER,
-            title="走访提醒",
-            body=f"您有 {len(enterprise_ids)} 家结对企业超过 {days} 天未走访，请安排走访。",
-            data={"enterprise_ids": enterprise_ids, "days": days},
-        ):
-            # Stamped with the job's clock, so "reminded today" is judged on the same clock.
-            notice.created_at = now
+        params = {"count": len(enterprise_ids), "days": days, "enterprise_ids": enterprise_ids}
+        for notice in notify([cadre_id], kind=REMINDER, params=params):
+            notice.created_at = now  # the job's clock, like the watermark
     db.session.commit()
     return len(unvisited)
 
 
-def _shanghai_day(now: datetime) -> tuple[datetime, datetime]:
-    """The Asia/Shanghai calendar day containing `now`, as a UTC [start, end) range."""
-    start = datetime.combine(now.astimezone(SHANGHAI).date(), time.min, tzinfo=SHANGHAI)
-    return start.astimezone(timezone.utc), (start + timedelta(days=1)).astimezone(timezone.utc)
+def _overdue_links(as_of: datetime, days: int) -> Select:
+    """(cadre_id, enterprise_id) of links at least `days` old with no visit in the `days` before `as_of`."""
+    return coverage.unvisited_links(as_of=as_of, days=days).where(
+        CadreLink.started_on <= (as_of - timedelta(days=days)).astimezone(SHANGHAI).date()
+    )

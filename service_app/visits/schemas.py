@@ -6,7 +6,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import PageArgsSchema, page_schema
-from service_app.common.schemas import AwareDateTime, Id, Schema, Text
+from service_app.common.schemas import AwareDateTime, Float, Id, Integer, Schema, Text
 from service_app.visits.models import REVIEW_DECISIONS
 
 # A fix worse than 100 km is not a position at all.
@@ -22,27 +22,41 @@ FLAG_LABELS = {
 
 
 def _latitude(**kwargs) -> fields.Float:
-    return fields.Float(allow_nan=False, validate=validate.Range(min=-90, max=90), metadata={"description": "WGS-84 latitude (not GCJ-02)"}, **kwargs)
+    return Float(
+        validate=validate.Range(min=-90, max=90), metadata={"description": "WGS-84 latitude (not GCJ-02)"}, **kwargs
+    )
 
 
 def _longitude(**kwargs) -> fields.Float:
-    return fields.Float(allow_nan=False, validate=validate.Range(min=-180, max=180), metadata={"description": "WGS-84 longitude (not GCJ-02)"}, **kwargs)
+    return Float(
+        validate=validate.Range(min=-180, max=180), metadata={"description": "WGS-84 longitude (not GCJ-02)"}, **kwargs
+    )
 
 
 def _client_id(value: str) -> None:
     if not (1 <= len(value) <= 64) or not all("!" <= c <= "~" for c in value):
-        raise ValidationError(bilingual("须为 1–64 个可打印 ASCII 字符（不含空格）", "1-64 printable ASCII characters, no spaces"))
+        raise ValidationError(
+            bilingual("须为 1–64 个可打印 ASCII 字符（不含空格）", "1-64 printable ASCII characters, no spaces")
+        )
 
 
 class CheckInSchema(Schema):
     enterprise_id = Id(required=True)
     lat = _latitude(required=True)
     lng = _longitude(required=True)
-    accuracy_m = fields.Float(required=True, allow_nan=False, validate=validate.Range(min=0, max=MAX_ACCURACY_M), metadata={"description": "GPS accuracy radius in metres"})
-    recorded_at = AwareDateTime(load_default=None, metadata={"description": "When the check-in was captured on the phone (offline capture); default: now"})
+    accuracy_m = Float(
+        required=True, validate=validate.Range(min=0, max=MAX_ACCURACY_M),
+        metadata={"description": "GPS accuracy radius in metres"},
+    )
+    recorded_at = AwareDateTime(
+        load_default=None,
+        metadata={"description": "When the check-in was captured on the phone (offline capture); default: now"},
+    )
     note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
     photo_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=20))
-    mock_location = fields.Boolean(load_default=False, metadata={"description": "The phone reports a mock-location provider"})
+    mock_location = fields.Boolean(
+        load_default=False, metadata={"description": "The phone reports a mock-location provider"}
+    )
     client_id = fields.String(
         load_default=None,
         validate=_client_id,
@@ -53,7 +67,9 @@ class CheckInSchema(Schema):
 class CheckOutSchema(Schema):
     lat = _latitude(required=True)
     lng = _longitude(required=True)
-    recorded_at = AwareDateTime(load_default=None, metadata={"description": "When the check-out was captured on the phone; default: now"})
+    recorded_at = AwareDateTime(
+        load_default=None, metadata={"description": "When the check-out was captured on the phone; default: now"}
+    )
     summary = Text(required=True, validate=validate.Length(min=1, max=4000))
 
 
@@ -69,22 +85,30 @@ class VisitSchema(Schema):
     lat = fields.Float(dump_only=True)
     lng = fields.Float(dump_only=True)
     accuracy_m = fields.Float(dump_only=True, allow_none=True)
-    distance_m = fields.Function(lambda v: None if v.distance_m is None else round(v.distance_m, 1), dump_only=True, allow_none=True)
+    distance_m = fields.Function(
+        lambda v: None if v.distance_m is None else round(v.distance_m, 1), dump_only=True, allow_none=True
+    )
     within_geofence = fields.Boolean(dump_only=True)
     flags = fields.List(fields.String(), dump_only=True)
     flag_labels = fields.Function(lambda v: [FLAG_LABELS[f] for f in v.flags or []], dump_only=True)
     flagged = fields.Boolean(dump_only=True)
     mock_location = fields.Boolean(dump_only=True)
     note = fields.String(dump_only=True, allow_none=True)
-    open = fields.Function(lambda v: v.checked_out_at is None, dump_only=True, metadata={"description": "Not checked out yet"})
+    open = fields.Function(
+        lambda v: v.checked_out_at is None, dump_only=True, metadata={"description": "Not checked out yet"}
+    )
     checked_out_at = AwareDateTime(dump_only=True, allow_none=True)
     check_out_lat = fields.Float(dump_only=True, allow_none=True)
     check_out_lng = fields.Float(dump_only=True, allow_none=True)
     summary = fields.String(dump_only=True, allow_none=True)
     duration_s = fields.Integer(dump_only=True, allow_none=True)
-    auto_closed = fields.Boolean(dump_only=True, metadata={"description": "Closed by the server (a later check-in or the time limit), not by the cadre"})
+    auto_closed = fields.Boolean(
+        dump_only=True,
+        metadata={"description": "Closed by the server (a later check-in or the time limit), not by the cadre"},
+    )
     review = fields.String(
-        dump_only=True, allow_none=True,
+        dump_only=True,
+        allow_none=True,
         metadata={"description": "A manager's review of a flagged check-in: confirmed or dismissed"},
     )
     review_label = fields.Function(lambda v: REVIEW_LABELS.get(v.review), dump_only=True, allow_none=True)
@@ -100,7 +124,9 @@ class VisitSchema(Schema):
 
 class VisitDetailSchema(VisitSchema):
     photo_ids = fields.List(fields.Integer(), dump_only=True)
-    problem_ids = fields.List(fields.Integer(), dump_only=True, metadata={"description": "Problems raised during this visit"})
+    problem_ids = fields.List(
+        fields.Integer(), dump_only=True, metadata={"description": "Problems raised during this visit"}
+    )
 
 
 class VisitQuerySchema(PageArgsSchema):
@@ -127,19 +153,22 @@ VisitPageSchema = page_schema(VisitSchema, "VisitPage")
 
 class ReviewSchema(Schema):
     decision = fields.String(
-        required=True, validate=validate.OneOf(tuple(REVIEW_DECISIONS)),
+        required=True,
+        validate=validate.OneOf(tuple(REVIEW_DECISIONS)),
         metadata={"description": "confirm: the check-in counts as a visit; dismiss: it does not"},
     )
     note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
 class CoverageQuerySchema(PageArgsSchema):
-    days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
+    days = Integer(load_default=30, validate=validate.Range(min=1, max=365))
 
 
 class CoverageSchema(Schema):
     linked = fields.Integer(dump_only=True, metadata={"description": "Enterprises actively linked"})
-    visited = fields.Integer(dump_only=True, metadata={"description": "Of those, visited by a linked cadre within the window"})
+    visited = fields.Integer(
+        dump_only=True, metadata={"description": "Of those, visited by a linked cadre within the window"}
+    )
     rate = fields.Float(dump_only=True, allow_none=True)
 
 
@@ -152,5 +181,7 @@ class CoverageReportSchema(Schema):
     as_of = AwareDateTime(dump_only=True)
     days = fields.Integer(dump_only=True)
     overall = fields.Nested(CoverageSchema, dump_only=True)
-    items = fields.List(fields.Nested(CadreCoverageSchema), dump_only=True, metadata={"description": "Per cadre, lowest coverage first"})
+    items = fields.List(
+        fields.Nested(CadreCoverageSchema), dump_only=True, metadata={"description": "Per cadre, lowest coverage first"}
+    )
     next_cursor = fields.String(dump_only=True, allow_none=True)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, false
 
 from service_app.auth.models import Role, User
-from service_app.errors import NotFound
-from service_app.extensions import db
+from service_app.common.scoping import get_scoped, in_scope, scoped
 from service_app.visits.models import Visit
 
 
@@ -19,24 +18,12 @@ def visibility(actor: User):
 
 
 def visible_visits(actor: User) -> Select:
-    condition = visibility(actor)
-    query = select(Visit)
-    return query if condition is None else query.where(condition)
+    return scoped(Visit, visibility(actor))
 
 
 def get_visible_visit(actor: User, visit_id: int, *, for_update: bool = False) -> Visit:
-    query = visible_visits(actor).where(Visit.id == visit_id)
-    if for_update:
-        query = query.with_for_update(of=Visit)
-    visit = db.session.scalar(query)
-    if visit is None:
-        raise NotFound()
-    return visit
+    return get_scoped(Visit, visibility(actor), visit_id, for_update=for_update)
 
 
 def can_view_visit(actor: User, visit_id: int) -> bool:
-    condition = visibility(actor)
-    query = select(Visit.id).where(Visit.id == visit_id)
-    if condition is not None:
-        query = query.where(condition)
-    return db.session.scalar(query) is not None
+    return in_scope(Visit, visibility(actor), visit_id)

@@ -12,11 +12,12 @@ before the automatic close, replaces it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -27,11 +28,11 @@ from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import Page, decode_cursor, effective_limit, encode_cursor, keyset_page
 from service_app.common.time import utcnow
+from service_app.common.views import RowView
 from service_app.errors import Conflict, NotFound, ValidationFailed
 from service_app.extensions import db
 from service_app.org import scoping as org_scoping
 from service_app.org.models import Enterprise
-from service_app.problems.models import Problem
 from service_app.visits import coverage, geo
 from service_app.visits.models import PENDING_REVIEW, REVIEW_DECISIONS, Visit
 from service_app.visits.schemas import VisitDetailSchema
@@ -39,18 +40,21 @@ from service_app.visits.scoping import get_visible_visit, visible_visits
 
 
 @dataclass
-class VisitDetail:
+class VisitDetail(RowView, row="visit"):
     """A visit with the ids of its photos and of the problems raised during it."""
 
     visit: Visit
     photo_ids: list[int]
     problem_ids: list[int]
 
-    def __getattr__(self, name: str) -> Any:
-        # Only reached for names the dataclass lacks: the visit's own columns and relationships.
-        if name == "visit":
-            raise AttributeError(name)
-        return getattr(self.visit, name)
+
+def init_app(app: Flask, *, problems_raised: Callable[[int], Sequence[int]]) -> None:
+    """Keep the query of the problems raised during a visit (visit id -> problem ids, in order).
+
+    Problems sit above visits in the layers (a problem names the visit it was raised in), so
+    `create_app` hands the query in and this package never imports problems.
+    """
+    app.extensions["visit_problems_raised"] = problems_raised
 
 
 # --- rules -------------------------------------------------------------------------------------
@@ -77,7 +81,11 @@ def _capture_time(value: datetime | None, *, now: datetime) -> datetime:
     hours = current_app.config["VISIT_OFFLINE_MAX_HOURS"]
     skew = current_app.config["VISIT_CLOCK_SKEW_SECONDS"]
     if value < now - timedelta(hours=hours):
-        raise ValidationFailed(errors={"recorded_at": [bilingual(f"离线记录最多保留 {hours} 小时", f"Must be within the last {hours} hours")]})
+        raise ValidationFailed(
+            errors={
+                "recorded_at": [bilingual(f"离线记录最多保留 {hours} 小时", f"Must be within the last {hours} hours")]
+            }
+        )
     if value > now + timedelta(seconds=skew):
         raise ValidationFailed(errors={"recorded_at": [bilingual("不能晚于当前时间", "Must not be in the future")]})
     return value
@@ -120,8 +128,16 @@ def check_in(
     enterprise = _linked_enterprise(cadre, enterprise_id)
     previous, following = _neighbours(cadre.id, recorded_at)
     visit = Visit(
-        client_id=client_id, cadre_id=cadre.id, enterprise_id=enterprise_id, recorded_at=recorded_at, received_at=now,
-        lat=lat, lng=lng, accuracy_m=accuracy_m, mock_location=mock_location, note=note,
+        client_id=client_id,
+        cadre_id=cadre.id,
+        enterprise_id=enterprise_id,
+        recorded_at=recorded_at,
+        received_at=now,
+        lat=lat,
+        lng=lng,
+        accuracy_m=accuracy_m,
+        mock_location=mock_location,
+        note=note,
     )
     _assess(visit, enterprise=enterprise, previous=previous)
     try:
@@ -157,7 +173,11 @@ def _visit_by_client_id(cadre_id: int, client_id: str) -> Visit | None:
 
 def _replayed(visit: Visit, enterprise_id: int) -> VisitDetail:
     if visit.enterprise_id != enterprise_id:
-        raise ValidationFailed(errors={"client_id": [bilingual("已用于另一家企业的签到", "Already used for a check-in at another enterprise")]})
+        raise ValidationFailed(
+            errors={
+                "client_id": [bilingual("已用于另一家企业的签到", "Already used for a check-in at another enterprise")]
+            }
+        )
     return _detail(select(Visit).where(Visit.id == visit.id))
 
 
@@ -179,7 +199,9 @@ def _assess(visit: Visit, *, enterprise: Enterprise, previous: Visit | None) -> 
     if enterprise.lat is not None and enterprise.lng is not None:
         visit.distance_m = geo.distance_m(visit.lat, visit.lng, enterprise.lat, enterprise.lng)
     visit.within_geofence = geo.within_geofence(visit.distance_m, rules.geofence_radius_m)
-    before = None if previous is None else geo.Fix(previous.lat, previous.lng, previous.recorded_at, previous.accuracy_m)
+    before = (
+        None if previous is None else geo.Fix(previous.lat, previous.lng, previous.recorded_at, previous.accuracy_m)
+    )
     visit.flags = geo.flags(
         distance=visit.distance_m,
         accuracy_m=visit.accuracy_m,
@@ -259,14 +281,18 @@ def _check_out_time(visit: Visit, *, recorded_at: datetime | None, now: datetime
         return max(now, visit.recorded_at)
     at = _capture_time(recorded_at, now=now)
     if at < visit.recorded_at:
-        raise ValidationFailed(errors={"recorded_at": [bilingual("签退时间不能早于签到时间", "Must not be before the check-in time")]})
+        raise ValidationFailed(
+            errors={"recorded_at": [bilingual("签退时间不能早于签到时间", "Must not be before the check-in time")]}
+        )
     return at
 
 
 def _already_checked_out(visit: Visit) -> Conflict:
     """409 carrying the visit as it stands, so an app retrying an offline check-out can reconcile."""
     current = VisitDetailSchema().dump(_detail(select(Visit).where(Visit.id == visit.id)))
-    return Conflict("visit_checked_out", zh="该走访已签退", en="This visit is already checked out", extra={"visit": current})
+    return Conflict(
+        "visit_checked_out", zh="该走访已签退", en="This visit is already checked out", extra={"visit": current}
+    )
 
 
 # --- review ------------------------------------------------------------------------------------
@@ -282,11 +308,15 @@ def review_visit(
     visit = get_visible_visit(actor, visit_id, for_update=True)
     if not visit.flagged:
         raise Conflict(
-            "visit_not_flagged", zh="该签到未被标记，无需审核", en="This check-in is not flagged; there is nothing to review"
+            "visit_not_flagged",
+            zh="该签到未被标记，无需审核",
+            en="This check-in is not flagged; there is nothing to review",
         )
     if visit.review is not None:
         raise Conflict(
-            "visit_already_reviewed", zh="该签到已审核", en="This check-in has already been reviewed",
+            "visit_already_reviewed",
+            zh="该签到已审核",
+            en="This check-in has already been reviewed",
             extra={"review": visit.review, "reviewed_at": visit.reviewed_at.isoformat()},
         )
     visit.review = REVIEW_DECISIONS[decision]
@@ -312,8 +342,10 @@ def _detail(query: Select) -> VisitDetail:
     visit = db.session.scalar(_with_names(query))
     if visit is None:
         raise NotFound()
-    photo_ids = db.session.scalars(select(Attachment.id).where(Attachment.visit_id == visit.id).order_by(Attachment.id)).all()
-    problem_ids = db.session.scalars(select(Problem.id).where(Problem.visit_id == visit.id).order_by(Problem.id)).all()
+    photo_ids = db.session.scalars(
+        select(Attachment.id).where(Attachment.visit_id == visit.id).order_by(Attachment.id)
+    ).all()
+    problem_ids = current_app.extensions["visit_problems_raised"](visit.id)
     return VisitDetail(visit=visit, photo_ids=list(photo_ids), problem_ids=list(problem_ids))
 
 
@@ -326,8 +358,13 @@ def list_visits(*, actor: User, limit: int | None = None, cursor: str | None = N
     """Visits the actor may see, most recently recorded first. `open=True` is the live view."""
     query = visible_visits(actor).where(*_filters(**filters))
     return keyset_page(
-        _with_names(query), columns=[Visit.recorded_at, Visit.id], kinds=[datetime, int],
-        limit=limit, cursor=cursor, descending=True, session=db.session,
+        _with_names(query),
+        columns=[Visit.recorded_at, Visit.id],
+        kinds=[datetime, int],
+        limit=limit,
+        cursor=cursor,
+        descending=True,
+        session=db.session,
     )
 
 
@@ -368,7 +405,9 @@ def _filters(
 # --- coverage ----------------------------------------------------------------------------------
 
 
-def coverage_report(*, actor: User, days: int, limit: int | None = None, cursor: str | None = None, now: datetime | None = None) -> dict:
+def coverage_report(
+    *, actor: User, days: int, limit: int | None = None, cursor: str | None = None, now: datetime | None = None
+) -> dict:
     """Coverage over the last `days`: overall and per cadre (lowest first); a cadre sees its own."""
     as_of = now or utcnow()
     if actor.role == Role.CADRE.value:
@@ -381,7 +420,9 @@ def coverage_report(*, actor: User, days: int, limit: int | None = None, cursor:
         rows = [row for row in rows if _coverage_key(*row) > after]
     size = effective_limit(limit)
     page, more = rows[:size], len(rows) > size
-    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_([cadre_id for cadre_id, _ in page]))).all())
+    names = dict(
+        db.session.execute(select(User.id, User.name).where(User.id.in_([cadre_id for cadre_id, _ in page]))).all()
+    )
     return {
         "as_of": as_of,
         "days": days,
@@ -396,4 +437,10 @@ def _coverage_key(cadre_id: int, figures: coverage.Coverage) -> tuple[float, int
 
 
 def _cadre_row(cadre_id: int, name: str | None, figures: coverage.Coverage) -> dict:
-    return {"cadre_id": cadre_id, "cadre_name": name, "linked": figures.linked, "visited": figures.visited, "rate": figures.rate}
+    return {
+        "cadre_id": cadre_id,
+        "cadre_name": name,
+        "linked": figures.linked,
+        "visited": figures.visited,
+        "rate": figures.rate,
+    }

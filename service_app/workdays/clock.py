@@ -8,10 +8,10 @@ on it is `provisional`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from math import ceil
-from typing import Mapping
 
 from service_app.common.time import SHANGHAI, as_utc
 
@@ -58,10 +58,10 @@ class Calendar:
         return day.year in self.years
 
     def _opens(self, day: date) -> datetime:
-        return datetime.combine(day, self.hours.start, SHANGHAI).astimezone(timezone.utc)
+        return datetime.combine(day, self.hours.start, SHANGHAI).astimezone(UTC)
 
     def _closes(self, day: date) -> datetime:
-        return datetime.combine(day, self.hours.end, SHANGHAI).astimezone(timezone.utc)
+        return datetime.combine(day, self.hours.end, SHANGHAI).astimezone(UTC)
 
     def due_after(self, start: datetime, days: int) -> Due:
         """The end of working hours of the `days`-th working day after the (Shanghai) day of `start`.

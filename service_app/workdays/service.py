@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 from flask import current_app
@@ -39,3 +40,22 @@ def year_days(year: int) -> list[CalendarDay]:
 def covered_years() -> set[int]:
     """The years that have rows."""
     return {day.year for day in db.session.scalars(select(CalendarDay.date))}
+
+
+# Calendars read for counts that run on every request (the to-do's "due soon"): kept a short while per
+# database and year, so such a request adds no statement; loading or replacing a year forgets them.
+_CACHE_SECONDS = 300
+_cached: dict[tuple[str, int], tuple[float, Calendar]] = {}
+
+
+def cached_calendar(first_year: int) -> Calendar:
+    """`calendar_for(first_year)`, read at most once every few minutes (for figures, not for deadlines)."""
+    key = (str(db.session.get_bind().engine.url), first_year)
+    found = _cached.get(key)
+    if found is None or time.monotonic() - found[0] > _CACHE_SECONDS:
+        found = _cached[key] = (time.monotonic(), calendar_for(first_year))
+    return found[1]
+
+
+def forget_cached() -> None:
+    _cached.clear()

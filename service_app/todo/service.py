@@ -1,0 +1,132 @@
+"""What the caller has to do next, counted in one SQL statement.
+
+Each role has its keys (DESIGN §9, §15) and they are exclusive: a problem counts under the first key
+whose condition it meets, in the order listed — a deadline first (overdue, then due soon), then
+what the problem waits for. Only problems the caller acts on next are counted (a cadre's problem
+dispatched to a department is the department's to-do, not the cadre's). The conditions come from
+the rules' homes: scope from `problems.scoping`, deadlines from `problems.sla`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, exists, false, func, literal, or_, select, true
+
+from service_app.auth.models import Role, User
+from service_app.common.time import utcnow
+from service_app.extensions import db
+from service_app.notifications.models import Notification
+from service_app.problems import sla
+from service_app.problems.models import OPEN_STATUSES, Problem, ProblemEvent, Rating
+from service_app.problems.scoping import cadre_scope
+from service_app.visits.models import Visit
+
+Keys = list[tuple[str, ColumnElement[bool]]]
+
+
+def _unrated() -> ColumnElement[bool]:
+    rated = exists().where(Rating.problem_id == Problem.id, Rating.resolution_no == Problem.reopen_count)
+    return and_(Problem.status == "resolved", ~rated)
+
+
+def _returned() -> ColumnElement[bool]:
+    # Only `accept` (from submitted, once) and `return` lead to accepted: accepted with a return
+    # in its timeline came back from a department.
+    return exists().where(ProblemEvent.problem_id == Problem.id, ProblemEvent.action == "return")
+
+
+def _deadlines(now: datetime) -> Keys:
+    return [("overdue", sla.overdue_clause(now)), ("due_soon", sla.due_soon_clause(now))]
+
+
+def _enterprise(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
+    keys = [("to_rate", _unrated()), ("awaiting_info", Problem.status == "awaiting_info")]
+    return Problem.enterprise_id == actor.enterprise_id, keys
+
+
+def _cadre(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
+    acts_on = and_(
+        cadre_scope(actor.id),
+        or_(
+            Problem.status.in_(("submitted", "accepted")),
+            and_(Problem.handler_id == actor.id, Problem.status.in_(OPEN_STATUSES)),
+        ),
+    )
+    keys = [
+        *_deadlines(now),
+        ("to_accept", Problem.status == "submitted"),
+        ("returned", and_(Problem.status == "accepted", _returned())),
+        ("to_dispatch", Problem.status == "accepted"),
+    ]
+    return acts_on, keys
+
+
+def _department(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
+    if actor.department_id is None:
+        return false(), []
+    # The lead assigns: a problem of the department in progress with nobody or the lead itself as
+    # its handler (claimed by the lead, not yet given to a colleague) waits for that.
+    to_assign = (
+        and_(Problem.status == "in_progress", or_(Problem.handler_id.is_(None), Problem.handler_id == actor.id))
+        if actor.is_lead
+        else false()
+    )
+    acts_on = and_(
+        Problem.department_id == actor.department_id,
+        or_(
+            Problem.status == "dispatched",
+            and_(Problem.handler_id == actor.id, Problem.status.in_(("in_progress", "awaiting_info"))),
+            to_assign,
+        ),
+    )
+    keys = [
+        *_deadlines(now),
+        ("to_claim", Problem.status == "dispatched"),
+        *([("to_assign", to_assign)] if actor.is_lead else []),
+        ("in_progress", Problem.status == "in_progress"),
+        ("awaiting_info", Problem.status == "awaiting_info"),
+    ]
+    return acts_on, keys
+
+
+def _manager(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
+    supervised = and_(Problem.supervised, Problem.status.in_(OPEN_STATUSES))
+    pending = and_(Problem.extension_request_days.is_not(None), Problem.status.in_(OPEN_STATUSES))
+    return true(), [("overdue", sla.overdue_clause(now)), ("extension_requests", pending), ("supervised", supervised)]
+
+
+ROLE_KEYS = {
+    Role.ENTERPRISE.value: _enterprise,
+    Role.CADRE.value: _cadre,
+    Role.DEPARTMENT.value: _department,
+    Role.MANAGER.value: _manager,
+}
+
+
+def todo_counts(*, actor: User, now: datetime | None = None) -> dict[str, Any]:
+    """`{"counts": {key: n}, "unread_notifications": n}` for the caller, in one statement."""
+    now = now or utcnow()
+    acts_on, keys = ROLE_KEYS[actor.role](actor, now) if actor.role in ROLE_KEYS else (false(), [])
+    unread = (
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == actor.id, Notification.read_at.is_(None))
+        .scalar_subquery()
+    )
+    extra = {}
+    if actor.role == Role.MANAGER.value:
+        pending = select(func.count()).select_from(Visit).where(Visit.flagged, Visit.review.is_(None))
+        extra["flagged_visits"] = pending.scalar_subquery()  # flagged check-ins no manager has reviewed
+    if keys:
+        key = case(*((condition, literal(name)) for name, condition in keys), else_=None).label("key")
+        todo = select(key).where(acts_on).subquery()
+        counted = [func.count().filter(todo.c.key == name).label(name) for name, _ in keys]
+        others = [value.label(name) for name, value in extra.items()]
+        query = select(*counted, *others, unread.label("unread")).select_from(todo)
+    else:
+        query = select(unread.label("unread"))
+    row = db.session.execute(query).one()._mapping
+    counts = {name: row[name] for name, _ in keys} | {name: row[name] for name in extra}
+    return {"counts": counts, "unread_notifications": row["unread"]}
