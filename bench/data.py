@@ -102,7 +102,8 @@ SELECT c.cadre_id, e.enterprise_id, 'primary', DATE '2018-01-01', timestamptz '2
 FROM ents e JOIN cadres c ON c.n = 1 + (e.k * 7) % (SELECT count(*) FROM cadres) WHERE e.k % 10 = 0
        AND c.cadre_id <> e.cadre_id;
 CREATE TEMP TABLE cats AS
-SELECT row_number() OVER (ORDER BY c.id) AS k, c.id AS category_id, c.default_department_id, c.sla_hours,
+SELECT row_number() OVER (ORDER BY c.id) AS k, c.id AS category_id, c.default_department_id,
+       c.resolve_days * 24 AS sla_hours,
        (SELECT min(u.id) FROM users u WHERE u.department_id = c.default_department_id) AS staff_id
 FROM categories c;
 

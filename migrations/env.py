@@ -96,8 +96,18 @@ def run_migrations_online():
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        # SQLite alters a table by rebuilding it, and dropping the old copy with foreign keys on
+        # cascades (a rebuilt `users` would take every notice with it): off while migrating,
+        # set on the DBAPI connection between transactions (a pragma inside one does nothing).
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -11,10 +11,12 @@ def load(kind: str) -> dict[str, int]:
     """Load `reference`, or `demo` (reference + demo accounts, enterprises, links and 2019 activity);
     'none' loads nothing."""
     from seeds import activity, demo, indicators, reference
+    from service_app.problems import deadlines
 
     if kind == "none":
         return {}
-    counts = reference.load()
+    # The working-day calendar first: the demo's deadlines are counted on it.
+    counts = {"calendar_years": len(deadlines.load_package()), **reference.load()}
     if kind == "demo":
         counts.update(demo.load())
         counts.update(activity.load())

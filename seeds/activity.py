@@ -40,6 +40,8 @@ from service_app.problems.models import Problem, ProblemEvent, Rating
 from service_app.problems.workflow import Params
 from service_app.visits import geo
 from service_app.visits.models import Visit
+from service_app.workdays.clock import Calendar
+from service_app.workdays.service import calendar_for
 
 # Every action a problem's timeline may hold: the workflow's own records, so the seed cannot drift from them.
 ACTIONS = tuple(workflow.ACTIONS)
@@ -141,6 +143,8 @@ REJECT_REASONS = [
 RETURN_NOTES = ["该事项不属于本部门职责，请重新派单。", "经核实，该问题应由其他部门办理。"]
 SUPERVISE_NOTES = ["问题已超期，请加快办理并反馈进度。", "督办：请于三个工作日内办结。"]
 EXTEND_NOTES = ["需协调多个部门，申请延期。", "涉及上级审批，办理周期较长，同意延期。"]
+INFO_QUESTIONS = ["请补充现场照片及具体位置。", "请提供相关合同或缴费凭证。", "请补充联系人及联系电话。"]
+INFO_ANSWERS = ["已补充现场照片，位置在三号厂房东侧。", "相关凭证已上传，请查收。", "联系人：办公室主任，电话已补充。"]
 VISIT_SUMMARIES = [
     "了解企业生产经营情况，企业运行正常，无新增诉求。",
     "走访企业负责人，宣讲惠企政策，收集用工需求。",
@@ -163,9 +167,10 @@ class Actors:
     ent_user: dict[int, int]  # enterprise id -> its user
     cadre: dict[int, int]  # enterprise id -> its primary linked cadre
     dept_user: dict[int, int]  # department id -> its staff user
-    categories: dict[str, tuple[int, int, int]]  # code -> (id, default department id, sla hours)
+    categories: dict[str, tuple[int, int, int, int]]  # code -> (id, default department, response and resolve days)
     enterprises: list[tuple[int, float, float]]  # (id, lat, lng), in order
     people: dict[int, User]  # user id -> the acting user, in memory (id, role, enterprise or department)
+    calendar: Calendar  # the working-day calendar of 2019 the deadlines are counted on
 
 
 @dataclass
@@ -193,9 +198,11 @@ def _actors() -> Actors:
     )
     dept_user = {departments[code]: dept_users[f"dept{n:02d}"] for n, (code, *_rest) in enumerate(DEPARTMENTS, start=1)}
     categories = {
-        code: (category_id, department_id, sla)
-        for code, category_id, department_id, sla in db.session.execute(
-            select(Category.code, Category.id, Category.default_department_id, Category.sla_hours)
+        code: (category_id, department_id, response_days, resolve_days)
+        for code, category_id, department_id, response_days, resolve_days in db.session.execute(
+            select(Category.code, Category.id, Category.default_department_id).add_columns(
+                Category.response_days, Category.resolve_days
+            )
         )
     }
     # The demo enterprises, in their numbering order (entNNN, cadreNNN).
@@ -233,6 +240,7 @@ def _actors() -> Actors:
         categories=categories,
         enterprises=enterprises,
         people=people,
+        calendar=calendar_for(FIRST_DAY.year),
     )
 
 
@@ -329,13 +337,21 @@ class Plan:
     stage: str = "in_progress"  # how far an open problem got
 
 
-def _sla(actors: Actors, story: Story) -> timedelta:
-    """The time the workflow allows to resolve it (`sla.deadlines`: urgent halves it)."""
-    hours = actors.categories[story.category][2]
-    _response_due_at, due_at = sla.deadlines(
-        created_at=story.created_at, sla_hours=hours, urgent=story.urgent, response_hours=0
+def _deadlines(actors: Actors, story: Story) -> sla.Deadlines:
+    """The deadlines the workflow gives it, counted on the 2019 calendar (`sla.deadlines`: urgent halves them)."""
+    _id, _department, response_days, resolve_days = actors.categories[story.category]
+    return sla.deadlines(
+        calendar=actors.calendar,
+        created_at=story.created_at,
+        response_days=response_days,
+        resolve_days=resolve_days,
+        urgent=story.urgent,
     )
-    return due_at - story.created_at
+
+
+def _sla(actors: Actors, story: Story) -> timedelta:
+    """The time the workflow allows to resolve it."""
+    return _deadlines(actors, story).due_at - story.created_at
 
 
 def _plans(rng: random.Random, stories: list[Story], duplicates: dict[int, int], actors: Actors) -> dict[int, Plan]:
@@ -397,8 +413,10 @@ class Writer:
         self.rng = rng
         self.actors = actors
         self.plan = Plan("open")
-        self.response_hours = current_app.config["RESPONSE_SLA_HOURS"]
         self.unrated_close_days = current_app.config["UNRATED_CLOSE_DAYS"]
+        # The handling steps of DESIGN §11 draw from their own stream, so the rest of the data set
+        # (and its fixed figures) is what it was before they existed.
+        self.more = random.Random(SEED + 11)
 
     def _act(self, story: Story, action: str, actor_id: int | None, at: datetime, params: Params = Params()) -> None:
         """One step of the timeline, checked and applied by the workflow."""
@@ -421,10 +439,8 @@ class Writer:
         self.plan = plan
         cadre = a.cadre[story.enterprise_id]
         ent_user = a.ent_user[story.enterprise_id]
-        category_id, default_department, sla_hours = a.categories[story.category]
-        response_due_at, due_at = sla.deadlines(
-            created_at=story.created_at, sla_hours=sla_hours, urgent=story.urgent, response_hours=self.response_hours
-        )
+        category_id, default_department, _response_days, _resolve_days = a.categories[story.category]
+        counted = _deadlines(a, story)
         story.problem = _draft(
             enterprise_id=story.enterprise_id,
             category_id=category_id,
@@ -434,10 +450,12 @@ class Writer:
             filed_by_id=ent_user,
             cadre_id=cadre,
             created_at=story.created_at,
-            response_due_at=response_due_at,
-            due_at=due_at,
+            response_due_at=counted.response_due_at,
+            due_at=counted.due_at,
+            deadline_provisional=counted.provisional,
             supervised=False,
             reopen_count=0,
+            **dict.fromkeys(("urge_count", "extension_days", "paused_seconds", "info_reminders"), 0),
         )
         self._act(story, "submit", ent_user, story.created_at)
         respond_at = self._at(story, _response_delay(rng))
@@ -553,9 +571,48 @@ class Writer:
             self._act(story, "close", None, close_at, Params(note=UNRATED_NOTE, closed_reason="unrated"))
         self._finish(story)
 
+    def _prepared(self, story: Story, action: str, actor_id: int, at: datetime, **body) -> Params:
+        """The action's own `prepare` (the checks and the calendar arithmetic of its endpoint)."""
+        return workflow.ACTIONS[action].prepare(self.actors.people[actor_id], story.problem, at, **body)
+
+    def _handling_steps(self, story: Story) -> None:
+        """Some open problems wait for information, some handlers ask for more time, some enterprises urge."""
+        more, a, problem = self.more, self.actors, story.problem
+        asker = problem.handler_id or problem.cadre_id
+        if problem.status in ("accepted", "dispatched", "in_progress") and more.random() < 0.15:
+            asked_at = story.clock + _hours(more, 1, 30)
+            if not _before_cutoff(asked_at):
+                return
+            self._act(story, "request_info", asker, asked_at, Params(note=more.choice(INFO_QUESTIONS)))
+            answered_at = asked_at + _hours(more, 20, 120)
+            if more.random() < 0.75 and _before_cutoff(answered_at):
+                enterprise = problem.filed_by_id
+                answer = self._prepared(story, "supply_info", enterprise, answered_at, answer=more.choice(INFO_ANSWERS))
+                self._act(story, "supply_info", enterprise, answered_at, answer)
+        if problem.handler_id is not None and problem.status in ("accepted", "in_progress") and more.random() < 0.1:
+            asked_at = story.clock + _hours(more, 2, 48)
+            body = {"days": more.randint(3, 10), "reason": more.choice(EXTEND_NOTES)}
+            request = self._prepared(story, "request_extension", problem.handler_id, asked_at, **body)
+            answered_at = asked_at + _hours(more, 2, 30)
+            if not _before_cutoff(answered_at):
+                return
+            self._act(story, "request_extension", problem.handler_id, asked_at, request)
+            if more.random() < 0.7:
+                approval = self._prepared(story, "approve_extension", a.manager, answered_at)
+                self._act(story, "approve_extension", a.manager, answered_at, approval)
+            else:
+                self._act(story, "deny_extension", a.manager, answered_at, Params(note="请按原时限办结"))
+        if problem.status != "awaiting_info" and more.random() < 0.35:
+            moment = max(story.clock, problem.due_at)
+            for _ in range(more.randint(1, 3)):
+                moment += timedelta(days=1) + _hours(more, 0, 20)
+                if _before_cutoff(moment):
+                    self._act(story, "urge", problem.filed_by_id, moment)
+
     def _stall(self, story: Story, plan: Plan) -> None:
         """An open problem: past its deadline the manager supervises it; a few were extended first."""
         rng, a = self.rng, self.actors
+        self._handling_steps(story)
         if plan.extended:
             extend_at = story.problem.due_at - _hours(rng, 2, 20)
             if _before_cutoff(extend_at) and extend_at > story.clock:

@@ -81,7 +81,17 @@ def load() -> dict[str, int]:
             department_id=departments[code],
             phone=f"137073120{number:02d}",
             title="联络员",
+            is_lead=True,  # the department's lead; deptNN-1 and deptNN-2 are its staff
         )
+        for staff in (1, 2):
+            add_user(
+                username=f"dept{number:02d}-{staff}",
+                name=f"{name}办事员{staff}",
+                role=Role.DEPARTMENT.value,
+                department_id=departments[code],
+                phone=f"1370{number:02d}{staff}0000",
+                title="办事员",
+            )
 
     parks = dict(db.session.execute(select(Park.code, Park.id)).all())
     chains = dict(db.session.execute(select(Chain.code, Chain.id)).all())

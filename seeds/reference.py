@@ -41,17 +41,17 @@ DEPARTMENTS = [
     ("jrb", "金融工作办公室", "Financial Affairs Office", "0731-28680012"),
 ]
 
-# code, name, English name, default department code, resolution SLA in hours
+# code, name, English name, default department code, working days to resolve (to respond: one)
 CATEGORIES = [
-    ("peitao", "配套服务", "Park supporting services", "yqfw", 120),
-    ("wuye", "物业管理", "Property management", "wyb", 72),
-    ("yongdi", "用地", "Land use", "zrzyj", 360),
-    ("rongzi", "融资", "Financing", "jrb", 240),
-    ("yonggong", "用工", "Labour and recruitment", "rsj", 168),
-    ("shenpi", "审批", "Administrative approval", "spj", 120),
-    ("shuidianqi", "水电气", "Water, power and gas", "cgj", 72),
-    ("zhengce", "政策", "Policy", "jfj", 168),
-    ("qita", "其他", "Other", "jfj", 168),
+    ("peitao", "配套服务", "Park supporting services", "yqfw", 5),
+    ("wuye", "物业管理", "Property management", "wyb", 3),
+    ("yongdi", "用地", "Land use", "zrzyj", 15),
+    ("rongzi", "融资", "Financing", "jrb", 10),
+    ("yonggong", "用工", "Labour and recruitment", "rsj", 7),
+    ("shenpi", "审批", "Administrative approval", "spj", 5),
+    ("shuidianqi", "水电气", "Water, power and gas", "cgj", 3),
+    ("zhengce", "政策", "Policy", "jfj", 7),
+    ("qita", "其他", "Other", "jfj", 7),
 ]
 
 
@@ -80,7 +80,7 @@ def load() -> dict[str, int]:
     db.session.flush()
     departments = dict(db.session.execute(select(Department.code, Department.id)).all())
     missing = _missing(Category, "code", [c[0] for c in CATEGORIES])
-    for order, (code, name, name_en, department, sla_hours) in enumerate(CATEGORIES):
+    for order, (code, name, name_en, department, resolve_days) in enumerate(CATEGORIES):
         if code in missing:
             db.session.add(
                 Category(
@@ -88,7 +88,8 @@ def load() -> dict[str, int]:
                     name=name,
                     name_en=name_en,
                     default_department_id=departments[department],
-                    sla_hours=sla_hours,
+                    response_days=1,
+                    resolve_days=resolve_days,
                     sort_order=order,
                 )
             )

@@ -196,6 +196,7 @@ def _register_blueprints(app: Flask) -> None:
     from service_app.open311.admin_routes import blp as api_clients_blp
     from service_app.open311.routes import blp as open311_blp
     from service_app.org.routes import blp as org_blp
+    from service_app.problems.calendar_routes import blp as calendar_blp
     from service_app.problems.routes import blp as problems_blp
     from service_app.scheduling.routes import blp as scheduling_blp
     from service_app.stats.routes import blp as stats_blp
@@ -204,7 +205,7 @@ def _register_blueprints(app: Flask) -> None:
 
     blueprints = (
         health_blp, auth_blp, account_blp, org_blp, enterprises_blp, problems_blp, visits_blp,
-        attachments_blp, notifications_blp, stats_blp, scheduling_blp, todo_blp, api_clients_blp,
+        attachments_blp, notifications_blp, stats_blp, scheduling_blp, todo_blp, api_clients_blp, calendar_blp,
     )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)

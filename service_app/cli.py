@@ -1,4 +1,4 @@
-"""Operator commands: `flask seed`, `flask create-admin`."""
+"""Operator commands: `flask seed`, `flask create-admin`, `flask calendar load`."""
 
 from __future__ import annotations
 
@@ -37,6 +37,18 @@ def init_app(app: Flask) -> None:
             for name in ("stats.snapshot", "stats.trends"):
                 result = scheduler.run_once(current_app._get_current_object(), name)
                 click.echo(f"{name}: {result.outcome}, rows {result.rows_affected}")
+
+    @app.cli.group("calendar")
+    def calendar() -> None:
+        """The working-day calendar (DESIGN §11)."""
+
+    @calendar.command("load")
+    def load_calendar() -> None:
+        """Insert every year the chinesecalendar package covers that the database lacks (idempotent)."""
+        from service_app.problems import deadlines
+
+        years = deadlines.load_package()
+        click.echo(f"calendar: loaded {', '.join(map(str, years))}" if years else "calendar: nothing to load")
 
     @app.cli.command("create-admin")
     @click.option("--username", required=True)

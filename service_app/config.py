@@ -118,7 +118,8 @@ def from_environment() -> dict:
         "IMPORT_MAX_INFLATED_BYTES": _int("IMPORT_MAX_INFLATED_BYTES", 32 * 1024 * 1024),
         "PAGE_SIZE_DEFAULT": _int("PAGE_SIZE_DEFAULT", 20),
         "PAGE_SIZE_MAX": _int("PAGE_SIZE_MAX", 100),
-        "RESPONSE_SLA_HOURS": _int("RESPONSE_SLA_HOURS", 24),
+        # Working hours of the working-day clock, Asia/Shanghai (DESIGN §11).
+        "WORKING_HOURS": os.environ.get("WORKING_HOURS", "09:00-17:30"),
         "UNRATED_CLOSE_DAYS": _int("UNRATED_CLOSE_DAYS", 7),
         "IDEMPOTENCY_TTL_HOURS": _int("IDEMPOTENCY_TTL_HOURS", 24),
         "GEOFENCE_RADIUS_M": _int("GEOFENCE_RADIUS_M", 500),

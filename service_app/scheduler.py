@@ -74,6 +74,18 @@ JOBS: tuple[Job, ...] = (
         description="提醒办理人问题即将到期",
     ),
     Job(
+        "problems.remind_awaiting_info",
+        every(hours=1),
+        "service_app.problems.jobs:remind_awaiting_info",
+        description="提醒企业补充材料（每3个工作日，至多3次）",
+    ),
+    Job(
+        "calendar.alert_missing",
+        daily("09:05"),
+        "service_app.problems.deadlines:alert_missing_calendar",
+        description="11月起提醒管理员录入下一年节假日安排",
+    ),
+    Job(
         "problems.close_unrated",
         every(hours=1),
         "service_app.problems.jobs:close_unrated",

@@ -64,7 +64,8 @@ class CategoryFactory(Base):
     code = factory.Sequence(lambda n: f"cat{n}")
     name = factory.Sequence(lambda n: f"测试类别{n}")
     default_department = factory.SubFactory(DepartmentFactory)
-    sla_hours = 72
+    response_days = 1
+    resolve_days = 3
 
 
 def new_credit_code() -> str:

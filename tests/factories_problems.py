@@ -26,7 +26,9 @@ class World:
     owner: User  # a user of the enterprise (files, rates)
     cadre: User  # the enterprise's primary linked cadre
     department: Department  # the category's default department
-    staff: User
+    staff: User  # claims and then handles it
+    lead: User  # the department's lead (assigns)
+    colleague: User  # another member of the department
     category: Category
     manager: User
     other_department: Department
@@ -44,7 +46,9 @@ def make_world() -> World:
         cadre=link.cadre,
         department=department,
         staff=DepartmentUserFactory(department=department),
-        category=CategoryFactory(default_department=department, sla_hours=72),
+        lead=DepartmentUserFactory(department=department, is_lead=True),
+        colleague=DepartmentUserFactory(department=department),
+        category=CategoryFactory(default_department=department, resolve_days=3),
         manager=UserFactory(),
         other_department=other_department,
         other_staff=DepartmentUserFactory(department=other_department),
@@ -88,6 +92,11 @@ PATHS: dict[str, list[tuple[str, str, dict]]] = {
         ("resolve", "staff", {"resolution": "已更换灯具"}),
         ("rate", "owner", {"score": 5}),
     ],
+    "awaiting_info": [
+        ("accept", "cadre", {}), ("dispatch", "cadre", {}), ("claim", "staff", {}),
+        ("request_info", "staff", {"question": "请提供照片"}),
+    ],
+    "withdrawn": [("withdraw", "owner", {"reason": "误报"})],
 }
 
 

@@ -113,6 +113,12 @@ BODIES = {
     "rating": {"score": 5},
     "check-out": {"lat": 27.84, "lng": 113.08, "summary": "走访完成"},
     "indicators": {"year": 2019, "revenue": 1},
+    "withdraw": {"reason": "误报"},
+    "assign": {"user_id": 1},
+    "request_info": {"question": "请补充照片"},
+    "supply_info": {"answer": "已补充"},
+    "request_extension": {"days": 3, "reason": "需协调"},
+    "deny_extension": {"reason": "不予延期"},
 }
 
 

@@ -23,7 +23,7 @@ from tests.factories_problems import World, file, make_world, problem_in
 @dataclass
 class People:
     world: World
-    colleague: User  # a second user of the enterprise
+    coworker: User  # a second user of the enterprise
     leader: User  # a second cadre linked to it (role leader)
     staff2: User  # a second member of the department
     manager2: User
@@ -40,7 +40,7 @@ def people(app_ctx) -> People:
     world = make_world()
     found = People(
         world=world,
-        colleague=EnterpriseUserFactory(enterprise=world.enterprise),
+        coworker=EnterpriseUserFactory(enterprise=world.enterprise),
         leader=LinkFactory(enterprise=world.enterprise, role="leader").cadre,
         staff2=DepartmentUserFactory(department=world.department),
         manager2=UserFactory(),
@@ -63,8 +63,8 @@ def _told_since(last_id: int) -> dict[str, set[int]]:
     return told
 
 
-ENTERPRISE = ("owner", "colleague")
-DEPARTMENT = ("staff", "staff2")  # the department's lead is its staff until leads exist
+ENTERPRISE = ("owner", "coworker")
+DEPARTMENT = ("lead",)  # nobody handles it yet: the department's lead (its staff only when it has no lead)
 MANAGERS = ("manager", "manager2")
 
 # (row, state to start from, action, actor, body, {kind: recipients}).
@@ -92,14 +92,29 @@ ROWS = [
      {"commented": ("staff", "cadre")}),
     ("comment from the enterprise, unclaimed", "dispatched", "comment", "owner", {"body": "请尽快"},
      {"commented": (*DEPARTMENT, "cadre")}),
-    ("comment from the enterprise, before dispatch", "submitted", "comment", "colleague", {"body": "补充"},
+    ("comment from the enterprise, before dispatch", "submitted", "comment", "coworker", {"body": "补充"},
      {"commented": ("cadre",)}),
     ("comment from staff", "in_progress", "comment", "staff", {"body": "已安排"}, {"commented": ENTERPRISE}),
     ("comment from a manager", "dispatched", "comment", "manager", {"body": "关注"}, {"commented": ENTERPRISE}),
     ("internal comment by the cadre", "in_progress", "comment", "cadre", {"body": "内部", "internal": True},
-     {"commented": DEPARTMENT}),
+     {"commented": ("staff", "lead")}),
     ("internal comment by staff", "in_progress", "comment", "staff", {"body": "内部", "internal": True},
-     {"commented": ("cadre", "staff2")}),
+     {"commented": ("cadre", "lead")}),
+    # The handling steps of DESIGN §11.
+    ("withdraw", "submitted", "withdraw", "owner", {"reason": "误报"}, {}),
+    ("assign", "in_progress", "assign", "lead", {"user_id": "colleague"},
+     {"assigned": ("colleague",), "handler_assigned": (*ENTERPRISE, "cadre")}),
+    ("request_info", "in_progress", "request_info", "staff", {"question": "请补充照片"},
+     {"info_requested": ENTERPRISE}),
+    ("supply_info", "awaiting_info", "supply_info", "owner", {"answer": "已补充"}, {"info_supplied": ("staff",)}),
+    ("request_extension", "in_progress", "request_extension", "staff", {"days": 3, "reason": "需协调"},
+     {"extension_requested": MANAGERS}),
+    ("approve_extension", "extension_requested", "approve_extension", "manager", {},
+     {"extension_approved": ("staff", *ENTERPRISE)}),
+    ("deny_extension", "extension_requested", "deny_extension", "manager", {"reason": "请按时办结"},
+     {"extension_denied": ("staff",)}),
+    ("urge, handled", "in_progress", "urge", "owner", {}, {"urged": ("staff", "cadre")}),
+    ("urge, unclaimed", "dispatched", "urge", "coworker", {}, {"urged": (*DEPARTMENT, "cadre")}),
 ]
 
 
@@ -107,6 +122,8 @@ def _body(people: People, problem_id: int, body: dict) -> dict:
     body = dict(body)
     if body.get("department_id") == "other":
         body["department_id"] = people.world.other_department.id
+    if body.get("user_id") == "colleague":
+        body["user_id"] = people.world.colleague.id
     if body.get("due_at") == "later":
         body["due_at"] = db.session.get(Problem, problem_id).due_at + timedelta(days=3)
     return body
@@ -118,7 +135,11 @@ def _perform(people: People, state: str | None, action: str, actor: str, body: d
         last_id = _last_id()
         file(people.world, by=people.who(actor))
         return last_id
-    problem_id = problem_in(people.world, state)
+    if state == "extension_requested":  # in progress, with the handler's request pending
+        problem_id = problem_in(people.world, "in_progress")
+        service.perform(people.world.staff, problem_id, "request_extension", days=3, reason="需协调")
+    else:
+        problem_id = problem_in(people.world, state)
     body = _body(people, problem_id, body)
     last_id = _last_id()
     if action == "rate":
@@ -140,18 +161,21 @@ def test_the_jobs_rows(people):
     world = people.world
     now = utcnow()
     assert (jobs.flag_overdue(now=now), jobs.notify_due_soon(now=now)) == (0, 0)  # first runs
-    handled = problem_in(world, "in_progress", now=now - timedelta(hours=60))  # due in 12 h, then overdue
-    unclaimed = problem_in(world, "dispatched", now=now - timedelta(hours=60))
+    handled = problem_in(world, "in_progress")
+    unclaimed = problem_in(world, "dispatched")
+    for problem_id in (handled, unclaimed):  # due in 12 h, then overdue
+        db.session.get(Problem, problem_id).due_at = now + timedelta(hours=12)
+    db.session.commit()
     last_id = _last_id()
     assert jobs.notify_due_soon(now=now + timedelta(minutes=10)) == 2
     told = db.session.execute(select(Notification.problem_id, Notification.user_id).where(Notification.id > last_id))
-    assert set(told) == {(handled, world.staff.id), (unclaimed, world.staff.id), (unclaimed, people.staff2.id)}
+    assert set(told) == {(handled, world.staff.id), (unclaimed, world.lead.id)}
     last_id = _last_id()
     assert jobs.flag_overdue(now=now + timedelta(hours=13)) == 2
     told = db.session.execute(select(Notification.problem_id, Notification.user_id).where(Notification.id > last_id))
     managers = people.ids(*MANAGERS)
     assert set(told) == {(handled, uid) for uid in {world.staff.id, world.cadre.id} | managers} | {
-        (unclaimed, uid) for uid in {world.staff.id, people.staff2.id, world.cadre.id} | managers
+        (unclaimed, uid) for uid in {world.lead.id, world.cadre.id} | managers
     }
 
 

@@ -28,7 +28,7 @@ def test_reference_lists(client, app_ctx):
     categories = client.get("/api/v1/categories", headers=headers).get_json()
     by_name = {c["name"]: c for c in categories}
     assert {"配套服务", "物业管理"} <= set(by_name)
-    assert by_name["配套服务"]["default_department_id"] and by_name["配套服务"]["sla_hours"] > 0
+    assert by_name["配套服务"]["default_department_id"] and by_name["配套服务"]["resolve_days"] == 5
     assert client.get("/api/v1/departments", headers=headers).status_code == 200
 
 

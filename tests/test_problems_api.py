@@ -156,7 +156,7 @@ def test_etag_304_and_412(client, world, headers):
         client.post(f"{API}/{pid}/comment", json={"body": "任意版本"}, headers={**cadre, "If-Match": "*"}).status_code
         == 200
     )
-    late = file(world, now=utcnow() - timedelta(hours=80))
+    late = file(world, now=utcnow() - timedelta(days=30))  # its 3 working days long gone
     assert client.get(f"{API}/{late}", headers=cadre).headers["ETag"] == f'"{late}-1-overdue"'
 
 
@@ -250,7 +250,7 @@ def test_enterprises_never_see_internal_comments(client, world, headers):
 def test_list_items_and_filters(client, world, headers):
     other_category = CategoryFactory(default_department=world.other_department)
     submitted = file(world)
-    urgent_late = file(world, urgent=True, now=utcnow() - timedelta(hours=40))  # urgent: due after 36 h
+    urgent_late = file(world, urgent=True, now=utcnow() - timedelta(days=30))  # urgent: due after 2 working days
     dispatched = problem_in(world, "dispatched", category_id=other_category.id)
     working = problem_in(world, "in_progress")
     service.perform(world.manager, working, "supervise")

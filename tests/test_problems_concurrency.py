@@ -45,18 +45,8 @@ def committed_world(app, postgres_only):
 
 
 def _delete_world(world, counters: dict[date, int]) -> None:
-    users = [
-        u.id
-        for u in (
-            world.owner,
-            world.cadre,
-            world.staff,
-            world.manager,
-            world.other_staff,
-            world.outsider,
-            world.other_cadre,
-        )
-    ]
+    people = (world.owner, world.cadre, world.staff, world.lead, world.colleague, world.manager, world.other_staff)
+    users = [u.id for u in (*people, world.outsider, world.other_cadre)]
     enterprises = [world.enterprise.id, world.outsider.enterprise_id]
     params = {"users": users, "enterprises": enterprises}
     problems = "SELECT id FROM problems WHERE enterprise_id = ANY(:enterprises)"

@@ -36,7 +36,7 @@ def _told_each(problem_id: int, kind: str) -> list[int]:
 def test_flag_overdue_supervises_and_tells_once_per_deadline(app_ctx):
     world = make_world()
     second_manager = UserFactory()
-    long_ago = utcnow() - timedelta(hours=100)  # the category's 72 h have passed
+    long_ago = utcnow() - timedelta(days=30)  # the category's 3 working days have passed
     assert jobs.flag_overdue(now=long_ago) == 0  # the previous run: nothing was overdue then
     late = file(world, now=long_ago)
     late_working = problem_in(world, "in_progress", now=long_ago)
@@ -64,11 +64,18 @@ def test_flag_overdue_supervises_and_tells_once_per_deadline(app_ctx):
     assert len(_told(late, "overdue")) == 3
 
 
+def _due_in(problem_id: int, delta: timedelta) -> int:
+    """Put the problem's deadline `delta` from now (the working-day arithmetic is tested elsewhere)."""
+    db.session.get(Problem, problem_id).due_at = utcnow() + delta
+    db.session.commit()
+    return problem_id
+
+
 def test_the_first_run_of_a_notifying_job_tells_nobody(app_ctx):
     world = make_world()
-    long_ago = utcnow() - timedelta(hours=100)
+    long_ago = utcnow() - timedelta(days=30)
     late = file(world, now=long_ago)
-    soon = file(world, now=utcnow() - timedelta(hours=60))  # due in 12 hours
+    soon = _due_in(file(world), timedelta(hours=2))
     assert (jobs.flag_overdue(now=utcnow()), jobs.notify_due_soon(now=utcnow())) == (0, 0)
     assert not db.session.get(Problem, late).supervised
     assert _told(late, "overdue") == _told(soon, "due_soon") == set()
@@ -81,16 +88,17 @@ def test_due_soon_tells_whoever_handles_it_once_per_deadline(app_ctx):
     world = make_world()
     now = utcnow()
     assert jobs.notify_due_soon(now=now - timedelta(hours=1)) == 0  # the first run
-    unclaimed = problem_in(world, "dispatched", now=now - timedelta(hours=60))  # due in 12 hours
-    working = problem_in(world, "in_progress", now=now - timedelta(hours=60))
-    later = problem_in(world, "in_progress", now=now - timedelta(hours=24))  # due in two days
+    unclaimed = _due_in(problem_in(world, "dispatched"), timedelta(hours=2))
+    working = _due_in(problem_in(world, "in_progress"), timedelta(hours=2))
+    later = problem_in(world, "in_progress")  # due in three working days
+    paused = _due_in(problem_in(world, "awaiting_info"), timedelta(hours=2))  # the clock stopped
     assert jobs.notify_due_soon(now=now) == 2
-    assert _told(unclaimed, "due_soon") == {world.staff.id}  # nobody handles it: the department's staff
+    assert _told(unclaimed, "due_soon") == {world.lead.id}  # nobody handles it: the department's lead
     assert _told(working, "due_soon") == {world.staff.id}
-    assert _told(later, "due_soon") == set()
+    assert _told(later, "due_soon") == _told(paused, "due_soon") == set()
     assert jobs.notify_due_soon(now=now + timedelta(minutes=10)) == 0
     # A new deadline is a new notice, once.
-    service.perform(world.manager, working, "extend", due_at=now + timedelta(hours=20), reason="等待设备到货")
+    service.perform(world.manager, working, "extend", due_at=now + timedelta(hours=3), reason="等待设备到货")
     assert jobs.notify_due_soon(now=now + timedelta(minutes=20)) == 1
     assert jobs.notify_due_soon(now=now + timedelta(minutes=30)) == 0
     assert len(_told_each(working, "due_soon")) == 2

@@ -86,7 +86,8 @@ def test_a_problem_the_cadre_solved_goes_back_to_the_cadre(app_ctx):
     service.perform(world.cadre, problem_id, "resolve", resolution="走访时当场协调")
     view = service.rate(world.owner, problem_id, score=1)
     assert (view.status, view.handler_id, view.department_id) == ("in_progress", world.cadre.id, None)
-    assert service.get_problem(world.cadre, problem_id).allowed_actions == ["resolve", "comment"]
+    actions = ["request_info", "resolve", "request_extension", "comment"]
+    assert service.get_problem(world.cadre, problem_id).allowed_actions == actions
     service.perform(world.cadre, problem_id, "resolve", resolution="再次协调解决")
     assert db.session.get(Problem, problem_id).status == "resolved"
 
@@ -100,7 +101,7 @@ def test_only_the_filing_enterprise_rates_and_only_resolved_problems(app_ctx):
         service.rate(world.cadre, resolved, score=5)
     with pytest.raises(InvalidTransition) as error:
         service.rate(world.owner, submitted, score=5)
-    assert error.value.extra == {"current_status": "submitted", "allowed_actions": ["comment"]}
+    assert error.value.extra == {"current_status": "submitted", "allowed_actions": ["withdraw", "urge", "comment"]}
     assert _ratings(resolved) == _ratings(submitted) == []
 
 

@@ -20,9 +20,12 @@ from service_app.visits.models import Visit
 from tests.factories import CategoryFactory, DepartmentUserFactory, EnterpriseUserFactory, LinkFactory
 from tests.factories_problems import act, file, make_world, problem_in
 
-STATES = ("submitted", "accepted", "rejected", "dispatched", "in_progress", "resolved", "closed")
-ACTORS = ("owner", "cadre", "staff", "manager")
-EVERYONE = {"owner", "cadre", "staff", "manager"}
+STATES = (
+    "submitted", "accepted", "rejected", "dispatched", "in_progress", "awaiting_info", "resolved", "closed", "withdrawn"
+)
+ACTORS = ("owner", "cadre", "staff", "lead", "manager")
+EVERYONE = {"owner", "cadre", "staff", "lead", "manager"}
+DEPT = {"staff", "lead"}  # any member of the department it is dispatched to
 BODIES = {
     "accept": {},
     "reject": {"reason": "重复反映"},
@@ -34,77 +37,89 @@ BODIES = {
     "extend": {"reason": "需多部门协调"},
     "comment": {"body": "请尽快处理"},
     "rate": {"score": 4},
+    "withdraw": {"reason": "误报"},
+    "request_info": {"question": "请提供现场照片"},
+    "supply_info": {"answer": "照片已上传"},
+    "request_extension": {"days": 5, "reason": "需协调用地"},
+    "approve_extension": {},
+    "deny_extension": {"reason": "时限内可办结"},
+    "urge": {},
+    "assign": {},
 }
-# Written out from DESIGN.md §4, independently of workflow.TRANSITIONS: who may do what, per state.
+# Written out from DESIGN.md §4 and §11, independently of workflow.TRANSITIONS: who may do what, per state.
+# The handler is the cadre once accepted, the claiming staff member from in_progress on.
+# approve_extension / deny_extension are tried on a problem whose handler has asked for an extension.
+OPEN = {"supervise": {"manager"}, "extend": {"manager"}, "urge": {"owner"}, "comment": EVERYONE}
+ANSWERS = {"approve_extension": {"manager"}, "deny_extension": {"manager"}}
 MAY = {
-    "submitted": {
-        "accept": {"cadre", "manager"},
-        "reject": {"cadre", "manager"},
-        "supervise": {"manager"},
-        "extend": {"manager"},
-        "comment": EVERYONE,
-    },
+    "submitted": {"accept": {"cadre", "manager"}, "reject": {"cadre", "manager"}, "withdraw": {"owner"}, **OPEN},
     "accepted": {
-        "dispatch": {"cadre", "manager"},
-        "resolve": {"cadre"},
-        "supervise": {"manager"},
-        "extend": {"manager"},
-        "comment": EVERYONE,
+        "dispatch": {"cadre", "manager"}, "resolve": {"cadre"}, "request_info": {"cadre"},
+        "request_extension": {"cadre"}, **ANSWERS, **OPEN,
     },
     "rejected": {"comment": EVERYONE},
     "dispatched": {
-        "claim": {"staff"},
-        "return": {"staff"},
-        "dispatch": {"manager"},
-        "supervise": {"manager"},
-        "extend": {"manager"},
-        "comment": EVERYONE,
+        "claim": DEPT, "return": DEPT, "dispatch": {"manager"}, "request_info": {"cadre"}, **OPEN,
     },
     "in_progress": {
-        "resolve": {"staff"},
-        "return": {"staff"},
-        "dispatch": {"manager"},
-        "supervise": {"manager"},
-        "extend": {"manager"},
-        "comment": EVERYONE,
+        "resolve": DEPT, "return": DEPT, "dispatch": {"manager"}, "request_info": {"staff", "cadre"},
+        "request_extension": {"staff"}, "assign": {"lead"}, **ANSWERS, **OPEN,
     },
+    "awaiting_info": {"supply_info": {"owner"}, "request_extension": {"staff"}, **ANSWERS, **OPEN},
     "resolved": {"rate": {"owner"}, "comment": EVERYONE},
     "closed": {"comment": EVERYONE},
+    "withdrawn": {"comment": EVERYONE},
 }
 # The roles that may ever do an action; anyone else gets 403 whatever the problem.
 ROLE_MAY = {
     "accept": {"cadre", "manager"},
     "reject": {"cadre", "manager"},
     "dispatch": {"cadre", "manager"},
-    "claim": {"staff"},
-    "return": {"staff"},
-    "resolve": {"cadre", "staff"},
+    "claim": DEPT,
+    "return": DEPT,
+    "resolve": {"cadre", *DEPT},
     "supervise": {"manager"},
     "extend": {"manager"},
     "comment": EVERYONE,
     "rate": {"owner"},
+    "withdraw": {"owner"},
+    "request_info": {"cadre", *DEPT},
+    "supply_info": {"owner"},
+    "request_extension": {"cadre", *DEPT},
+    "approve_extension": {"manager"},
+    "deny_extension": {"manager"},
+    "urge": {"owner"},
+    "assign": DEPT,
 }
 NEXT = {
     ("submitted", "accept"): "accepted",
     ("submitted", "reject"): "rejected",
+    ("submitted", "withdraw"): "withdrawn",
     ("accepted", "dispatch"): "dispatched",
     ("accepted", "resolve"): "resolved",
+    ("accepted", "request_info"): "awaiting_info",
     ("dispatched", "claim"): "in_progress",
     ("dispatched", "return"): "accepted",
     ("dispatched", "dispatch"): "dispatched",
+    ("dispatched", "request_info"): "awaiting_info",
     ("in_progress", "return"): "accepted",
     ("in_progress", "resolve"): "resolved",
     ("in_progress", "dispatch"): "dispatched",
+    ("in_progress", "request_info"): "awaiting_info",
+    ("awaiting_info", "supply_info"): "in_progress",  # back where it was paused
     ("resolved", "rate"): "closed",
 }
 # Department staff see a problem only once it has been dispatched to them.
-STAFF_SEES = {"dispatched", "in_progress", "resolved", "closed"}
+STAFF_SEES = {"dispatched", "in_progress", "awaiting_info", "resolved", "closed"}
+# Listed in allowed_actions only while an extension request is pending.
+NEEDS_REQUEST = set(ANSWERS)
+HANDLER = {"accepted": "cadre", "in_progress": "staff", "awaiting_info": "staff"}
 
 
 def _expected(state: str, who: str, action: str) -> int:
     if who not in ROLE_MAY[action]:
         return 403
-    if who == "staff" and state not in STAFF_SEES:
+    if who in DEPT and state not in STAFF_SEES:
         return 404
     if who in MAY[state].get(action, ()):
         return 200
@@ -112,13 +127,15 @@ def _expected(state: str, who: str, action: str) -> int:
 
 
 def _allowed(state: str, who: str) -> set[str]:
-    return {action for action, people in MAY[state].items() if who in people}
+    return {action for action, people in MAY[state].items() if who in people and action not in NEEDS_REQUEST}
 
 
 def _try(world, problem_id: int, action: str, who: str):
     body = dict(BODIES[action])
     if action == "extend":
         body["due_at"] = utcnow() + timedelta(days=30)
+    if action == "assign":
+        body["user_id"] = world.colleague.id
     try:
         act(world, problem_id, action, who, **body)
         return 200, None
@@ -130,27 +147,40 @@ def _try(world, problem_id: int, action: str, who: str):
         return 409, error.extra
 
 
-@pytest.mark.parametrize("who", ACTORS)
+def _fresh(world, state: str, action: str) -> int:
+    """A problem in `state`; for an answer to an extension request, with the handler's request pending."""
+    problem_id = problem_in(world, state)
+    if action in NEEDS_REQUEST and state in HANDLER:
+        act(world, problem_id, "request_extension", HANDLER[state], **BODIES["request_extension"])
+    return problem_id
+
+
 @pytest.mark.parametrize("state", STATES)
-def test_every_action_in_every_state_for_every_actor(app_ctx, state, who):
+def test_every_action_in_every_state_for_every_actor(app_ctx, state):
     world = make_world()
     outcomes, expected = {}, {}
     for action in BODIES:
-        problem_id = problem_in(world, state)
-        code, extra = _try(world, problem_id, action, who)
-        outcomes[action], expected[action] = code, _expected(state, who, action)
-        problem = db.session.get(Problem, problem_id)
-        if code == 200:
-            assert problem.status == NEXT.get((state, action), state), (action, problem.status)
-        else:
-            assert problem.status == state  # a refused action changes nothing
-        if code == 409:
-            assert extra == {"current_status": state, "allowed_actions": extra["allowed_actions"]}
-            assert set(extra["allowed_actions"]) == _allowed(state, who), action
+        # A refused action changes nothing (asserted), so the refusals share one problem; each success needs its own.
+        problem_id = None
+        for who in sorted(ACTORS, key=lambda who: _expected(state, who, action) == 200):
+            problem_id = problem_id or _fresh(world, state, action)
+            code, extra = _try(world, problem_id, action, who)
+            outcomes[action, who], expected[action, who] = code, _expected(state, who, action)
+            problem = db.session.get(Problem, problem_id)
+            if code == 200:
+                assert problem.status == NEXT.get((state, action), state), (action, who, problem.status)
+                problem_id = None
+            else:
+                assert problem.status == state  # a refused action changes nothing
+            if code == 409:
+                assert set(extra) == {"current_status", "allowed_actions"} and extra["current_status"] == state
+                assert set(extra["allowed_actions"]) == _allowed(state, who), (action, who)
     assert outcomes == expected
-    if not (who == "staff" and state not in STAFF_SEES):
-        problem_id = problem_in(world, state)
-        assert set(service.get_problem(getattr(world, who), problem_id).allowed_actions) == _allowed(state, who)
+    problem_id = problem_in(world, state)
+    for who in ACTORS:
+        if not (who in DEPT and state not in STAFF_SEES):
+            allowed = service.get_problem(getattr(world, who), problem_id).allowed_actions
+            assert set(allowed) == _allowed(state, who), who
 
 
 def test_conflict_names_the_state_and_what_the_actor_may_do(app_ctx):
@@ -333,8 +363,8 @@ def test_a_manager_may_reassign_and_the_claim_starts_over(app_ctx):
 
 def test_supervise_once_and_extend_before_the_deadline(app_ctx):
     world = make_world()
-    t0 = utcnow() - timedelta(hours=1)
-    problem_id = file(world, now=t0)  # due after 72 h
+    problem_id = file(world, now=utcnow() - timedelta(hours=1))  # due in 3 working days
+    due = db.session.get(Problem, problem_id).due_at
     service.perform(world.manager, problem_id, "supervise", note="请加快办理")
     problem = db.session.get(Problem, problem_id)
     assert problem.supervised and problem.supervised_at is not None and problem.status == "submitted"
@@ -342,19 +372,19 @@ def test_supervise_once_and_extend_before_the_deadline(app_ctx):
         service.perform(world.manager, problem_id, "supervise")
     assert error.value.message_key == "already_supervised" and "supervise" not in error.value.extra["allowed_actions"]
     with pytest.raises(ValidationFailed) as error:
-        service.perform(world.manager, problem_id, "extend", due_at=t0 + timedelta(hours=72), reason="需协调")
+        service.perform(world.manager, problem_id, "extend", due_at=due, reason="需协调")
     assert list(error.value.errors) == ["due_at"]
-    service.perform(world.manager, problem_id, "extend", due_at=t0 + timedelta(hours=96), reason="需协调用地")
+    service.perform(world.manager, problem_id, "extend", due_at=due + timedelta(hours=24), reason="需协调用地")
     problem = db.session.get(Problem, problem_id)
-    assert problem.due_at == t0 + timedelta(hours=96)
+    assert problem.due_at == due + timedelta(hours=24)
     assert service.timeline(world.manager, problem_id)[-1].note == "需协调用地"
     with pytest.raises(Forbidden):
-        service.perform(world.cadre, problem_id, "extend", due_at=t0 + timedelta(hours=120), reason="x")
+        service.perform(world.cadre, problem_id, "extend", due_at=due + timedelta(hours=48), reason="x")
 
 
 def test_no_extension_once_the_deadline_has_passed(app_ctx):
     world = make_world()
-    problem_id = file(world, now=utcnow() - timedelta(hours=73))
+    problem_id = file(world, now=utcnow() - timedelta(days=30))  # 3 working days are long gone
     with pytest.raises(InvalidTransition) as error:
         service.perform(world.manager, problem_id, "extend", due_at=utcnow() + timedelta(days=3), reason="来不及了")
     assert error.value.message_key == "deadline_passed"
@@ -362,6 +392,7 @@ def test_no_extension_once_the_deadline_has_passed(app_ctx):
         "current_status": "submitted",
         "allowed_actions": ["accept", "reject", "supervise", "comment"],
     }
+    assert "urge" in service.get_problem(world.owner, problem_id).allowed_actions
 
 
 def test_internal_comments_are_for_government_eyes_only(app_ctx):
@@ -380,29 +411,25 @@ def test_internal_comments_are_for_government_eyes_only(app_ctx):
 # --- filing ---------------------------------------------------------------------------------------
 
 
-def test_sla_deadlines_and_urgent_halving(app, app_ctx, monkeypatch):
+def test_deadlines_count_working_days_and_urgent_halves_them(app_ctx):
+    """Filed Monday 2019-04-01 16:00 in Shanghai; Friday 5 April was 清明, a holiday."""
     world = make_world()
     t0 = datetime(2019, 4, 1, 8, 0, tzinfo=UTC)
+    end_of = lambda day: datetime(2019, 4, day, 9, 30, tzinfo=UTC)  # noqa: E731  (17:30 in Shanghai)
     normal = db.session.get(Problem, file(world, now=t0))
     urgent = db.session.get(Problem, file(world, now=t0, urgent=True))
-    assert (normal.response_due_at, normal.due_at) == (t0 + timedelta(hours=24), t0 + timedelta(hours=72))
-    assert (urgent.response_due_at, urgent.due_at, urgent.urgent) == (
-        t0 + timedelta(hours=24),
-        t0 + timedelta(hours=36),
-        True,
-    )
-    odd = CategoryFactory(sla_hours=75)
-    monkeypatch.setitem(app.config, "RESPONSE_SLA_HOURS", 12)
+    assert (normal.response_due_at, normal.due_at, normal.deadline_provisional) == (end_of(2), end_of(4), False)
+    assert (urgent.response_due_at, urgent.due_at, urgent.urgent) == (end_of(2), end_of(3), True)  # 3 / 2 → 2 days
+    odd = CategoryFactory(response_days=2, resolve_days=5)
+    slow = db.session.get(Problem, file(world, now=t0, category_id=odd.id))
     odd_urgent = db.session.get(Problem, file(world, now=t0, urgent=True, category_id=odd.id))
-    assert (odd_urgent.response_due_at, odd_urgent.due_at) == (
-        t0 + timedelta(hours=12),
-        t0 + timedelta(hours=37, minutes=30),
-    )
+    assert (slow.response_due_at, slow.due_at) == (end_of(3), end_of(9))  # over 清明 and the weekend
+    assert (odd_urgent.response_due_at, odd_urgent.due_at) == (end_of(2), end_of(4))  # 2 → 1, 5 → 3
 
 
 def test_overdue_is_open_and_past_due(app_ctx):
     world = make_world()
-    late = db.session.get(Problem, file(world, now=utcnow() - timedelta(hours=73)))
+    late = db.session.get(Problem, file(world, now=utcnow() - timedelta(days=30)))
     fresh = db.session.get(Problem, file(world))
     finished = db.session.get(Problem, problem_in(world, "resolved", now=utcnow() - timedelta(hours=80)))
     from service_app.problems import sla
@@ -494,13 +521,13 @@ def test_filing_claims_the_uploaded_attachments(app_ctx):
 
 def test_each_step_tells_the_people_who_act_next(app_ctx):
     world = make_world()
-    second_staff = DepartmentUserFactory(department=world.department)
+    DepartmentUserFactory(department=world.department)  # more staff: not told, the lead is
     colleague = EnterpriseUserFactory(enterprise=world.enterprise)
     problem_id = problem_in(world, "accepted")
     service.perform(world.cadre, problem_id, "dispatch")
-    assert _notices(problem_id)[-4:] == [
-        (world.staff.id, "dispatched"), (second_staff.id, "dispatched"),
-        (world.owner.id, "forwarded"), (colleague.id, "forwarded"),
+    # The department's lead takes a dispatch (its staff only when it has no lead); the enterprise hears of it.
+    assert _notices(problem_id)[-3:] == [
+        (world.lead.id, "dispatched"), (world.owner.id, "forwarded"), (colleague.id, "forwarded"),
     ]
     service.perform(world.staff, problem_id, "return", reason_code="insufficient_info", reason="请补充地址")
     assert _notices(problem_id)[-1] == (world.cadre.id, "returned")

@@ -22,13 +22,16 @@ def test_demo_seed_is_complete_and_idempotent(client, app_ctx):
     }
     assert counts == {"enterprises": 500, "cadres": 500, "enterprise_users": 500, "links": 500}
     assert seeds.load("demo") == {
+        "calendar_years": 0,
         "parks": 0, "chains": 0, "departments": 0, "categories": 0, "users": 0, "enterprises": 0, "links": 0,
         "problems": 0, "problem_events": 0, "ratings": 0, "visits": 0, "indicators": 0,
     }
 
     departments = db.session.scalar(select(func.count()).select_from(Department))
-    dept_users = db.session.scalar(select(func.count()).select_from(User).where(User.role == "department"))
-    assert dept_users == departments
+    dept_users = db.session.scalars(select(User).where(User.role == "department")).all()
+    assert len(dept_users) == 3 * departments and sum(user.is_lead for user in dept_users) == departments
+    assert {u.username for u in dept_users} >= {"dept01", "dept01-1", "dept01-2", "dept12-2"}
+    assert len({u.phone for u in dept_users if u.username.count("-")}) == 2 * departments  # mobile, unique
     assert (
         db.session.scalar(select(func.count()).select_from(Category).where(Category.name.in_(["配套服务", "物业管理"])))
         == 2

@@ -117,7 +117,8 @@ def figures(scope: Scope = compute.ZONE) -> dict:
 
 def test_zone_figures_match_hand_counts(world):
     counts = compute.compute_counts(now=NOW)
-    assert (counts.total, counts.resolved, counts.rejected, counts.in_progress, counts.overdue) == (8, 3, 1, 4, 2)
+    assert (counts.total, counts.resolved, counts.rejected, counts.open, counts.overdue) == (8, 3, 1, 4, 2)
+    assert (counts.in_progress, counts.awaiting_info, counts.urge_count) == (1, 0, 0)
     # Answered: 1,2,3,4,7,8; past the deadline unanswered: 6; problem 5 is in neither count.
     assert (counts.response_counted, counts.responded_on_time) == (7, 5)
     assert (counts.resolved_on_time, counts.rated, counts.satisfied) == (2, 3, 2)
@@ -126,7 +127,10 @@ def test_zone_figures_match_hand_counts(world):
         "resolved": 3,
         "resolution_rate": round(3 / 8, 4),
         "response_rate": round(5 / 7, 4),
-        "in_progress": 4,
+        "open": 4,
+        "in_progress": 1,
+        "awaiting_info": 0,
+        "urge_count": 0,
         "overdue": 2,
         "on_time_rate": round(2 / 3, 4),
         "satisfaction_rate": round(2 / 3, 4),

@@ -27,18 +27,9 @@ from tests.factories_stats import EventFactory, ProblemFactory, rate
 from tests.helpers import assert_error, auth_headers
 
 SUMMARY_KEYS = {
-    "total",
-    "resolved",
-    "resolution_rate",
-    "response_rate",
-    "in_progress",
+    "total", "resolved", "resolution_rate", "response_rate", "open", "in_progress", "awaiting_info", "urge_count",
     "overdue",
-    "on_time_rate",
-    "satisfaction_rate",
-    "avg_resolution_hours",
-    "visits",
-    "coverage",
-    "computed_at",
+    "on_time_rate", "satisfaction_rate", "avg_resolution_hours", "visits", "coverage", "computed_at",
 }
 
 

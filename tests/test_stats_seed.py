@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import func, inspect, select
 
@@ -17,6 +17,7 @@ from service_app.org.models import CadreLink, Category
 from service_app.problems import sla, workflow
 from service_app.problems.models import RESOLVED_STATUSES, Problem, ProblemEvent, Rating
 from service_app.visits.models import Visit
+from service_app.workdays.service import calendar_for
 from tests.helpers import login
 
 START = datetime(2019, 3, 1, tzinfo=SHANGHAI)
@@ -48,8 +49,11 @@ def test_demo_figures_timelines_and_idempotence(app_ctx):
     events = defaultdict(list)
     for event in db.session.scalars(select(ProblemEvent).order_by(ProblemEvent.problem_id, ProblemEvent.id)):
         events[event.problem_id].append(event)
-    assert {e.action for chain in events.values() for e in chain} == set(activity.ACTIONS)
-    sla = dict(db.session.execute(select(Category.id, Category.sla_hours)).all())
+    # Every action but withdrawal (a withdrawn problem would be one more than the 1301) and assignment.
+    assert {e.action for chain in events.values() for e in chain} == set(activity.ACTIONS) - {"withdraw", "assign"}
+    days = {c.id: (c.response_days, c.resolve_days) for c in db.session.scalars(select(Category))}
+    calendar = calendar_for(2019)
+    moved = {"extend", "supply_info", "approve_extension"}
     per_day: dict[str, list[int]] = defaultdict(list)
     for problem in problems:
         chain = events[problem.id]
@@ -58,11 +62,17 @@ def test_demo_figures_timelines_and_idempotence(app_ctx):
         assert all(a.to_status == b.from_status for a, b in zip(chain, chain[1:], strict=False)), problem.code
         assert chain[-1].to_status == problem.status and all(e.created_at < END for e in chain)
         assert problem.updated_at == chain[-1].created_at
-        assert problem.response_due_at == problem.created_at + timedelta(hours=24)
-        if not any(e.action == "extend" for e in chain):
-            assert problem.due_at == problem.created_at + timedelta(
-                hours=sla[problem.category_id] / (2 if problem.urgent else 1)
-            )
+        response_days, resolve_days = days[problem.category_id]
+        counted = sla.deadlines(
+            calendar=calendar,
+            created_at=problem.created_at,
+            response_days=response_days,
+            resolve_days=resolve_days,
+            urgent=problem.urgent,
+        )
+        assert (problem.response_due_at, problem.deadline_provisional) == (counted.response_due_at, False)
+        if not any(e.action in moved for e in chain):
+            assert problem.due_at == counted.due_at
         match = re.fullmatch(r"WT-(\d{8})-(\d{4})", problem.code)
         assert match and match.group(1) == problem.created_at.astimezone(SHANGHAI).strftime("%Y%m%d")
         per_day[match.group(1)].append(int(match.group(2)))
@@ -123,10 +133,10 @@ def test_flask_seed_then_summary_says_749_of_1301(app, client, app_ctx):
     shares = {row["label"]: row["share"] for row in categories}
     assert round(shares["配套服务"], 2) == 0.19 and round(shares["物业管理"], 2) == 0.17
     # Read in the present, the problems still open in 2019 are long overdue; coverage is measured now.
-    assert summary["overdue"] == summary["in_progress"] > 0
-    assert summary["computed_at"] is not None and datetime.fromisoformat(summary["computed_at"]) > datetime(
-        2020, 1, 1, tzinfo=UTC
-    )
+    assert summary["overdue"] == summary["open"] - summary["awaiting_info"] > 0
+    assert summary["awaiting_info"] > 0 and summary["urge_count"] > 0 and summary["in_progress"] < summary["open"]
+    computed_at = summary["computed_at"]
+    assert computed_at is not None and datetime.fromisoformat(computed_at) > datetime(2020, 1, 1, tzinfo=UTC)
 
 
 def test_seeded_timelines_are_legal_transitions_that_replay_to_the_stored_problems(app, app_ctx):
@@ -137,7 +147,8 @@ def test_seeded_timelines_are_legal_transitions_that_replay_to_the_stored_proble
     users = {user.id: user for user in db.session.scalars(select(User))}
     active = select(CadreLink.cadre_id, CadreLink.enterprise_id).where(CadreLink.ended_at.is_(None))
     links = set(db.session.execute(active).tuples())
-    sla_hours = dict(db.session.execute(select(Category.id, Category.sla_hours)).all())
+    days = {c.id: (c.response_days, c.resolve_days) for c in db.session.scalars(select(Category))}
+    calendar = calendar_for(2019)
     events = defaultdict(list)
     for event in db.session.scalars(select(ProblemEvent).order_by(ProblemEvent.id)):
         events[event.problem_id].append(event)
@@ -145,11 +156,13 @@ def test_seeded_timelines_are_legal_transitions_that_replay_to_the_stored_proble
     problems = db.session.scalars(select(Problem).order_by(Problem.id)).all()
     assert len(problems) == 1301 and sum(map(len, events.values())) > 4 * 1301
     for stored in problems:
-        response_due_at, due_at = sla.deadlines(
+        response_days, resolve_days = days[stored.category_id]
+        counted = sla.deadlines(
+            calendar=calendar,
             created_at=stored.created_at,
-            sla_hours=sla_hours[stored.category_id],
+            response_days=response_days,
+            resolve_days=resolve_days,
             urgent=stored.urgent,
-            response_hours=app.config["RESPONSE_SLA_HOURS"],
         )
         replay = Problem(
             # What filing gives, not the timeline (`source` is "app" for every seeded problem).
@@ -159,10 +172,12 @@ def test_seeded_timelines_are_legal_transitions_that_replay_to_the_stored_proble
             filed_by_id=stored.filed_by_id,
             cadre_id=stored.cadre_id,
             created_at=stored.created_at,
-            response_due_at=response_due_at,
-            due_at=due_at,
+            response_due_at=counted.response_due_at,
+            due_at=counted.due_at,
+            deadline_provisional=counted.provisional,
             supervised=False,
             reopen_count=0,
+            **dict.fromkeys(("urge_count", "extension_days", "paused_seconds", "info_reminders"), 0),
         )
         for event in events[stored.id]:
             assert (event.from_status, event.action) in workflow.TRANSITIONS, (stored.code, event.action)
@@ -178,6 +193,12 @@ def test_seeded_timelines_are_legal_transitions_that_replay_to_the_stored_proble
                 due_at=stored.due_at if event.action == "extend" else None,
                 duplicate_of_id=stored.duplicate_of_id if event.action == "reject" else None,
             )
+            if event.action in ("supply_info", "approve_extension"):  # counted on the calendar by their endpoint
+                body = {"answer": event.note} if event.action == "supply_info" else {"note": event.note}
+                params = workflow.ACTIONS[event.action].prepare(actor, replay, event.created_at, **body)
+            elif event.action == "request_extension":
+                asked = int(event.reason_code.removeprefix("days_"))
+                params = workflow.Params(note=event.note, reason_code=event.reason_code, days=asked)
             # Raises (403/409) when the table does not allow it to this actor in this state.
             row = workflow.apply(
                 replay, event.action, actor=actor, now=event.created_at, params=params, parties=parties

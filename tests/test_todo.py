@@ -12,6 +12,7 @@ from service_app.common.time import utcnow
 from service_app.extensions import db
 from service_app.notifications.models import Notification
 from service_app.problems import service
+from service_app.problems.models import Problem
 from tests.conftest import count_queries
 from tests.factories import AdminFactory
 from tests.factories_problems import file, make_world, problem_in
@@ -44,10 +45,14 @@ def _problems(world, *, hours_ago: float = 0) -> None:
 def world(app_ctx):
     world = make_world()
     _problems(world)
-    late = utcnow() - timedelta(hours=100)
+    late = utcnow() - timedelta(days=30)  # the category's 3 working days long gone
     file(world, now=late)  # overdue: the cadre's and the manager's
     problem_in(world, "in_progress", now=late)  # overdue: the department's and the manager's
-    problem_in(world, "dispatched", now=utcnow() - timedelta(hours=60))  # due in 12 hours: the department's
+    soon = db.session.get(Problem, problem_in(world, "dispatched"))  # due in 2 hours: the department's
+    soon.due_at = utcnow() + timedelta(hours=2)
+    asked = problem_in(world, "in_progress")  # the staff asks for more days: the manager's to decide
+    service.perform(world.staff, asked, "request_extension", days=2, reason="需协调")
+    service.perform(world.lead, problem_in(world, "dispatched"), "claim")  # the lead's to give to a colleague
     VisitFactory(cadre=world.cadre, enterprise=world.enterprise, flagged=True, recorded_at=late)
     VisitFactory(cadre=world.cadre, enterprise=world.enterprise, flagged=True, recorded_at=late, review="dismissed")
     VisitFactory(cadre=world.cadre, enterprise=world.enterprise, recorded_at=late)
@@ -59,9 +64,10 @@ def test_each_role_counts_what_it_acts_on_next(client, world):
     expected = {
         "owner": {"to_rate": 1, "awaiting_info": 0},
         "cadre": {"overdue": 1, "due_soon": 0, "to_accept": 1, "returned": 1, "to_dispatch": 1},
-        "staff": {"overdue": 1, "due_soon": 1, "to_claim": 1, "in_progress": 1, "awaiting_info": 0},
+        "staff": {"overdue": 1, "due_soon": 1, "to_claim": 1, "in_progress": 2, "awaiting_info": 0},
+        "lead": {"overdue": 0, "due_soon": 1, "to_claim": 1, "to_assign": 1, "in_progress": 0, "awaiting_info": 0},
         "other_staff": {"overdue": 0, "due_soon": 0, "to_claim": 0, "in_progress": 0, "awaiting_info": 0},
-        "manager": {"overdue": 2, "supervised": 1, "flagged_visits": 1},
+        "manager": {"overdue": 2, "extension_requests": 1, "supervised": 1, "flagged_visits": 1},
     }
     for who, counts in expected.items():
         user = getattr(world, who)

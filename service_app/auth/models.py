@@ -55,6 +55,8 @@ class User(db.Model):
     # A mobile number (SMS login and password reset), so one person's: unique.
     phone: Mapped[str | None] = mapped_column(String(32), unique=True)
     title: Mapped[str | None] = mapped_column(String(64))
+    # A department user who leads it: assigns its problems to colleagues (DESIGN §11).
+    is_lead: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Set when an admin creates the account or resets its password; cleared when its owner sets one.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

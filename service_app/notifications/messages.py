@@ -4,8 +4,9 @@ A notice is stored as its kind and parameters (`Notification.params`) and render
 in the reader's language: one message table, one entry per kind. A template names the parameters it
 uses; a parameter a stored notice lacks renders as an empty string rather than failing the list.
 
-Problem notices carry `code` and `title` (the problem's); some add `reason_code`, `score`, `due_at`
-or `internal`. Visit reminders carry `count` and `days`.
+Problem notices carry `code` and `title` (the problem's); some add `reason_code`, `score`, `due_at`,
+`days` (working days asked for), `reminder` or `internal`. Visit reminders carry `count` and `days`;
+the missing-calendar notice `year`.
 """
 
 from __future__ import annotations
@@ -57,11 +58,30 @@ MESSAGES: dict[str, Message] = {
     "commented": _problem("问题有新的留言", "New comment on a problem"),
     "info_requested": _problem("请补充问题材料", "Please supply more information"),
     "info_supplied": _problem("企业已补充材料", "The enterprise supplied the information"),
-    "extension_requested": _problem("延期申请待审批", "An extension waits for your decision"),
+    "info_reminder": _problem("请尽快补充问题材料", "Reminder: please supply the information asked for"),
+    "extension_requested": _problem(
+        "延期申请待审批",
+        "An extension waits for your decision",
+        "{title}（{code}）申请延期 {days} 个工作日",
+        "{title} ({code}): {days} more working days asked for",
+    ),
+    "extension_approved": _problem(
+        "延期申请已批准，办理时限已延长",
+        "The extension was approved; the deadline moves",
+        "{title}（{code}）新时限：{due_at}",
+        "{title} ({code}), now due {due_at}",
+    ),
     "extension_denied": _problem("延期申请未获批准", "The extension was denied"),
     "urged": _problem("企业催办", "The enterprise is urging the problem"),
+    "handler_assigned": _problem("问题已指派办理人", "A handler was assigned to the problem"),
     "due_soon": _problem("问题即将到期", "A problem is due soon"),
     "overdue": _problem("问题已超期", "A problem is overdue"),
+    "calendar_missing": Message(
+        "{year} 年节假日安排尚未录入",
+        "{year} 年的办理时限暂按周一至周五计算，请通过 PUT /api/v1/calendar/{year} 录入国务院节假日安排。",
+        "The {year} holiday calendar is missing",
+        "Deadlines in {year} count Monday to Friday only until its calendar is entered (PUT /api/v1/calendar/{year}).",
+    ),
     "visit_reminder": Message(
         "走访提醒",
         "您有 {count} 家结对企业超过 {days} 天未走访，请安排走访。",

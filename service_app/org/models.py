@@ -57,17 +57,21 @@ class Department(db.Model):
 
 
 class Category(db.Model):
-    """问题类别: with the department problems go to by default and the resolution SLA."""
+    """问题类别: with the department problems go to by default and its deadlines in working days."""
 
     __tablename__ = "categories"
-    __table_args__ = (CheckConstraint("sla_hours > 0", name="sla_positive"),)
+    __table_args__ = (
+        CheckConstraint("response_days > 0", name="response_days_positive"),
+        CheckConstraint("resolve_days > 0", name="resolve_days_positive"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     name_en: Mapped[str | None] = mapped_column(String(128))
     default_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
-    sla_hours: Mapped[int] = mapped_column(Integer, default=120)
+    response_days: Mapped[int] = mapped_column(Integer, default=1)
+    resolve_days: Mapped[int] = mapped_column(Integer, default=5)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 

@@ -26,7 +26,8 @@ class DepartmentSchema(ParkSchema):
 
 class CategorySchema(ParkSchema):
     default_department_id = fields.Integer(dump_only=True, allow_none=True)
-    sla_hours = fields.Integer(dump_only=True)
+    response_days = fields.Integer(dump_only=True, metadata={"description": "Working days to the first response"})
+    resolve_days = fields.Integer(dump_only=True, metadata={"description": "Working days to resolve (urgent: half)"})
 
 
 class CreditCode(fields.String):

@@ -18,20 +18,29 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import exists, select
 
+from service_app.common.time import SHANGHAI, as_utc
 from service_app.extensions import db
 from service_app.notifications.models import ProblemMark
 from service_app.notifications.service import advance_watermark
 from service_app.problems import sla, workflow
 from service_app.problems.models import Problem, Rating
 from service_app.problems.workflow import Notice, Params
+from service_app.workdays.service import calendar_for
 
 OVERDUE_NOTE = "超过办理时限，系统自动督办"
 UNRATED_NOTE = "办结后逾期未评价，系统自动关闭"
+# Awaiting information: the enterprise is reminded every this many working days, at most this many times.
+INFO_REMINDER_DAYS = 3
+INFO_REMINDERS = 3
 
 # The jobs' rows of the notice table: the handler (nobody assigned: the department's lead) hears a
 # deadline is one working day away; handler, cadre and managers hear it has passed.
 DUE_SOON = Notice("due_soon", (workflow.doers,), extra=workflow.with_due_at)
 OVERDUE = Notice("overdue", (workflow.doers, workflow.cadre_of, workflow.managers), extra=workflow.with_due_at)
+# The enterprise is reminded of a question it has not answered (which reminder this is: 1, 2 or 3).
+INFO_REMINDER = Notice(
+    "info_reminder", (workflow.enterprise_users,), extra=lambda problem, _params: {"reminder": problem.info_reminders}
+)
 
 
 def _locked(*conditions) -> list[Problem]:
@@ -103,3 +112,28 @@ def close_unrated(*, now: datetime, days: int | None = None) -> int:
         )
     db.session.commit()
     return len(problems)
+
+
+def remind_awaiting_info(*, now: datetime) -> int:
+    """Remind the enterprise of a question still unanswered, every 3 working days, at most 3 times.
+
+    A reminder that fell due more than a day before this run is counted but not sent (the scheduler
+    was down, or the data is history such as the 2019 demo): nobody hears of an old question at once."""
+    problems = _locked(Problem.status == "awaiting_info", Problem.info_reminders < INFO_REMINDERS)
+    reminded = 0
+    for problem in problems:
+        calendar = calendar_for(as_utc(problem.paused_at).astimezone(SHANGHAI).year)
+        due = [
+            calendar.add_working_days(problem.paused_at, INFO_REMINDER_DAYS * n).at
+            for n in range(problem.info_reminders + 1, INFO_REMINDERS + 1)
+        ]
+        passed = [moment for moment in due if moment <= now]
+        if not passed:
+            continue
+        problem.info_reminders += len(passed)
+        if now - passed[-1] > timedelta(days=1):
+            continue
+        INFO_REMINDER.send(problem, None, Params())
+        reminded += 1
+    db.session.commit()
+    return reminded

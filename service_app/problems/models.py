@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -22,15 +23,19 @@ from service_app.common.time import utcnow
 from service_app.common.types import UTCDateTime
 from service_app.extensions import db
 
-STATUSES = ("submitted", "accepted", "rejected", "dispatched", "in_progress", "resolved", "closed")
+STATUSES = (
+    "submitted", "accepted", "rejected", "dispatched", "in_progress", "awaiting_info", "resolved", "closed", "withdrawn"
+)
 STATUS_LABELS = {
     "submitted": "待受理",
     "accepted": "已受理",
     "rejected": "不予受理",
     "dispatched": "已派单",
     "in_progress": "办理中",
+    "awaiting_info": "待补充",
     "resolved": "已办结",
     "closed": "已关闭",
+    "withdrawn": "已撤回",
 }
 STATUS_LABELS_EN = {
     "submitted": "Submitted",
@@ -38,14 +43,20 @@ STATUS_LABELS_EN = {
     "rejected": "Rejected",
     "dispatched": "Dispatched",
     "in_progress": "In progress",
+    "awaiting_info": "Awaiting information",
     "resolved": "Resolved",
     "closed": "Closed",
+    "withdrawn": "Withdrawn",
 }
-OPEN_STATUSES = ("submitted", "accepted", "dispatched", "in_progress")
+# Open: not finished. Timed: open with the resolution clock running (awaiting_info is paused, never overdue).
+OPEN_STATUSES = ("submitted", "accepted", "dispatched", "in_progress", "awaiting_info")
+TIMED_STATUSES = ("submitted", "accepted", "dispatched", "in_progress")
 RESOLVED_STATUSES = ("resolved", "closed")
-# The predicate of the partial index on open problems; a query matches it by listing the same
+# The predicate of the partial index on timed problems; a query matches it by listing the same
 # statuses as literals (sla.overdue_clause does).
-OPEN_PREDICATE = text("status IN (" + ", ".join(f"'{status}'" for status in OPEN_STATUSES) + ")")
+OPEN_PREDICATE = text("status IN (" + ", ".join(f"'{status}'" for status in TIMED_STATUSES) + ")")
+# Withdrawn problems count in no statistic (DESIGN §15).
+COUNTED = text("status != 'withdrawn'")
 RETURN_REASONS = {
     "wrong_department": "职能不符",
     "wrong_area": "属地不符",
@@ -60,7 +71,8 @@ class Problem(db.Model):
     __tablename__ = "problems"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('submitted', 'accepted', 'rejected', 'dispatched', 'in_progress', 'resolved', 'closed')",
+            "status IN ('submitted', 'accepted', 'rejected', 'dispatched', 'in_progress', 'awaiting_info', "
+            "'resolved', 'closed', 'withdrawn')",
             name="status_valid",
         ),
         CheckConstraint("reopen_count >= 0", name="reopen_count_non_negative"),
@@ -120,6 +132,21 @@ class Problem(db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Counted on a year the calendar did not cover: recomputed when that year is loaded.
+    deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # What moved due_at since filing: approved extensions (working days) and time awaiting information.
+    extension_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # While awaiting_info: the status to go back to, since when, and how many reminders were sent.
+    paused_from: Mapped[str | None] = mapped_column(String(16))
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    info_reminders: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A pending extension request of the handler (one at a time).
+    extension_request_days: Mapped[int | None] = mapped_column(Integer)
+    extension_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    urge_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_urged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Bumped by every change; the ETag is derived from it.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -146,7 +173,7 @@ class ProblemEvent(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the system (a job)
-    action: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)

@@ -55,6 +55,10 @@ class ProblemSchema(Schema):
     )
     response_due_at = AwareDateTime(dump_only=True)
     due_at = AwareDateTime(dump_only=True)
+    deadline_provisional = fields.Boolean(
+        dump_only=True, metadata={"description": "Counted on weekdays only: a year the calendar does not cover yet"}
+    )
+    urge_count = fields.Integer(dump_only=True)
     reopen_count = fields.Integer(dump_only=True)
     created_at = AwareDateTime(dump_only=True)
     updated_at = AwareDateTime(dump_only=True)
@@ -90,6 +94,15 @@ class ProblemDetailSchema(ProblemSchema):
     claimed_at = AwareDateTime(dump_only=True, allow_none=True)
     resolved_at = AwareDateTime(dump_only=True, allow_none=True)
     closed_at = AwareDateTime(dump_only=True, allow_none=True)
+    withdrawn_at = AwareDateTime(dump_only=True, allow_none=True)
+    paused_at = AwareDateTime(dump_only=True, allow_none=True, metadata={"description": "Awaiting information since"})
+    last_urged_at = AwareDateTime(dump_only=True, allow_none=True)
+    extension_days = fields.Integer(
+        dump_only=True, metadata={"description": "Working days added by approved extensions"}
+    )
+    extension_request_days = fields.Integer(
+        dump_only=True, allow_none=True, metadata={"description": "The pending extension request, in working days"}
+    )
     attachments = fields.List(fields.Nested(AttachmentSchema), dump_only=True)
     rating = fields.Nested(RatingSchema, dump_only=True, allow_none=True, metadata={"description": "The latest rating"})
     allowed_actions = fields.List(

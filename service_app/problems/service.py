@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import Select, case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, joinedload
@@ -23,7 +22,7 @@ from service_app.attachments.service import claim
 from service_app.auth.models import Role, User
 from service_app.common.pagination import Page, keyset_page
 from service_app.common.search import contains_text
-from service_app.common.time import utcnow
+from service_app.common.time import SHANGHAI, utcnow
 from service_app.common.views import RowView
 from service_app.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from service_app.extensions import db
@@ -35,6 +34,7 @@ from service_app.problems.scoping import get_visible_problem, visible_problems
 from service_app.problems.workflow import field_error
 from service_app.visits.models import Visit
 from service_app.visits.scoping import visible_visits
+from service_app.workdays.service import calendar_for
 
 
 @dataclass
@@ -182,11 +182,12 @@ def file_problem(
     category = _active_category(category_id)
     if visit_id is not None:
         _check_visit(actor, visit_id, enterprise_id)
-    response_due_at, due_at = sla.deadlines(
+    counted = sla.deadlines(
+        calendar=calendar_for(now.astimezone(SHANGHAI).year),
         created_at=now,
-        sla_hours=category.sla_hours,
+        response_days=category.response_days,
+        resolve_days=category.resolve_days,
         urgent=urgent,
-        response_hours=current_app.config["RESPONSE_SLA_HOURS"],
     )
     problem = Problem(
         code=codes.next_code(now),
@@ -202,8 +203,9 @@ def file_problem(
         supervised=False,
         reopen_count=0,
         created_at=now,
-        response_due_at=response_due_at,
-        due_at=due_at,
+        response_due_at=counted.response_due_at,
+        due_at=counted.due_at,
+        deadline_provisional=counted.provisional,
     )
     workflow.transition(problem, "submit", actor=actor, now=now)
     problem_id = problem.id
@@ -281,6 +283,7 @@ def perform(
     problem = _lock_for(actor, problem_id, action, if_match=if_match, now=now)
     params = spec.prepare(actor, problem, now, **data)
     workflow.transition(problem, action, actor=actor, now=now, params=params)
+    claim(owner_id=actor.id, attachment_ids=params.attachment_ids, problem_id=problem_id)
     db.session.commit()
     return get_problem(actor, problem_id, now=now)
 

@@ -1,50 +1,78 @@
-"""Service-level deadlines (DESIGN.md §4), as the 12345 hotlines measure them.
+"""Service-level deadlines (DESIGN.md §11), counted in working days as the 12345 hotlines count them.
 
-- response: the first cadre action (accept, reject or resolve) within RESPONSE_SLA_HOURS;
-- resolution: `due_at = created_at + category.sla_hours`, half of that for urgent problems;
-- overdue: still open and past `due_at`. It is computed, never stored, so it cannot go stale:
-  `is_overdue` for one loaded problem, `overdue_clause` for a query;
-- due soon: still open and due within `DUE_SOON` (`due_soon_clause`), for the job that tells the
-  handler and for the to-do counts.
+- response: the first cadre action (accept, reject or resolve) by `response_due_at`, the end of the
+  category's `response_days`-th working day after the day of filing;
+- resolution: `due_at`, the end of the `resolve_days`-th working day after it (urgent: half of each,
+  rounded up, at least one), moved by the working time spent awaiting information and by approved
+  extensions; `deadline_provisional` when a year it was counted on is not in the calendar;
+- overdue: open with the clock running (not awaiting information) and past `due_at`. It is
+  computed, never stored, so it cannot go stale: `is_overdue` for one loaded problem,
+  `overdue_clause` for a query;
+- due soon: open with the clock running and due within one working day (`due_soon_clause`), for the
+  job that tells the handler and for the to-do counts.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, bindparam
 
-from service_app.common.time import as_utc
-from service_app.problems.models import OPEN_STATUSES, Problem
+from service_app.common.time import SHANGHAI, as_utc
+from service_app.problems.models import TIMED_STATUSES, Problem
+from service_app.workdays.clock import Calendar, halved
+from service_app.workdays.service import cached_calendar
 
-# "One working day left" (DESIGN §15); a day of the clock until the working-day calendar exists.
-DUE_SOON = timedelta(days=1)
+
+@dataclass(frozen=True)
+class Deadlines:
+    response_due_at: datetime
+    due_at: datetime
+    provisional: bool
 
 
-def deadlines(*, created_at: datetime, sla_hours: int, urgent: bool, response_hours: int) -> tuple[datetime, datetime]:
-    """(response_due_at, due_at) of a problem filed at `created_at`."""
-    resolution_hours = sla_hours / 2 if urgent else sla_hours
-    return created_at + timedelta(hours=response_hours), created_at + timedelta(hours=resolution_hours)
+def deadlines(
+    *,
+    calendar: Calendar,
+    created_at: datetime,
+    response_days: int,
+    resolve_days: int,
+    urgent: bool,
+    extension_days: int = 0,
+    paused_seconds: int = 0,
+) -> Deadlines:
+    """The deadlines of a problem filed at `created_at`, after its extensions and pauses so far."""
+    response = calendar.due_after(created_at, halved(response_days, urgent))
+    due = calendar.due_after(created_at, halved(resolve_days, urgent))
+    extended = calendar.add_working_days(due.at, extension_days)
+    moved = calendar.add_working_time(extended.at, paused_seconds)
+    provisional = response.provisional or due.provisional or extended.provisional or moved.provisional
+    return Deadlines(response.at, moved.at, provisional)
 
 
 def is_overdue(problem: Problem, now: datetime) -> bool:
-    return problem.status in OPEN_STATUSES and as_utc(problem.due_at) < now
+    return problem.status in TIMED_STATUSES and as_utc(problem.due_at) < now
 
 
 def overdue_clause(now: datetime):
-    """WHERE condition: open and past the resolution deadline.
+    """WHERE condition: open, the clock running, and past the resolution deadline.
 
     The statuses are rendered as literals so that PostgreSQL can prove the condition implies the
     predicate of ix_problems_open_id_due_at in any plan, a cached generic one included (a page of
     overdue problems then walks that index newest first; counts use ix_problems_status_due_at).
     """
-    return and_(Problem.status.in_(_open_statuses()), Problem.due_at < now)
+    return and_(Problem.status.in_(_timed_statuses()), Problem.due_at < now)
 
 
-def _open_statuses():
-    return bindparam("open_statuses", OPEN_STATUSES, expanding=True, literal_execute=True)
+def _timed_statuses():
+    return bindparam("open_statuses", TIMED_STATUSES, expanding=True, literal_execute=True)
 
 
-def due_soon_clause(now: datetime):
-    """WHERE condition: open, not yet overdue, and due within DUE_SOON of `now`."""
-    return and_(Problem.status.in_(_open_statuses()), Problem.due_at >= now, Problem.due_at < now + DUE_SOON)
+def due_soon_clause(now: datetime, calendar: Calendar | None = None):
+    """WHERE condition: open, the clock running, not yet overdue, and due within one working day of
+    `now` (DESIGN §15), counted on `calendar` (default: now's year onwards, as read a few minutes ago
+    at most, so that the to-do counts stay one statement)."""
+    calendar = calendar or cached_calendar(as_utc(now).astimezone(SHANGHAI).year)
+    horizon = calendar.add_working_days(now, 1).at
+    return and_(Problem.status.in_(_timed_statuses()), Problem.due_at >= now, Problem.due_at <= horizon)

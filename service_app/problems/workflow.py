@@ -14,9 +14,15 @@ timeline row and queues the notices, all in the caller's transaction. The demo s
 alone, so their history follows the same rules.
 
     submitted ─accept→ accepted ─dispatch→ dispatched ─claim→ in_progress ─resolve→ resolved ─rate ≥3 / unrated→ closed
-        └─reject→ rejected   │    ▲                 │                  │                  └─rate ≤2 reopen→ in_progress
-                             │    └────return───────┴──────────────────┘
+      │ └─reject→ rejected   │    ▲                 │                  │                  └─rate ≤2 reopen→ in_progress
+      └─withdraw→ withdrawn  │    └────return───────┴──────────────────┘
                              └─resolve→ resolved  (the linked cadre solves it directly)
+
+    accepted | dispatched | in_progress ─request_info→ awaiting_info ─supply_info→ back where it was
+    (the resolution clock stops meanwhile; the deadline moves by the working time spent waiting)
+
+Extension requests (request_extension → approve_extension / deny_extension), urging, assignment
+within a department and comments change no state.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import enum
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from marshmallow import fields, validate
@@ -34,7 +40,7 @@ from sqlalchemy import select
 from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.schemas import MAX_ID, AwareDateTime, Integer, Schema, Text
-from service_app.common.time import as_utc
+from service_app.common.time import SHANGHAI, as_utc
 from service_app.errors import Conflict, Forbidden, ValidationFailed
 from service_app.extensions import db
 from service_app.notifications.service import notify
@@ -50,6 +56,7 @@ from service_app.problems.models import (
     ProblemEvent,
 )
 from service_app.problems.scoping import visible_problems
+from service_app.workdays.service import calendar_for
 
 # Roles that work with problems at all; admins manage accounts and reference data only.
 PROBLEM_ROLES = (Role.ENTERPRISE, Role.CADRE, Role.DEPARTMENT, Role.MANAGER)
@@ -63,6 +70,7 @@ class Party(str, enum.Enum):
     FILING_ENTERPRISE = "filing_enterprise"  # a user of the enterprise the problem is about
     LINKED_CADRE = "linked_cadre"  # a cadre actively linked to that enterprise
     DEPARTMENT_STAFF = "department_staff"  # staff of the department it is dispatched to now
+    DEPARTMENT_LEAD = "department_lead"  # the lead of that department (`User.is_lead`)
     HANDLER = "handler"  # the person handling it now (claimer, or the cadre after a reopen)
     MANAGER = "manager"
     VIEWER = "viewer"  # anyone who can see the problem
@@ -73,6 +81,7 @@ PARTY_ROLES: dict[Party, frozenset[Role]] = {
     Party.FILING_ENTERPRISE: frozenset({Role.ENTERPRISE}),
     Party.LINKED_CADRE: frozenset({Role.CADRE}),
     Party.DEPARTMENT_STAFF: frozenset({Role.DEPARTMENT}),
+    Party.DEPARTMENT_LEAD: frozenset({Role.DEPARTMENT}),
     Party.HANDLER: frozenset({Role.CADRE, Role.DEPARTMENT}),
     Party.MANAGER: frozenset({Role.MANAGER}),
     Party.VIEWER: frozenset(PROBLEM_ROLES),
@@ -88,6 +97,7 @@ class Guard:
     message_key: str
     zh: str
     en: str
+    extra: Callable[[Problem, datetime], dict[str, Any]] | None = None  # more for the 409 body
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,39 @@ BEFORE_DEADLINE = Guard(
 )
 
 
+NO_PENDING_EXTENSION = Guard(
+    lambda p, _now: p.extension_request_days is None,
+    "extension_pending",
+    "已有一个延期申请待审批",
+    "An extension request is already pending",
+)
+PENDING_EXTENSION = Guard(
+    lambda p, _now: p.extension_request_days is not None,
+    "no_extension_request",
+    "没有待审批的延期申请",
+    "There is no pending extension request",
+)
+
+
+def _shanghai_date(moment: datetime) -> date:
+    return as_utc(moment).astimezone(SHANGHAI).date()
+
+
+def _next_urge_at(problem: Problem, now: datetime) -> dict[str, Any]:
+    tomorrow = _shanghai_date(now) + timedelta(days=1)
+    return {"next_allowed_at": datetime.combine(tomorrow, time(0), SHANGHAI).isoformat()}
+
+
+# Urging: once per Shanghai calendar date (DESIGN §15); the 409 says when it is allowed again.
+NOT_URGED_TODAY = Guard(
+    lambda p, now: p.last_urged_at is None or _shanghai_date(p.last_urged_at) != _shanghai_date(now),
+    "already_urged_today",
+    "今天已催办过，请明天再催办",
+    "Already urged today; you may urge again tomorrow",
+    extra=_next_urge_at,
+)
+
+
 @dataclass(frozen=True)
 class Params:
     """What an action carries besides its name; the action's `prepare` builds it from the request body."""
@@ -123,6 +166,11 @@ class Params:
     due_at: datetime | None = None
     internal: bool = False
     closed_reason: str | None = None
+    attachment_ids: tuple[int, ...] = ()  # the caller's uploads the action attaches to the problem
+    assignee_id: int | None = None  # assign
+    days: int | None = None  # request_extension: working days asked for
+    waited_seconds: int = 0  # supply_info: working time spent awaiting information
+    provisional: bool = False  # the new due_at was counted on a year the calendar does not cover
 
 
 Effect = Callable[[Problem, User | None, Params], None]
@@ -225,6 +273,8 @@ def relations(problem: Problem, actor: User | None, *, linked: bool | None = Non
         and actor.department_id == problem.department_id
     ):
         found.add(Party.DEPARTMENT_STAFF)
+        if actor.is_lead:
+            found.add(Party.DEPARTMENT_LEAD)
     if problem.handler_id is not None and problem.handler_id == actor.id:
         found.add(Party.HANDLER)
     return frozenset(found)
@@ -265,19 +315,29 @@ def check(
         raise Forbidden()
     if rule.guard is not None and not rule.guard.holds(problem, now):
         guard = rule.guard
-        raise _invalid(problem, actor, parties, now, key=guard.message_key, zh=guard.zh, en=guard.en)
+        more = guard.extra(problem, now) if guard.extra is not None else {}
+        raise _invalid(problem, actor, parties, now, key=guard.message_key, zh=guard.zh, en=guard.en, more=more)
     return rule
 
 
 def _invalid(
-    problem, actor, parties, now, *, key: str | None = None, zh: str | None = None, en: str | None = None
+    problem,
+    actor,
+    parties,
+    now,
+    *,
+    key: str | None = None,
+    zh: str | None = None,
+    en: str | None = None,
+    more: Mapping[str, Any] | None = None,
 ) -> InvalidTransition:
     status = problem.status
+    allowed = allowed_actions(problem, actor, now=now, parties=parties)
     return InvalidTransition(
         key,
         zh=zh or f"当前状态（{STATUS_LABELS[status]}）不允许此操作",
         en=en or f"This action is not allowed while the problem is {STATUS_LABELS_EN[status].lower()}",
-        extra={"current_status": status, "allowed_actions": allowed_actions(problem, actor, now=now, parties=parties)},
+        extra={"current_status": status, "allowed_actions": allowed, **(more or {})},
     )
 
 
@@ -385,6 +445,48 @@ def _supervise(problem: Problem, actor: User | None, params: Params) -> None:
 
 def _extend(problem: Problem, actor: User | None, params: Params) -> None:
     problem.due_at = params.due_at
+    problem.deadline_provisional = False  # a moment the manager chose, not counted on the calendar
+
+
+def _request_info(problem: Problem, actor: User | None, params: Params) -> None:
+    # The resolution clock stops: remember where to go back to (`paused_at` is the action's stamp).
+    problem.paused_from = problem.status
+    problem.info_reminders = 0
+
+
+def _supply_info(problem: Problem, actor: User | None, params: Params) -> None:
+    # Back where it was; the deadline moves by the working time spent waiting (prepared in `params`).
+    problem.status = problem.paused_from
+    problem.due_at = params.due_at
+    problem.paused_seconds = (problem.paused_seconds or 0) + params.waited_seconds
+    problem.deadline_provisional = bool(problem.deadline_provisional) or params.provisional
+    problem.paused_from = None
+    problem.paused_at = None
+
+
+def _request_extension(problem: Problem, actor: User | None, params: Params) -> None:
+    problem.extension_request_days = params.days
+
+
+def _approve_extension(problem: Problem, actor: User | None, params: Params) -> None:
+    problem.due_at = params.due_at
+    problem.extension_days = (problem.extension_days or 0) + problem.extension_request_days
+    problem.deadline_provisional = bool(problem.deadline_provisional) or params.provisional
+    problem.extension_request_days = None
+    problem.extension_requested_at = None
+
+
+def _deny_extension(problem: Problem, actor: User | None, params: Params) -> None:
+    problem.extension_request_days = None
+    problem.extension_requested_at = None
+
+
+def _urge(problem: Problem, actor: User | None, params: Params) -> None:
+    problem.urge_count = (problem.urge_count or 0) + 1
+
+
+def _assign(problem: Problem, actor: User | None, params: Params) -> None:
+    problem.handler_id = params.assignee_id
 
 
 def _close(problem: Problem, actor: User | None, params: Params) -> None:
@@ -405,13 +507,15 @@ def _active_users(*conditions) -> list[int]:
 
 
 def _department_lead(problem: Problem) -> list[int]:
-    """Who takes a department's problem nobody handles yet: its staff (leads are not modelled yet)."""
+    """Who takes a department's problem nobody handles yet: its lead (`User.is_lead`), or its staff
+    when the department has no active lead."""
     if problem.department_id is None:
         return []
-    return _active_users(User.role == Role.DEPARTMENT.value, User.department_id == problem.department_id)
+    in_department = (User.role == Role.DEPARTMENT.value, User.department_id == problem.department_id)
+    return _active_users(*in_department, User.is_lead.is_(True)) or _active_users(*in_department)
 
 
-def _enterprise_users(problem: Problem) -> list[int]:
+def enterprise_users(problem: Problem) -> list[int]:
     return _active_users(User.role == Role.ENTERPRISE.value, User.enterprise_id == problem.enterprise_id)
 
 
@@ -475,6 +579,10 @@ def with_due_at(problem: Problem, params: Params) -> dict[str, Any]:
     return {"due_at": as_utc(problem.due_at).isoformat()}
 
 
+def _with_days(problem: Problem, params: Params) -> dict[str, Any]:
+    return {"days": params.days}
+
+
 def _with_internal(problem: Problem, params: Params) -> dict[str, Any]:
     return {"internal": params.internal}
 
@@ -518,8 +626,66 @@ def _prepare_return(actor: User, problem: Problem, now: datetime, *, reason_code
     return Params(note=reason, reason_code=reason_code)
 
 
-def _prepare_resolve(actor: User, problem: Problem, now: datetime, *, resolution: str) -> Params:
-    return Params(note=resolution)
+def _prepare_resolve(
+    actor: User, problem: Problem, now: datetime, *, resolution: str, attachment_ids: Iterable[int] = ()
+) -> Params:
+    return Params(note=resolution, attachment_ids=tuple(attachment_ids))
+
+
+def _prepare_request_info(
+    actor: User, problem: Problem, now: datetime, *, question: str, attachment_ids: Iterable[int] = ()
+) -> Params:
+    return Params(note=question, attachment_ids=tuple(attachment_ids))
+
+
+def _prepare_supply_info(
+    actor: User, problem: Problem, now: datetime, *, answer: str, attachment_ids: Iterable[int] = ()
+) -> Params:
+    calendar = calendar_for(_shanghai_date(problem.paused_at).year)
+    waited, counted_provisionally = calendar.working_seconds(problem.paused_at, now)
+    moved = calendar.add_working_time(problem.due_at, waited)
+    return Params(
+        note=answer,
+        attachment_ids=tuple(attachment_ids),
+        due_at=moved.at,
+        waited_seconds=waited,
+        provisional=counted_provisionally or moved.provisional,
+    )
+
+
+def _prepare_request_extension(actor: User, problem: Problem, now: datetime, *, days: int, reason: str) -> Params:
+    return Params(note=reason, days=days, reason_code=extension_code(days))
+
+
+def extension_code(days: int) -> str:
+    """The timeline's reason code of an extension request: how many working days it asked for."""
+    return f"days_{days}"
+
+
+def _prepare_approve_extension(actor: User, problem: Problem, now: datetime, *, note: str | None = None) -> Params:
+    # An extension adds working days to the current deadline, even when approved after it passed.
+    moved = calendar_for(_shanghai_date(problem.due_at).year).add_working_days(
+        problem.due_at, problem.extension_request_days
+    )
+    return Params(note=note, due_at=moved.at, provisional=moved.provisional)
+
+
+def _prepare_reason(actor: User, problem: Problem, now: datetime, *, reason: str) -> Params:
+    return Params(note=reason)
+
+
+def _prepare_assign(actor: User, problem: Problem, now: datetime, *, user_id: int, note: str | None = None) -> Params:
+    colleague = db.session.scalar(
+        select(User.id).where(
+            User.id == user_id,
+            User.role == Role.DEPARTMENT.value,
+            User.department_id == problem.department_id,
+            User.is_active.is_(True),
+        )
+    )
+    if colleague is None:
+        raise field_error("user_id", "须为本部门的在岗人员", "Must be an active member of this department")
+    return Params(note=note, assignee_id=user_id)
 
 
 def _prepare_extend(actor: User, problem: Problem, now: datetime, *, due_at: datetime, reason: str) -> Params:
@@ -528,12 +694,20 @@ def _prepare_extend(actor: User, problem: Problem, now: datetime, *, due_at: dat
     return Params(note=reason, due_at=due_at)
 
 
-def _prepare_comment(actor: User, problem: Problem, now: datetime, *, body: str, internal: bool = False) -> Params:
+def _prepare_comment(
+    actor: User,
+    problem: Problem,
+    now: datetime,
+    *,
+    body: str,
+    internal: bool = False,
+    attachment_ids: Iterable[int] = (),
+) -> Params:
     if internal and actor.role == Role.ENTERPRISE.value:
         raise Forbidden(
             "internal_comment_forbidden", zh="企业不能发表内部意见", en="Enterprises cannot post internal comments"
         )
-    return Params(note=body, internal=internal)
+    return Params(note=body, internal=internal, attachment_ids=tuple(attachment_ids))
 
 
 # --- bodies of the action endpoints ---------------------------------------------------------------
@@ -566,8 +740,43 @@ class ReturnSchema(Schema):
     reason = Text(required=True, validate=_NOTE)
 
 
+def _attachment_ids():
+    return fields.List(
+        Integer(validate=_ID),
+        load_default=list,
+        validate=validate.Length(max=9),
+        metadata={"description": "Your own uploads (POST /attachments) to attach"},
+    )
+
+
 class ResolveSchema(Schema):
     resolution = Text(required=True, validate=validate.Length(min=1, max=4000))
+    attachment_ids = _attachment_ids()
+
+
+class RequestInfoSchema(Schema):
+    question = Text(required=True, validate=_NOTE)
+    attachment_ids = _attachment_ids()
+
+
+class SupplyInfoSchema(Schema):
+    answer = Text(required=True, validate=_NOTE)
+    attachment_ids = _attachment_ids()
+
+
+class RequestExtensionSchema(Schema):
+    days = Integer(
+        required=True, validate=validate.Range(min=1, max=60), metadata={"description": "Working days"}
+    )
+    reason = Text(required=True, validate=_NOTE)
+
+
+class ReasonSchema(Schema):
+    reason = Text(required=True, validate=_NOTE)
+
+
+class AssignSchema(NoteSchema):
+    user_id = Integer(required=True, validate=_ID, metadata={"description": "A colleague in the department"})
 
 
 class ExtendSchema(Schema):
@@ -580,6 +789,7 @@ class CommentSchema(Schema):
     internal = fields.Boolean(
         load_default=False, metadata={"description": "Hidden from the enterprise; not for enterprises"}
     )
+    attachment_ids = _attachment_ids()
 
 
 # --- the records ------------------------------------------------------------------------------------
@@ -587,7 +797,7 @@ class CommentSchema(Schema):
 P = Party
 _HANDLER_AND_CADRE = (_handler, cadre_of)
 _DOERS_AND_CADRE = (doers, cadre_of)
-_ENTERPRISE = (_enterprise_users,)
+_ENTERPRISE = (enterprise_users,)
 
 ACTIONS: dict[str, ActionSpec] = {
     spec.name: spec
@@ -597,6 +807,13 @@ ACTIONS: dict[str, ActionSpec] = {
             moves={None: _rule("submitted", P.FILING_ENTERPRISE, P.LINKED_CADRE, P.SYSTEM)},
             asked=False,  # filing: POST /problems
             notices=(Notice("submitted", (_linked_cadres,)),),
+        ),
+        ActionSpec(
+            "withdraw", "撤回", "Withdrawn",
+            moves={"submitted": _rule("withdrawn", P.FILING_ENTERPRISE)},
+            stamp="withdrawn_at",
+            schema=ReasonSchema, prepare=_prepare_reason,
+            summary="Withdraw a problem filed by mistake, before it is accepted (撤回); counted in no statistic.",
         ),
         ActionSpec(
             "accept", "受理", "Accepted",
@@ -631,7 +848,36 @@ ACTIONS: dict[str, ActionSpec] = {
             moves={"dispatched": _rule("in_progress", P.DEPARTMENT_STAFF)},
             stamp="claimed_at", effect=_claim,
             schema=NoteSchema, prepare=_plain, summary="Claim a problem dispatched to your department (签收).",
-            notices=(Notice("claimed", (_enterprise_users, cadre_of)),),
+            notices=(Notice("claimed", (enterprise_users, cadre_of)),),
+        ),
+        ActionSpec(
+            "assign", "指派", "Assigned",
+            moves={"in_progress": _rule(None, P.DEPARTMENT_LEAD)},
+            effect=_assign,
+            schema=AssignSchema, prepare=_prepare_assign,
+            summary="The department's lead assigns the problem to a colleague, who handles it (指派).",
+            # The assignee hears it is theirs now; the enterprise and the cadre, who handles it.
+            notices=(Notice("assigned", (_handler,)), Notice("handler_assigned", (enterprise_users, cadre_of))),
+        ),
+        ActionSpec(
+            "request_info", "要求补充材料", "Information requested",
+            moves={
+                state: _rule("awaiting_info", P.HANDLER, P.LINKED_CADRE)
+                for state in ("accepted", "dispatched", "in_progress")
+            },
+            stamp="paused_at", effect=_request_info,
+            schema=RequestInfoSchema, prepare=_prepare_request_info,
+            summary="Ask the enterprise for more information (要求补充); the resolution clock stops.",
+            notices=(Notice("info_requested", _ENTERPRISE),),
+        ),
+        ActionSpec(
+            "supply_info", "补充材料", "Information supplied",
+            # Back to the status it was paused in: the effect restores it (`paused_from`).
+            moves={"awaiting_info": _rule(None, P.FILING_ENTERPRISE)},
+            effect=_supply_info,
+            schema=SupplyInfoSchema, prepare=_prepare_supply_info,
+            summary="Supply the information asked for (补充材料); the deadline moves by the time spent waiting.",
+            notices=(Notice("info_supplied", (doers,)),),
         ),
         ActionSpec(
             "return", "退单", "Returned",
@@ -687,7 +933,42 @@ ACTIONS: dict[str, ActionSpec] = {
             effect=_extend,
             schema=ExtendSchema, prepare=_prepare_extend,
             summary="Extend the resolution deadline, before it passes (延期).",
-            notices=(Notice("extended", (doers, _enterprise_users), extra=with_due_at),),
+            notices=(Notice("extended", (doers, enterprise_users), extra=with_due_at),),
+        ),
+        ActionSpec(
+            "request_extension", "申请延期", "Extension requested",
+            moves={
+                state: _rule(None, P.HANDLER, guard=NO_PENDING_EXTENSION)
+                for state in ("accepted", "in_progress", "awaiting_info")
+            },
+            stamp="extension_requested_at", effect=_request_extension,
+            schema=RequestExtensionSchema, prepare=_prepare_request_extension,
+            summary="The handler asks the managers for more working days (申请延期); one request at a time.",
+            notices=(Notice("extension_requested", (managers,), extra=_with_days),),
+        ),
+        ActionSpec(
+            "approve_extension", "批准延期", "Extension approved",
+            moves={state: _rule(None, P.MANAGER, guard=PENDING_EXTENSION) for state in OPEN_STATUSES},
+            effect=_approve_extension,
+            schema=NoteSchema, prepare=_prepare_approve_extension,
+            summary="Approve the pending extension request: its working days are added to the deadline.",
+            notices=(Notice("extension_approved", (doers, enterprise_users), extra=with_due_at),),
+        ),
+        ActionSpec(
+            "deny_extension", "驳回延期", "Extension denied",
+            moves={state: _rule(None, P.MANAGER, guard=PENDING_EXTENSION) for state in OPEN_STATUSES},
+            effect=_deny_extension,
+            schema=ReasonSchema, prepare=_prepare_reason,
+            summary="Deny the pending extension request, with a reason.",
+            notices=(Notice("extension_denied", (doers,)),),
+        ),
+        ActionSpec(
+            "urge", "催办", "Urged",
+            moves={state: _rule(None, P.FILING_ENTERPRISE, guard=NOT_URGED_TODAY) for state in OPEN_STATUSES},
+            stamp="last_urged_at", effect=_urge,
+            schema=NoteSchema, prepare=_plain,
+            summary="Urge the people handling an open problem (催办); once per day (Asia/Shanghai).",
+            notices=(Notice("urged", _DOERS_AND_CADRE),),
         ),
         ActionSpec(
             "comment", "留言", "Comment",
@@ -714,6 +995,7 @@ ROUTED: tuple[ActionSpec, ...] = tuple(spec for spec in ACTIONS.values() if spec
 REASON_LABELS = {
     **RETURN_REASONS,
     **{f"score_{n}": f"{n} 分" for n in range(1, 6)},
+    **{extension_code(n): f"{n} 个工作日" for n in range(1, 61)},
     "rated": "已评价",
     "unrated": "逾期未评价",
 }

@@ -5,14 +5,16 @@ the problems in scope, so the database does the work and the Python side holds o
 (per cadre at most), whatever the number of problems. The definitions, for the problems in scope
 (filed in the period when `start`/`end` are given; statuses as they are at `now`):
 
-- total: every problem filed, rejected ones included.
+- total: every problem filed, rejected ones included; withdrawn ones count in no figure.
 - resolved: status `resolved` or `closed`. A reopened problem is not resolved until it is resolved again.
 - resolution_rate (解决率) = resolved / total.
 - response_rate (响应率) = problems whose first cadre action (accept, reject or resolve:
   `first_response_at`) came by `response_due_at` / problems answered or past `response_due_at` at `now`.
   A problem still waiting within its response deadline is in neither count.
-- in_progress: problems still open (submitted, accepted, dispatched or in_progress).
-- overdue: open problems past `due_at` at `now`.
+- open: problems not finished (submitted, accepted, dispatched, in_progress or awaiting_info);
+  in_progress: status in_progress only; awaiting_info: waiting for the enterprise (the clock stops).
+- overdue: open problems with the clock running past `due_at` at `now` (`sla.overdue_clause`).
+- urge_count: how many times the enterprises urged (催办).
 - on_time_rate = resolved problems with `resolved_at <= due_at` / resolved.
 - satisfaction_rate = problems whose latest rating (highest `resolution_no`) scored >= 3 / problems
   with a rating. Earlier ratings of a reopened problem do not count.
@@ -43,7 +45,7 @@ from sqlalchemy.orm import aliased
 from service_app.auth.models import Role, User
 from service_app.extensions import db
 from service_app.org.models import Category, Chain, Department, Enterprise, Park
-from service_app.problems.models import OPEN_STATUSES, RESOLVED_STATUSES, Problem, Rating
+from service_app.problems.models import COUNTED, OPEN_STATUSES, RESOLVED_STATUSES, Problem, Rating
 from service_app.problems.scoping import cadre_pairs, cadre_scope, dispatch_pairs, dispatched_to
 from service_app.problems.sla import overdue_clause
 from service_app.problems.workflow import SATISFIED_SCORE
@@ -57,7 +59,10 @@ COUNT_FIELDS = (
     "total",
     "resolved",
     "rejected",
+    "open",
     "in_progress",
+    "awaiting_info",
+    "urge_count",
     "overdue",
     "response_counted",
     "responded_on_time",
@@ -107,7 +112,10 @@ class Counts:
     total: int = 0
     resolved: int = 0
     rejected: int = 0
+    open: int = 0
     in_progress: int = 0
+    awaiting_info: int = 0
+    urge_count: int = 0
     overdue: int = 0
     response_counted: int = 0
     responded_on_time: int = 0
@@ -155,7 +163,10 @@ def metrics(counts: Any) -> dict[str, Any]:
         "resolved": counts.resolved,
         "resolution_rate": _ratio(counts.resolved, counts.total),
         "response_rate": _ratio(counts.responded_on_time, counts.response_counted),
+        "open": counts.open,
         "in_progress": counts.in_progress,
+        "awaiting_info": counts.awaiting_info,
+        "urge_count": counts.urge_count,
         "overdue": counts.overdue,
         "on_time_rate": _ratio(counts.resolved_on_time, counts.resolved),
         "satisfaction_rate": _ratio(counts.satisfied, counts.rated),
@@ -197,7 +208,10 @@ def _aggregates(now: datetime, latest) -> list:
         func.count(Problem.id).label("total"),
         _count_if(resolved).label("resolved"),
         _count_if(Problem.status == "rejected").label("rejected"),
-        _count_if(is_open).label("in_progress"),
+        _count_if(is_open).label("open"),
+        _count_if(Problem.status == "in_progress").label("in_progress"),
+        _count_if(Problem.status == "awaiting_info").label("awaiting_info"),
+        func.coalesce(func.sum(Problem.urge_count), 0).label("urge_count"),
         _count_if(overdue_clause(now)).label("overdue"),
         _count_if(or_(answered, Problem.response_due_at <= now)).label("response_counted"),
         _count_if(and_(answered, Problem.first_response_at <= Problem.response_due_at)).label("responded_on_time"),
@@ -222,7 +236,7 @@ def _enterprises_of(scope: Scope) -> Select | None:
 
 def problem_conditions(scope: Scope, *, period_column=None) -> list:
     """WHERE conditions on Problem for a scope (the period applies to `created_at` by default)."""
-    conditions = []
+    conditions = [COUNTED]  # withdrawn problems count in no statistic
     enterprises = _enterprises_of(scope)
     if enterprises is not None:
         conditions.append(Problem.enterprise_id.in_(enterprises))

@@ -80,8 +80,13 @@ class MetricsSchema(Schema):
     resolved = fields.Integer(metadata={"description": "Status resolved or closed"})
     resolution_rate = _rate("resolved / total")
     response_rate = _rate("answered by the response deadline / answered or past it")
-    in_progress = fields.Integer(metadata={"description": "Open: submitted, accepted, dispatched or in progress"})
-    overdue = fields.Integer(metadata={"description": "Open and past due_at"})
+    open = fields.Integer(
+        metadata={"description": "Submitted, accepted, dispatched, in progress or awaiting information"}
+    )
+    in_progress = fields.Integer(metadata={"description": "Status in_progress"})
+    awaiting_info = fields.Integer(metadata={"description": "Waiting for the enterprise's information (clock stopped)"})
+    urge_count = fields.Integer(metadata={"description": "Times the enterprises urged (催办)"})
+    overdue = fields.Integer(metadata={"description": "Open, clock running, past due_at"})
     on_time_rate = _rate("resolved by due_at / resolved")
     satisfaction_rate = _rate("latest rating >= 3 / rated problems")
     avg_resolution_hours = fields.Float(allow_none=True)

@@ -66,16 +66,25 @@ def _cadre(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
 def _department(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
     if actor.department_id is None:
         return false(), []
+    # The lead assigns: a problem of the department in progress with nobody or the lead itself as
+    # its handler (claimed by the lead, not yet given to a colleague) waits for that.
+    to_assign = (
+        and_(Problem.status == "in_progress", or_(Problem.handler_id.is_(None), Problem.handler_id == actor.id))
+        if actor.is_lead
+        else false()
+    )
     acts_on = and_(
         Problem.department_id == actor.department_id,
         or_(
             Problem.status == "dispatched",
             and_(Problem.handler_id == actor.id, Problem.status.in_(("in_progress", "awaiting_info"))),
+            to_assign,
         ),
     )
     keys = [
         *_deadlines(now),
         ("to_claim", Problem.status == "dispatched"),
+        *([("to_assign", to_assign)] if actor.is_lead else []),
         ("in_progress", Problem.status == "in_progress"),
         ("awaiting_info", Problem.status == "awaiting_info"),
     ]
@@ -84,7 +93,8 @@ def _department(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
 
 def _manager(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
     supervised = and_(Problem.supervised, Problem.status.in_(OPEN_STATUSES))
-    return true(), [("overdue", sla.overdue_clause(now)), ("supervised", supervised)]
+    pending = and_(Problem.extension_request_days.is_not(None), Problem.status.in_(OPEN_STATUSES))
+    return true(), [("overdue", sla.overdue_clause(now)), ("extension_requests", pending), ("supervised", supervised)]
 
 
 ROLE_KEYS = {
