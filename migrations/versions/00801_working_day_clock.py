@@ -8,7 +8,7 @@ problems keep the deadlines they were given. Statistics snapshots count `open`, 
 (`awaiting_info`), extension requests, urging and withdrawal; department users `is_lead`.
 
 Revision ID: 00801
-Revises: 00401
+Revises: 01001
 Create Date: 2026-12-01 16:00:00
 
 """
@@ -19,7 +19,7 @@ import service_app.common.types
 from service_app.workdays.package import package_days
 
 revision = '00801'
-down_revision = '00401'
+down_revision = '01001'
 branch_labels = None
 depends_on = None
 

@@ -84,6 +84,16 @@ CATALOGUE: dict[str, ErrorCode] = {
     ),
     "internal_comment_forbidden": ErrorCode(403, "企业不能发表内部意见", "Enterprises cannot post internal comments"),
     "already_rated": ErrorCode(409, "本次办理结果已评价过", "This resolution has already been rated"),
+    # workflow guards: a 409 beyond the state, with `current_status` and `allowed_actions`
+    "already_supervised": ErrorCode(409, "该问题已在督办中", "The problem is already supervised"),
+    "deadline_passed": ErrorCode(
+        409, "办理时限已过，不能再延期", "The deadline has passed; it can no longer be extended"
+    ),
+    "extension_pending": ErrorCode(409, "已有一个延期申请待审批", "An extension request is already pending"),
+    "no_extension_request": ErrorCode(409, "没有待审批的延期申请", "There is no pending extension request"),
+    "already_urged_today": ErrorCode(
+        409, "今天已催办过，请明天再催办", "Already urged today; you may urge again tomorrow (`next_allowed_at`)"
+    ),
     # visits
     "visit_checked_out": ErrorCode(409, "该走访已签退", "This visit is already checked out"),
     "visit_not_flagged": ErrorCode(

@@ -59,7 +59,11 @@ def _year(year: int) -> int:
 @blp.response(200, CalendarYearSchema)
 @blp.doc(responses=error_responses(404))
 def get_calendar(year):
-    """A year's exceptions to the weekday rule (statutory holidays, make-up working days)."""
+    """工作日历 / A year's working-day calendar.
+
+    该年相对“周一至周五工作”规则的例外：法定节假日与调休上班日。
+    The exceptions to the weekday rule: statutory holidays and make-up working days.
+    """
     return deadlines.calendar_year(year=_year(year))
 
 
@@ -69,5 +73,9 @@ def get_calendar(year):
 @blp.response(200, CalendarYearSchema)
 @blp.doc(responses=error_responses(404, 422))
 def put_calendar(data, year):
-    """Replace a year's exceptions (from the State Council's notice); provisional deadlines are recounted."""
+    """设置工作日历 / Replace a year's calendar (admins).
+
+    按国务院办公厅通知录入该年的节假日与调休，替换原有例外；按暂定时限计算的问题随之重算。
+    From the State Council's notice; replaces that year's exceptions, and provisional deadlines are recounted.
+    """
     return deadlines.replace_year(year=_year(year), days=data["days"])
