@@ -208,6 +208,11 @@ def test_postgresql_can_answer_each_page_from_its_index(client, world, app, back
             API, query_string={**params, "limit": 2}, headers=auth_headers(client, getattr(world, who))
         )
     assert response.status_code == 200 and response.get_json()["items"]
+    if index == "ix_problems_open_id_due_at":
+        # The full (status, due_at) index serves the same literal statuses; on the few rows of a test the
+        # planner may prefer it, which would hide whether the partial index's predicate is provable. The
+        # drop is rolled back with the test.
+        db.session.connection().exec_driver_sql("DROP INDEX ix_problems_status_due_at")
     plan = _plan(*_page_statement(seen))
     assert index in {node.get("Index Name") for node in _nodes(plan)}, json.dumps(plan, indent=1)
     assert not [node for node in _nodes(plan) if node.get("Subplan Name")], json.dumps(plan, indent=1)
