@@ -187,6 +187,20 @@ def _nodes(plan: dict):
         yield from _nodes(child)
 
 
+NAME_TABLES = {"enterprises", "categories", "departments", "users"}
+
+
+def _scope_subplans(plan: dict) -> list[dict]:
+    """Subplans other than a name read by primary key (`(SELECT name FROM users WHERE id = …)`)."""
+    def name_read(subplan: dict) -> bool:
+        nodes = list(_nodes(subplan))
+        indexes = {node["Index Name"] for node in nodes if "Index Name" in node}
+        relations = {node["Relation Name"] for node in nodes if "Relation Name" in node}
+        return relations <= NAME_TABLES and len(relations) == 1 and all(i.startswith("pk_") for i in indexes)
+
+    return [node for node in _nodes(plan) if node.get("Subplan Name") and not name_read(node)]
+
+
 @pytest.mark.parametrize(
     "who, params, index",
     [
@@ -199,7 +213,8 @@ def _nodes(plan: dict):
 def test_postgresql_can_answer_each_page_from_its_index(client, world, app, backend_name, who, params, index):
     """Shape, not speed: the statement the service sends lets PostgreSQL use the index meant for it
     (literal open statuses, `supervised = true`, literal linked enterprises, EXISTS alone), and no
-    scope is left as a subplan evaluated against every problem."""
+    scope is left as a subplan evaluated against every problem. The only subplans are the item's
+    names, each a primary-key read of the table it names (run for the page's rows only)."""
     if backend_name != "postgresql":
         pytest.skip("PostgreSQL plans")
     _fill(world)
@@ -215,4 +230,4 @@ def test_postgresql_can_answer_each_page_from_its_index(client, world, app, back
         db.session.connection().exec_driver_sql("DROP INDEX ix_problems_status_due_at")
     plan = _plan(*_page_statement(seen))
     assert index in {node.get("Index Name") for node in _nodes(plan)}, json.dumps(plan, indent=1)
-    assert not [node for node in _nodes(plan) if node.get("Subplan Name")], json.dumps(plan, indent=1)
+    assert not _scope_subplans(plan), json.dumps(plan, indent=1)

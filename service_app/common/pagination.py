@@ -108,20 +108,25 @@ def keyset_page(
     cursor: str | None,
     descending: bool = True,
     session,
+    rows: bool = False,
 ) -> Page:
-    """Run `query` ordered by `columns` (last one unique, e.g. id) from after `cursor`."""
+    """Run `query` ordered by `columns` (last one unique, e.g. id) from after `cursor`.
+
+    The items are the query's entities, or with `rows` its Core rows (a select of columns).
+    """
     size = effective_limit(limit)
     if cursor:
         values = decode_cursor(cursor, kinds)
         query = query.where(_after(columns, values, descending))
     order = [c.desc() if descending else c.asc() for c in columns]
-    rows = list(session.scalars(query.order_by(*order).limit(size + 1)).unique())
+    query = query.order_by(*order).limit(size + 1)
+    items = session.execute(query).all() if rows else list(session.scalars(query).unique())
     next_cursor = None
-    if len(rows) > size:
-        rows = rows[:size]
-        last = rows[-1]
+    if len(items) > size:
+        items = items[:size]
+        last = items[-1]
         next_cursor = encode_cursor([_value_of(last, c) for c in columns])
-    return Page(items=rows, next_cursor=next_cursor)
+    return Page(items=items, next_cursor=next_cursor)
 
 
 def _after(columns: Sequence[Any], values: Sequence[Any], descending: bool):

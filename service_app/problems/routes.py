@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Response, request, url_for
+from flask import Response, current_app, request, url_for
 from werkzeug.http import quote_etag
 
 from service_app.auth.models import Role
 from service_app.auth.permissions import actor, roles_required
 from service_app.common.api import Blueprint, error_responses
 from service_app.common.idempotency import idempotent
+from service_app.common.time import utcnow
 from service_app.problems import schemas, service, workflow
 
 blp = Blueprint(
@@ -60,7 +61,11 @@ def _with_etag(view: service.ProblemView, status: int = 200, **headers: str):
 @blp.response(200, schemas.ProblemPageSchema)
 def list_problems(args):
     """问题列表 / Problems the caller may see, newest first (`status`, `overdue`, `updated_since`… filters)."""
-    return service.list_problems(actor(), **args)
+    now = utcnow()
+    page = service.list_problems(actor(), now=now, **args)
+    # Written from the rows by schemas.list_item (the document ProblemPageSchema describes), not dumped.
+    items = [schemas.list_item(row, now) for row in page.items]
+    return current_app.json.response({"items": items, "next_cursor": page.next_cursor})
 
 
 @blp.route("/problems", methods=["POST"])
