@@ -67,7 +67,10 @@ def from_environment() -> dict:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             os.environ.get("DATABASE_URL") or default_database_url()
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No ping at every checkout (a round trip per request): a pooled connection is pinged only
+        # when it sat idle this long (db_pool.py); a connection lost under traffic answers one 503.
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "DB_PING_AFTER_IDLE_SECONDS": _int("DB_PING_AFTER_IDLE_SECONDS", 30),
         "SQLALCHEMY_RECORD_QUERIES": False,
         "JWT_SECRET_KEY": os.environ.get("JWT_SECRET_KEY")
         or (None if env == "production" else development_secret()),

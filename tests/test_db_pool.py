@@ -1,0 +1,43 @@
+"""Pooled connections are pinged only after sitting idle (common/db_pool.py): a connection the
+database dropped while it waited in the pool is replaced before a request uses it."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from service_app.common.db_pool import ping_after_idle
+
+
+def _drop_server_side(url: str, pid: int) -> None:
+    killer = sa.create_engine(url, poolclass=sa.NullPool)
+    with killer.connect() as connection:
+        assert connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+    killer.dispose()
+
+
+@pytest.mark.committing
+def test_a_connection_dropped_while_idle_is_replaced_and_one_in_use_is_not_pinged(database_url, backend):
+    if backend != "postgresql":
+        pytest.skip("the server side of a connection is dropped with pg_terminate_backend")
+    engine = sa.create_engine(database_url, pool_size=1, max_overflow=0)
+    pings = []
+    original = engine.dialect.do_ping
+    engine.dialect.do_ping = lambda connection: pings.append(1) or original(connection)
+    ping_after_idle(engine, idle_seconds=3600)
+    returned = []
+    sa.event.listen(engine, "checkin", lambda _connection, record: returned.append(record))
+    try:
+        with engine.connect() as connection:
+            first = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        with engine.connect() as connection:  # back at once: not pinged, same connection
+            assert connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() == first
+        assert pings == []
+
+        _drop_server_side(database_url, first)
+        returned[-1].info["idle_since"] -= 7200  # as if it had waited in the pool for two hours
+        with engine.connect() as connection:  # pinged, found dead, replaced: the caller sees no error
+            second = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        assert second != first and pings == [1]
+    finally:
+        engine.dispose()
