@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import click
+from flask import Flask
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -27,7 +30,40 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 jwt = JWTManager()
 api = Api()
 limiter = Limiter(key_func=client_address, default_limits=[], headers_enabled=True)
+
+
+def init_migrations(app: Flask, **options: Any) -> None:
+    """Flask-Migrate (`flask db …`, `flask_migrate.upgrade()`), set up when first used.
+
+    Flask-Migrate imports Alembic, about 11 MB that a web worker never uses: the `db` command group
+    and `app.extensions["migrate"]` stand in for it and build the real `Migrate(app, db, **options)`
+    on first use (a `flask db` command, the migrations' env.py, `upgrade()` in tests and benches).
+    """
+    real: dict[str, Any] = {}
+
+    def configured():
+        if not real:
+            from flask_migrate import Migrate
+
+            Migrate().init_app(app, db, **options)  # replaces the stand-in in app.extensions
+            real["config"] = app.extensions["migrate"]
+        return real["config"]
+
+    class StandIn:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(configured(), name)
+
+    class MigrateCommands(click.Group):
+        """`flask db`: parsing and running are Flask-Migrate's own group's, once it is imported."""
+
+        def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+            configured()
+            from flask_migrate.cli import db as commands
+
+            return commands.make_context(info_name, args, parent=parent, **extra)
+
+    app.extensions["migrate"] = StandIn()
+    app.cli.add_command(MigrateCommands("db", help="Perform database migrations (Flask-Migrate)."))

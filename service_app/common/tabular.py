@@ -16,16 +16,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, send_file
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from service_app.common.time import SHANGHAI, utcnow
+
+if TYPE_CHECKING:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
 
 CSV_MIMETYPE = "text/csv"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -102,6 +101,12 @@ def _csv_value(value: Any) -> Any:
 
 def write_xlsx(sheets: Sequence[Sheet]) -> bytes:
     """One worksheet per sheet, with a bold, frozen header row."""
+    # openpyxl is imported when a spreadsheet is written: it would add about 6 MB to every web
+    # worker, which serves exports rarely (DESIGN §14 keeps workers under 120 MB).
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook(write_only=True)
     bold = Font(bold=True)
     for sheet in sheets:
@@ -125,6 +130,9 @@ def write_xlsx(sheets: Sequence[Sheet]) -> bytes:
 
 
 def _xlsx_cell(worksheet, value: Any, *, font: Font | None = None, number_format: str | None = None) -> WriteOnlyCell:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     if isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     cell = WriteOnlyCell(worksheet, value=value)

@@ -26,9 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
-from openpyxl.reader.excel import ExcelReader
-from openpyxl.utils.exceptions import InvalidFileException
-
 from service_app.common.i18n import bilingual
 from service_app.common.tabular import FORMULA_START
 from service_app.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
@@ -36,11 +33,19 @@ from service_app.errors import PayloadTooLarge, UnsupportedMediaType, Validation
 # Rows and cells read, blank ones included, per data row allowed (a budget, not a format limit).
 ROWS_READ_PER_DATA_ROW = 2
 CELLS_READ_PER_DATA_ROW = 64
-# What a damaged file can make the zip, XML and spreadsheet readers raise.
+# What a damaged file can make the zip, XML and spreadsheet readers raise (openpyxl's own
+# InvalidFileException is added where openpyxl is imported: only when an XLSX is read).
 _PARSER_ERRORS = (
-    zipfile.BadZipFile, zlib.error, ParseError, InvalidFileException, KeyError, IndexError, ValueError,
+    zipfile.BadZipFile, zlib.error, ParseError, KeyError, IndexError, ValueError,
     TypeError, AttributeError, OSError, EOFError,
 )
+
+
+def _parser_errors() -> tuple[type[Exception], ...]:
+    """_PARSER_ERRORS and openpyxl's own (an `except` evaluates this only when something was raised)."""
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    return (*_PARSER_ERRORS, InvalidFileException)
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -131,7 +136,7 @@ def _collect(rows: Iterator[Sequence[Any]], *, budget: Budget) -> Table:
             table.rows.append((number, values))
     except csv.Error as error:
         raise _malformed(f"CSV 格式错误：{error}", f"Malformed CSV: {error}") from None
-    except _PARSER_ERRORS:
+    except _parser_errors():
         # openpyxl parses the sheet lazily, so a damaged XLSX can fail while rows are read.
         raise _damaged_xlsx() from None
     if not table.rows:
@@ -178,9 +183,12 @@ def _csv_rows(text: str) -> Iterator[list[str]]:
 
 
 def _xlsx_rows(data: bytes, budget: Budget) -> Iterator[Sequence[Any]]:
+    # Imported here, not with the module: web workers import the importer but rarely read an XLSX.
+    from openpyxl.reader.excel import ExcelReader
+
     try:
         archive = _MeteredZip(io.BytesIO(data), budget=budget.max_inflated_bytes)
-    except _PARSER_ERRORS:
+    except _parser_errors():
         raise _damaged_xlsx() from None
     if "xl/workbook.xml" not in archive.namelist():
         raise _unsupported()
@@ -190,7 +198,7 @@ def _xlsx_rows(data: bytes, budget: Budget) -> Iterator[Sequence[Any]]:
         reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True)
         reader.archive = archive  # every part openpyxl reads, now or lazily, passes the meter
         reader.read()
-    except _PARSER_ERRORS:
+    except _parser_errors():
         raise _damaged_xlsx() from None
     return _sheet_rows(reader.wb)
 
