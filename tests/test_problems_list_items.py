@@ -1,5 +1,6 @@
 """List items are written from Core rows (schemas.list_item), not dumped by marshmallow: for every
-role and every state, each item of GET /problems equals what ProblemSchema dumps for the problem."""
+role and every state, each item of GET /problems equals what ProblemSchema dumps for the problem
+with its relations loaded; the detail's names, read the same way, agree too."""
 
 from __future__ import annotations
 
@@ -38,8 +39,8 @@ def test_every_list_item_equals_the_schema_dump_for_every_role_and_state(client,
             select(Problem)
             .where(Problem.id.in_(ids))
             .options(*(selectinload(getattr(Problem, name)) for name in ("enterprise", "category", "department",
-                                                                       "cadre", "handler")))
-        )
+                                                                       "cadre", "handler", "filed_by")))
+        ).all()
         expected = {problem.id: schemas.ProblemSchema().dump(problem) for problem in problems}
         assert {row["overdue"] for row in expected.values()} == {True, False}
         assert any(row["supervised"] for row in expected.values())
@@ -64,3 +65,9 @@ def test_every_list_item_equals_the_schema_dump_for_every_role_and_state(client,
                     assert list(item) == list(expected[item["id"]])  # same keys, same order
                 seen |= {item["id"] for item in items}
         assert seen == set(ids)
+        # The detail reads its names in its own statement too: they agree with the loaded relations.
+        filer = {problem.id: problem.filed_by.name if problem.filed_by else None for problem in problems}
+        for pid in ids:
+            detail = client.get(f"/api/v1/problems/{pid}", headers=headers(world.manager)).get_json()
+            assert {key: detail[key] for key in expected[pid]} == expected[pid]
+            assert detail["filed_by_name"] == filer[pid]

@@ -22,9 +22,18 @@ from service_app.problems.workflow import ACTIONS, REASON_LABELS
 _ID = validate.Range(min=1, max=MAX_ID)
 
 
-def _name(relation: str):
-    """The name of a (possibly absent) related row, eagerly loaded by the service."""
-    return lambda obj: getattr(getattr(obj, relation), "name", None)
+def _name(relation: str, key: str | None = None, attribute: str = "name"):
+    """The name of a (possibly absent) related row: from the view's `names`, read by the service in
+    the problem's own statement, or else from the relation loaded with the problem."""
+    key = key or f"{relation}_name"
+
+    def read(obj):
+        names = getattr(obj, "names", None)
+        if names is not None:
+            return names[key]
+        return getattr(getattr(obj, relation), attribute, None)
+
+    return read
 
 
 # --- output ---------------------------------------------------------------------------------------
@@ -40,8 +49,10 @@ class ProblemSchema(Schema):
     status_label_en = fields.Function(lambda p: STATUS_LABELS_EN[p.status], dump_only=True)
     urgent = fields.Boolean(dump_only=True)
     category_id = fields.Integer(dump_only=True)
-    category_label = fields.Function(lambda p: p.category.name, dump_only=True)
-    category_label_en = fields.Function(lambda p: p.category.name_en, dump_only=True, allow_none=True)
+    category_label = fields.Function(_name("category", "category_label"), dump_only=True)
+    category_label_en = fields.Function(
+        _name("category", "category_label_en", "name_en"), dump_only=True, allow_none=True
+    )
     enterprise_id = fields.Integer(dump_only=True)
     enterprise_name = fields.Function(_name("enterprise"), dump_only=True)
     cadre_id = fields.Integer(dump_only=True, allow_none=True)

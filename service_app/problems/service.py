@@ -46,27 +46,14 @@ class ProblemView(RowView, row="problem"):
     attachments: list[Attachment] = field(default_factory=list)
     rating: Rating | None = None
     allowed_actions: list[str] = field(default_factory=list)
+    # The names the problem refers to (DETAIL_NAMES), read in the problem's own statement.
+    names: dict[str, str | None] | None = None
 
 
 @dataclass
 class TimelineEntry(RowView, row="event"):
     event: ProblemEvent
     department_name: str | None
-
-
-def _summary_options() -> tuple:
-    """Everything a list item shows, in the same statement: no query per row."""
-    return (
-        joinedload(Problem.enterprise).load_only(Enterprise.id, Enterprise.name),
-        joinedload(Problem.category).load_only(Category.id, Category.name, Category.name_en),
-        joinedload(Problem.department).load_only(Department.id, Department.name),
-        joinedload(Problem.handler).load_only(User.id, User.name),
-        joinedload(Problem.cadre).load_only(User.id, User.name),
-    )
-
-
-def _detail_options() -> tuple:
-    return (*_summary_options(), joinedload(Problem.filed_by).load_only(User.id, User.name))
 
 
 def etag(problem: Problem, *, now: datetime | None = None) -> str:
@@ -106,6 +93,11 @@ def _list_names() -> tuple:
         _name_of(users.alias("cadre"), Problem.cadre_id, "cadre_name"),
         _name_of(users.alias("handler"), Problem.handler_id, "handler_name"),
     )
+
+
+@cache
+def _detail_names() -> tuple:
+    return (*_list_names(), _name_of(User.__table__.alias("filer"), Problem.filed_by_id, "filed_by_name"))
 
 
 def list_problems(
@@ -159,9 +151,11 @@ def _filtered(
 
 def get_problem(actor: User, problem_id: int, *, now: datetime | None = None) -> ProblemView:
     """One problem with its attachments, latest rating and what the caller may do with it; else 404."""
-    problem = db.session.scalar(visible_problems(actor).where(Problem.id == problem_id).options(*_detail_options()))
-    if problem is None:
+    names = _detail_names()
+    row = db.session.execute(visible_problems(actor).where(Problem.id == problem_id).add_columns(*names)).first()
+    if row is None:
         raise NotFound()
+    problem, *values = row
     attachments = list(
         db.session.scalars(select(Attachment).where(Attachment.problem_id == problem.id).order_by(Attachment.id))
     )
@@ -169,7 +163,13 @@ def get_problem(actor: User, problem_id: int, *, now: datetime | None = None) ->
         select(Rating).where(Rating.problem_id == problem.id).order_by(Rating.resolution_no.desc()).limit(1)
     )
     actions = workflow.allowed_actions(problem, actor, now=now or utcnow())
-    return ProblemView(problem, attachments=attachments, rating=rating, allowed_actions=actions)
+    return ProblemView(
+        problem,
+        attachments=attachments,
+        rating=rating,
+        allowed_actions=actions,
+        names={name.key: value for name, value in zip(names, values, strict=True)},
+    )
 
 
 def timeline(actor: User, problem_id: int) -> list[TimelineEntry]:
