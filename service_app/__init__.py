@@ -79,6 +79,7 @@ def _init_extensions(app: Flask) -> None:
     from service_app.extensions import api, db, init_migrations, limiter
 
     _prepare_sqlite(app)
+    _prepare_postgresql(app)
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():
@@ -137,6 +138,17 @@ def _prepare_sqlite(app: Flask) -> None:
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     options.setdefault("connect_args", {}).setdefault("timeout", 30)
     _enable_sqlite_pragmas()
+
+
+def _prepare_postgresql(app: Flask) -> None:
+    """Sessions in UTC, whatever the server's default: timestamps then come back with Python's own
+    UTC tzinfo, which UTCDateTime passes through (converting each one cost a list page 0.3 ms).
+    SQL that needs local time says so (`AT TIME ZONE 'Asia/Shanghai'`, stats/sql.py)."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    connect_args = options.setdefault("connect_args", {})
+    connect_args["options"] = (connect_args.get("options", "") + " -c timezone=UTC").strip()
 
 
 _pragmas_enabled = False

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from flask import current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 
 from service_app.auth import devices, policy, throttle
 from service_app.auth.models import AuthSession, Role, User
@@ -120,6 +121,17 @@ def revoke_sessions(condition, *, reason: str) -> None:
     )
 
 
+@cache
+def _session_check() -> Select:
+    """Built once per process with bound parameters: SQLAlchemy keeps the statement's cache key, which
+    it would otherwise derive again, node by node, at every request."""
+    return (
+        select(User, AuthSession.revoked_at, AuthSession.refresh_jti)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(User.id == bindparam("user_id"), AuthSession.id == bindparam("session_id"))
+    )
+
+
 def check_token(jwt_payload: dict[str, Any]) -> bool:
     """True when the token must be refused: unknown or revoked session, disabled user, used refresh.
 
@@ -130,11 +142,7 @@ def check_token(jwt_payload: dict[str, Any]) -> bool:
         user_id, session_id = int(jwt_payload["sub"]), str(jwt_payload["sid"])
     except (KeyError, TypeError, ValueError):
         return True
-    row = db.session.execute(
-        select(User, AuthSession.revoked_at, AuthSession.refresh_jti)
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .where(User.id == user_id, AuthSession.id == session_id)
-    ).first()
+    row = db.session.execute(_session_check(), {"user_id": user_id, "session_id": session_id}).first()
     if row is None:
         return True
     user, revoked_at, refresh_jti = row

@@ -24,6 +24,9 @@ class UTCDateTime(TypeDecorator):
     def process_result_value(self, value: datetime | None, dialect):
         if value is None:
             return None
-        if value.tzinfo is None:
+        tz = value.tzinfo
+        if tz is UTC:  # PostgreSQL sessions run in UTC (create_app): psycopg hands back datetime.UTC
+            return value
+        if tz is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
