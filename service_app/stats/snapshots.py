@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, bindparam, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from service_app.extensions import db
@@ -105,8 +106,17 @@ def write_common(*, items: list[CommonItem], computed_at: datetime) -> int:
     return len(rows)
 
 
-def read_figure(dimension: str, key: int) -> StatFigure | None:
-    return db.session.scalar(select(StatFigure).where(StatFigure.dimension == dimension, StatFigure.key == key))
+@cache
+def _figure_statement():
+    """Built once per process (SQLAlchemy keeps its cache key); Core rows, since the summary only reads
+    the figures: no ORM entity to build and track for a read-only snapshot."""
+    table = StatFigure.__table__
+    return select(table).where(table.c.dimension == bindparam("dimension"), table.c.key == bindparam("key"))
+
+
+def read_figure(dimension: str, key: int) -> Any | None:
+    """The snapshot row (its columns as attributes), or None."""
+    return db.session.execute(_figure_statement(), {"dimension": dimension, "key": key}).first()
 
 
 def read_breakdown(dimension: str) -> list[StatFigure]:
