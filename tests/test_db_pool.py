@@ -1,12 +1,17 @@
-"""Pooled connections are pinged only after sitting idle (common/db_pool.py): a connection the
-database dropped while it waited in the pool is replaced before a request uses it."""
+"""Pooled connections (common/db_pool.py): pinged only after sitting idle, so a connection the
+database dropped while it waited in the pool is replaced before a request uses it; and kept with
+their prepared statements by reads that end with COMMIT."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 
+from service_app.auth.models import AuthSession, User
 from service_app.common.db_pool import ping_after_idle
+from service_app.extensions import db
+from tests.factories import UserFactory
+from tests.helpers import login
 
 
 def _drop_server_side(url: str, pid: int) -> None:
@@ -41,3 +46,27 @@ def test_a_connection_dropped_while_idle_is_replaced_and_one_in_use_is_not_pinge
         assert second != first and pings == [1]
     finally:
         engine.dispose()
+
+
+@pytest.mark.committing
+def test_requests_that_only_read_keep_their_prepared_statements(app, client, backend):
+    """A read ends with COMMIT (common/db_pool.end_reads_with_commit): psycopg keeps what it prepared,
+    so the session check is planned once per connection, not at every request."""
+    if backend != "postgresql":
+        pytest.skip("server-side prepared statements are PostgreSQL's")
+    with app.app_context():
+        user = UserFactory()
+        db.session.commit()
+        user_id, username = user.id, user.username
+    try:
+        headers = {"Authorization": f"Bearer {login(client, username)['access_token']}"}
+        for _ in range(8):
+            assert client.get("/api/v1/me", headers=headers).status_code == 200
+        with app.app_context():
+            prepared = db.session.scalars(sa.text("SELECT statement FROM pg_prepared_statements")).all()
+        assert any("auth_sessions" in statement for statement in prepared), prepared
+    finally:
+        with app.app_context():
+            db.session.execute(sa.delete(AuthSession).where(AuthSession.user_id == user_id))
+            db.session.execute(sa.delete(User).where(User.id == user_id))
+            db.session.commit()
