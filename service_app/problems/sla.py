@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, bindparam
 
@@ -69,10 +70,15 @@ def _timed_statuses():
     return bindparam("open_statuses", TIMED_STATUSES, expanding=True, literal_execute=True)
 
 
-def due_soon_clause(now: datetime, calendar: Calendar | None = None):
-    """WHERE condition: open, the clock running, not yet overdue, and due within one working day of
-    `now` (DESIGN §15), counted on `calendar` (default: now's year onwards, as read a few minutes ago
-    at most, so that the to-do counts stay one statement)."""
+def due_soon_horizon(now: datetime, calendar: Calendar | None = None) -> datetime:
+    """One working day after `now` (DESIGN §15), counted on `calendar` (default: now's year onwards,
+    as read a few minutes ago at most, so that the to-do counts stay one statement)."""
     calendar = calendar or cached_calendar(as_utc(now).astimezone(SHANGHAI).year)
-    horizon = calendar.add_working_days(now, 1).at
+    return calendar.add_working_days(now, 1).at
+
+
+def due_soon_clause(now: datetime, calendar: Calendar | None = None, *, horizon: Any = None):
+    """WHERE condition: open, the clock running, not yet overdue, and due by `horizon` (default:
+    `due_soon_horizon(now, calendar)`; a bound parameter when the statement is built once)."""
+    horizon = due_soon_horizon(now, calendar) if horizon is None else horizon
     return and_(Problem.status.in_(_timed_statuses()), Problem.due_at >= now, Problem.due_at <= horizon)

@@ -9,13 +9,30 @@ the rules' homes: scope from `problems.scoping`, deadlines from `problems.sla`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, and_, case, exists, false, func, literal, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 
 from service_app.auth.models import Role, User
 from service_app.common.time import utcnow
+from service_app.common.types import UTCDateTime
 from service_app.extensions import db
 from service_app.notifications.models import Notification
 from service_app.problems import sla
@@ -24,6 +41,28 @@ from service_app.problems.scoping import cadre_scope
 from service_app.visits.models import Visit
 
 Keys = list[tuple[str, ColumnElement[bool]]]
+
+
+# The statement is built once per shape of caller (role, lead or not, in a department or not) with
+# the caller and the moment as bound parameters: building it and deriving SQLAlchemy's cache key
+# for its hundred-odd nodes at every request cost more than running it.
+NOW = bindparam("now", type_=UTCDateTime())
+HORIZON = bindparam("horizon", type_=UTCDateTime())
+
+
+@dataclass(frozen=True)
+class _Caller:
+    """What the role functions read of the actor: its shape as values, its ids as bound parameters."""
+
+    role: str
+    is_lead: bool
+    in_department: bool
+    id: ClassVar[Any] = bindparam("actor_id", type_=Integer())
+    enterprise_id: ClassVar[Any] = bindparam("enterprise_id", type_=Integer())
+
+    @property
+    def department_id(self) -> Any:
+        return bindparam("department_id", type_=Integer()) if self.in_department else None
 
 
 def _unrated() -> ColumnElement[bool]:
@@ -37,16 +76,16 @@ def _returned() -> ColumnElement[bool]:
     return exists().where(ProblemEvent.problem_id == Problem.id, ProblemEvent.action == "return")
 
 
-def _deadlines(now: datetime) -> Keys:
-    return [("overdue", sla.overdue_clause(now)), ("due_soon", sla.due_soon_clause(now))]
+def _deadlines(now: Any) -> Keys:
+    return [("overdue", sla.overdue_clause(now)), ("due_soon", sla.due_soon_clause(now, horizon=HORIZON))]
 
 
-def _enterprise(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
+def _enterprise(actor: _Caller, now: Any) -> tuple[ColumnElement[bool], Keys]:
     keys = [("to_rate", _unrated()), ("awaiting_info", Problem.status == "awaiting_info")]
     return Problem.enterprise_id == actor.enterprise_id, keys
 
 
-def _cadre(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
+def _cadre(actor: _Caller, now: Any) -> tuple[ColumnElement[bool], Keys]:
     acts_on = and_(
         cadre_scope(actor.id),
         or_(
@@ -63,7 +102,7 @@ def _cadre(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
     return acts_on, keys
 
 
-def _department(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
+def _department(actor: _Caller, now: Any) -> tuple[ColumnElement[bool], Keys]:
     if actor.department_id is None:
         return false(), []
     # The lead assigns: a problem of the department in progress with nobody or the lead itself as
@@ -91,7 +130,7 @@ def _department(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
     return acts_on, keys
 
 
-def _manager(actor: User, now: datetime) -> tuple[ColumnElement[bool], Keys]:
+def _manager(actor: _Caller, now: Any) -> tuple[ColumnElement[bool], Keys]:
     supervised = and_(Problem.supervised, Problem.status.in_(OPEN_STATUSES))
     pending = and_(Problem.extension_request_days.is_not(None), Problem.status.in_(OPEN_STATUSES))
     return true(), [("overdue", sla.overdue_clause(now)), ("extension_requests", pending), ("supervised", supervised)]
@@ -108,6 +147,26 @@ ROLE_KEYS = {
 def todo_counts(*, actor: User, now: datetime | None = None) -> dict[str, Any]:
     """`{"counts": {key: n}, "unread_notifications": n}` for the caller, in one statement."""
     now = now or utcnow()
+    query, names, extra, uses_horizon = _statement(
+        _Caller(role=actor.role, is_lead=bool(actor.is_lead), in_department=actor.department_id is not None)
+    )
+    parameters = {
+        "actor_id": actor.id,
+        "enterprise_id": actor.enterprise_id,
+        "department_id": actor.department_id,
+        "now": now,
+        **({"horizon": sla.due_soon_horizon(now)} if uses_horizon else {}),
+    }
+    row = db.session.execute(query, parameters).one()._mapping
+    counts = {name: row[name] for name in names} | {name: row[name] for name in extra}
+    return {"counts": counts, "unread_notifications": row["unread"]}
+
+
+@cache
+def _statement(actor: _Caller) -> tuple[Select, list[str], list[str], bool]:
+    """The to-do statement of callers of this shape, the names of its counts and extras, and whether
+    it takes the due-soon horizon."""
+    now = NOW
     acts_on, keys = ROLE_KEYS[actor.role](actor, now) if actor.role in ROLE_KEYS else (false(), [])
     unread = (
         select(func.count())
@@ -127,6 +186,4 @@ def todo_counts(*, actor: User, now: datetime | None = None) -> dict[str, Any]:
         query = select(*counted, *others, unread.label("unread")).select_from(todo)
     else:
         query = select(unread.label("unread"))
-    row = db.session.execute(query).one()._mapping
-    counts = {name: row[name] for name, _ in keys} | {name: row[name] for name in extra}
-    return {"counts": counts, "unread_notifications": row["unread"]}
+    return query, [name for name, _ in keys], list(extra), any(name == "due_soon" for name, _ in keys)
