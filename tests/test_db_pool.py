@@ -58,6 +58,7 @@ def test_requests_that_only_read_keep_their_prepared_statements(app, client, bac
         user = UserFactory()
         db.session.commit()
         user_id, username = user.id, user.username
+        db.engine.dispose()  # one connection from here on: the requests and the check below share it
     try:
         headers = {"Authorization": f"Bearer {login(client, username)['access_token']}"}
         for _ in range(8):
