@@ -258,6 +258,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS", "8")))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "2")))
     parser.add_argument("--skip-setup", action="store_true", help="reuse the database from the previous run")
+    parser.add_argument("--only", default="", help="measure only the scenarios whose name contains this text")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is not installed (make bench installs it)", file=sys.stderr)
@@ -271,7 +272,7 @@ def main() -> int:
     rss: list[float] = []
     load = [os.getloadavg()[0]]
     try:
-        plan = scenarios()
+        plan = [scenario for scenario in scenarios() if args.only in scenario.name]
         marks = watermarks(engine)
         for round_number in range(args.rounds):
             for scenario in plan:
