@@ -1,4 +1,4 @@
-"""List items are written from Core rows (schemas.list_item), not dumped by marshmallow: for every
+"""List items are written from Core rows (schemas.list_items), not dumped by marshmallow: for every
 role and every state, each item of GET /problems equals what ProblemSchema dumps for the problem
 with its relations loaded; the detail's names, read the same way, agree too."""
 

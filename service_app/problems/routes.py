@@ -63,9 +63,8 @@ def list_problems(args):
     """问题列表 / Problems the caller may see, newest first (`status`, `overdue`, `updated_since`… filters)."""
     now = utcnow()
     page = service.list_problems(actor(), now=now, **args)
-    # Written from the rows by schemas.list_item (the document ProblemPageSchema describes), not dumped.
-    items = [schemas.list_item(row, now) for row in page.items]
-    return current_app.json.response({"items": items, "next_cursor": page.next_cursor})
+    # Written from the rows by schemas.list_items (the document ProblemPageSchema describes), not dumped.
+    return current_app.json.response({"items": schemas.list_items(page.items, now), "next_cursor": page.next_cursor})
 
 
 @blp.route("/problems", methods=["POST"])

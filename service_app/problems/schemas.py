@@ -5,6 +5,7 @@ workflow.py."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -127,42 +128,49 @@ class ProblemDetailSchema(ProblemSchema):
 ProblemPageSchema = page_schema(ProblemSchema, "ProblemPage")
 
 
-def list_item(row: Any, now: datetime) -> dict[str, Any]:
-    """`ProblemSchema().dump(problem)` written straight from a list row (service.LIST_COLUMNS and
-    the names), at `now`: marshmallow took most of a page's CPU. tests/test_problems_list_items.py
-    checks the two give the same document for every role and state."""
-    status = row.status
-    return {
-        "id": row.id,
-        "code": row.code,
-        "title": row.title,
-        "status": status,
-        "status_label": STATUS_LABELS[status],
-        "status_label_en": STATUS_LABELS_EN[status],
-        "urgent": row.urgent,
-        "category_id": row.category_id,
-        "category_label": row.category_label,
-        "category_label_en": row.category_label_en,
-        "enterprise_id": row.enterprise_id,
-        "enterprise_name": row.enterprise_name,
-        "cadre_id": row.cadre_id,
-        "cadre_name": row.cadre_name,
-        "department_id": row.department_id,
-        "department_name": row.department_name,
-        "handler_id": row.handler_id,
-        "handler_name": row.handler_name,
-        "supervised": row.supervised,
-        "overdue": sla.is_overdue(row, now),
-        "response_due_at": _iso(row.response_due_at),
-        "due_at": _iso(row.due_at),
-        "deadline_provisional": row.deadline_provisional,
-        "urge_count": row.urge_count,
-        "reopen_count": row.reopen_count,
-        "created_at": _iso(row.created_at),
-        "updated_at": _iso(row.updated_at),
-        "version": row.version,
-        "source": row.source,
-    }
+def list_items(rows: Sequence[Any], now: datetime) -> list[dict[str, Any]]:
+    """`ProblemSchema().dump(problem)` for each list row (service.LIST_COLUMNS and the names), at
+    `now`, written straight from the rows: marshmallow took most of a page's CPU, and reading a
+    Row's fields by name a fifth of what was left, so each row is read once into a dict.
+    tests/test_problems_list_items.py checks the result equals the schema's for every role and state."""
+    items = []
+    for row in rows:
+        r = dict(zip(row._fields, row, strict=True))
+        status = r["status"]
+        items.append(
+            {
+                "id": r["id"],
+                "code": r["code"],
+                "title": r["title"],
+                "status": status,
+                "status_label": STATUS_LABELS[status],
+                "status_label_en": STATUS_LABELS_EN[status],
+                "urgent": r["urgent"],
+                "category_id": r["category_id"],
+                "category_label": r["category_label"],
+                "category_label_en": r["category_label_en"],
+                "enterprise_id": r["enterprise_id"],
+                "enterprise_name": r["enterprise_name"],
+                "cadre_id": r["cadre_id"],
+                "cadre_name": r["cadre_name"],
+                "department_id": r["department_id"],
+                "department_name": r["department_name"],
+                "handler_id": r["handler_id"],
+                "handler_name": r["handler_name"],
+                "supervised": r["supervised"],
+                "overdue": sla.is_overdue(row, now),
+                "response_due_at": _iso(r["response_due_at"]),
+                "due_at": _iso(r["due_at"]),
+                "deadline_provisional": r["deadline_provisional"],
+                "urge_count": r["urge_count"],
+                "reopen_count": r["reopen_count"],
+                "created_at": _iso(r["created_at"]),
+                "updated_at": _iso(r["updated_at"]),
+                "version": r["version"],
+                "source": r["source"],
+            }
+        )
+    return items
 
 
 def _iso(value: datetime | None) -> str | None:

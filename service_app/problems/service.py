@@ -104,7 +104,7 @@ def list_problems(
     actor: User, *, limit: int | None = None, cursor: str | None = None, now: datetime | None = None, **filters: Any
 ) -> Page:
     """The caller's problems, newest first, one page at a time (keyset on id), as rows of
-    LIST_COLUMNS and the names (schemas.list_item turns one into a list item)."""
+    LIST_COLUMNS and the names (schemas.list_items turns them into list items)."""
     query = _filtered(visible_problems(actor), now=now or utcnow(), **filters)
     query = query.with_only_columns(*LIST_COLUMNS, *_list_names(), maintain_column_froms=False)
     return keyset_page(
