@@ -4,6 +4,8 @@ their prepared statements by reads that end with COMMIT."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 import sqlalchemy as sa
 
@@ -71,3 +73,15 @@ def test_requests_that_only_read_keep_their_prepared_statements(app, client, bac
             db.session.execute(sa.delete(AuthSession).where(AuthSession.user_id == user_id))
             db.session.execute(sa.delete(User).where(User.id == user_id))
             db.session.commit()
+
+
+def test_postgresql_sessions_run_in_utc_so_timestamps_need_no_conversion(app_ctx, backend):
+    """UTCDateTime skips its per-value conversion on PostgreSQL (common/types.py): that holds because
+    create_app opens every session in UTC, whatever the server's default time zone."""
+    if backend != "postgresql":
+        pytest.skip("SQLite stores naive UTC, converted by UTCDateTime")
+    assert db.session.execute(sa.text("SHOW timezone")).scalar_one() == "UTC"
+    user = UserFactory()
+    db.session.flush()
+    created = db.session.execute(sa.select(User.created_at).where(User.id == user.id)).scalar_one()
+    assert created.tzinfo is UTC

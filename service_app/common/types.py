@@ -21,6 +21,13 @@ class UTCDateTime(TypeDecorator):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def result_processor(self, dialect, coltype):
+        if dialect.name == "postgresql":
+            # The app's PostgreSQL sessions run in UTC (create_app), so psycopg already hands back
+            # datetimes with datetime.UTC: no Python call per value (a hundred on a list page).
+            return None
+        return super().result_processor(dialect, coltype)
+
     def process_result_value(self, value: datetime | None, dialect):
         if value is None:
             return None
