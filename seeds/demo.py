@@ -72,7 +72,27 @@ def _founded(rng: random.Random) -> date:
     return date(rng.randint(*FOUNDED), rng.randint(1, 12), rng.randint(1, 28))
 
 
+class OutdatedDemo(Exception):
+    """The database holds the demo data set of an earlier version, which loading cannot bring up to date."""
+
+
+def _check_not_outdated() -> None:
+    """The demo accounts' enterprises must be the ones this version numbers them with: an earlier
+    version gave them other credit codes, and adding this version's next to them would make two."""
+    rows = db.session.execute(
+        select(User.username, Enterprise.credit_code)
+        .join(Enterprise, Enterprise.id == User.enterprise_id)
+        .where(User.username.in_([f"ent{number:03d}" for number in range(1, ENTERPRISE_COUNT + 1)]))
+    ).all()
+    if any(code != enterprise_credit_code(int(username[3:])) for username, code in rows):
+        raise OutdatedDemo(
+            "this database holds the demo data of an earlier version (other credit codes): "
+            "recreate it (for `make run`'s default, delete instance/service_app.db) and load again"
+        )
+
+
 def load() -> dict[str, int]:
+    _check_not_outdated()
     rng = random.Random(2019)
     password_hash = hash_password(DEMO_PASSWORD)
     existing_users = set(db.session.scalars(select(User.username)))

@@ -171,3 +171,15 @@ def test_reference_seed_moves_an_old_default_department_once(app_ctx):
     power.default_department_id = ids["jfj"]
     db.session.flush()
     assert reference.load()["categories"] == 0 and power.default_department_id == ids["jfj"]
+
+
+def test_an_outdated_demo_database_is_refused_with_advice(app, app_ctx):
+    """A database holding an earlier version's demo (other credit codes) is not loaded on top of."""
+    seeds.load("demo")
+    enterprise = db.session.scalar(select(Enterprise).join(User, User.enterprise_id == Enterprise.id).where(
+        User.username == "ent004"
+    ))
+    enterprise.credit_code = credit_code.make("91430211MA4L00004")  # where an earlier version put it
+    db.session.flush()
+    result = app.test_cli_runner().invoke(args=["seed", "--data", "demo"])
+    assert result.exit_code == 1 and "instance/service_app.db" in result.output, result.output
