@@ -73,6 +73,8 @@ def _refuse_unsafe_production(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    from flask_sqlalchemy.session import Session as FlaskSession
+
     from service_app import models  # noqa: F401  (registers every table)
     from service_app.auth import tokens
     from service_app.common.db_pool import end_reads_with_commit, ping_after_idle
@@ -84,7 +86,8 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         for engine in db.engines.values():
             ping_after_idle(engine, app.config["DB_PING_AFTER_IDLE_SECONDS"])
-    end_reads_with_commit(app, db.session.session_factory.class_)
+    # Flask-SQLAlchemy's own Session class: every sessionmaker (the app's, a test's) subclasses it.
+    end_reads_with_commit(app, FlaskSession)
     init_migrations(app, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
     tokens.init_app(app)
     limiter.init_app(app)
