@@ -46,7 +46,7 @@ class ProblemView(RowView, row="problem"):
     attachments: list[Attachment] = field(default_factory=list)
     rating: Rating | None = None
     allowed_actions: list[str] = field(default_factory=list)
-    # The names the problem refers to (DETAIL_NAMES), read in the problem's own statement.
+    # The names the problem refers to (`_detail_names`), read in the problem's own statement.
     names: dict[str, str | None] | None = None
 
 
@@ -67,7 +67,7 @@ def etag(problem: Problem, *, now: datetime | None = None) -> str:
 # What a list item shows (schemas.ProblemSchema): the problem's own columns, and the names of what it
 # refers to as correlated scalar subqueries. PostgreSQL plans those as sub-plans run for the page's
 # rows only, instead of searching join orders for six tables: planning that join cost more than
-# serving the whole naive page (bench/README "Performance").
+# serving the whole naive page (README, "Performance").
 LIST_COLUMNS = (
     Problem.id, Problem.code, Problem.title, Problem.status, Problem.urgent, Problem.category_id,
     Problem.enterprise_id, Problem.cadre_id, Problem.department_id, Problem.handler_id, Problem.supervised,

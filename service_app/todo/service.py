@@ -62,7 +62,10 @@ class _Caller:
 
     @property
     def department_id(self) -> Any:
-        return bindparam("department_id", type_=Integer()) if self.in_department else None
+        return _DEPARTMENT_ID if self.in_department else None
+
+
+_DEPARTMENT_ID = bindparam("department_id", type_=Integer())
 
 
 def _unrated() -> ColumnElement[bool]:
