@@ -55,7 +55,12 @@ class EnterpriseSchema(Schema):
     park_id = fields.Integer(dump_only=True, allow_none=True)
     chain_id = fields.Integer(dump_only=True, allow_none=True)
     scale = fields.String(dump_only=True, allow_none=True)
-    scale_label = fields.Function(lambda e: SCALE_LABELS.get(e.scale), dump_only=True, allow_none=True)
+    scale_label = fields.Function(
+        lambda e: SCALE_LABELS.get(e.scale),
+        dump_only=True,
+        allow_none=True,
+        metadata={"type": "string"},
+    )
     industry = fields.String(dump_only=True, allow_none=True)
     legal_representative = fields.String(dump_only=True, allow_none=True)
     contact_name = fields.String(dump_only=True, allow_none=True)
