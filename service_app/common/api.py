@@ -167,11 +167,25 @@ def field_docs(_converter, field, ret: dict, **_kwargs) -> dict:
 
 
 class MarshmallowPlugin(apispec.ext.marshmallow.MarshmallowPlugin):
-    """apispec's marshmallow plugin with `field_docs`, in place before the first schema is converted."""
+    """apispec's marshmallow plugin with `field_docs`, in place before the first schema is converted.
+
+    Output-only (`dump_only`) fields are listed as `required`: the service always writes them (null
+    when they have no value), so generated clients need not treat every field of a response as
+    optional. The fuzz test's response-conformance check holds the service to it.
+    """
 
     def init_spec(self, spec):
         super().init_spec(spec)
         self.converter.add_attribute_function(field_docs)
+
+    def schema_helper(self, name, _, schema=None, **kwargs):
+        json_schema = super().schema_helper(name, _, schema=schema, **kwargs)
+        if json_schema is not None:
+            output_only = [key for key, prop in json_schema.get("properties", {}).items() if prop.get("readOnly")]
+            required = json_schema.get("required", [])
+            if output_only:
+                json_schema["required"] = required + [key for key in output_only if key not in required]
+        return json_schema
 
 
 _MISSING = object()

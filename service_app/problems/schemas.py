@@ -93,7 +93,7 @@ class ProblemDetailSchema(ProblemSchema):
     duplicate_of_id = fields.Integer(dump_only=True, allow_none=True)
     reject_reason = fields.String(dump_only=True, allow_none=True)
     resolution = fields.String(dump_only=True, allow_none=True)
-    closed_reason = fields.String(dump_only=True, allow_none=True, metadata={"enum": ["rated", "unrated"]})
+    closed_reason = fields.String(dump_only=True, allow_none=True, metadata={"enum": ["rated", "unrated", None]})
     supervised_at = AwareDateTime(dump_only=True, allow_none=True)
     first_response_at = AwareDateTime(dump_only=True, allow_none=True)
     accepted_at = AwareDateTime(dump_only=True, allow_none=True)
