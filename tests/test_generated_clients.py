@@ -111,7 +111,7 @@ def _session(package, base_url: str, username: str, password: str):
 def test_the_main_story_through_the_generated_python_client(generated, live):
     _output, package = generated
     models = importlib.import_module(f"{PACKAGE}.models")
-    from lianqi_client.types import File  # noqa: PLC0415 - generated at test time
+    File = importlib.import_module(f"{PACKAGE}.types").File  # noqa: N806 - the generated class
 
     base = f"http://127.0.0.1:{live.port}"
     admin = _session(package, base, "liveadmin", "Admin@2019live")
