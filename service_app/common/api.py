@@ -235,7 +235,7 @@ def error_example(status: int) -> dict | None:
         return None
     example = {"code": status, "status": HTTPStatus(status).phrase, "message": CATALOGUE[code].zh, "error_code": code}
     if status == HTTPStatus.UNPROCESSABLE_ENTITY:
-        example["errors"] = {"lat": ["须在 -90 到 90 之间"]}
+        example["errors"] = ErrorSchema._declared_fields["errors"].metadata["example"]
     return example
 
 
