@@ -28,11 +28,13 @@ from types import SimpleNamespace
 from flask import current_app
 from sqlalchemy import func, insert, inspect, select, update
 
+from seeds import texts
+from seeds.demo import ENTERPRISE_COUNT, enterprise_credit_code
 from seeds.reference import DEPARTMENTS
 from service_app.auth.models import Role, User
 from service_app.common.time import SHANGHAI
 from service_app.extensions import db
-from service_app.org.models import CadreLink, Category, Department, Enterprise
+from service_app.org.models import CadreLink, Category, Department, Enterprise, Park
 from service_app.problems import sla, workflow
 from service_app.problems.codes import ProblemCodeCounter, format_code
 from service_app.problems.jobs import UNRATED_NOTE
@@ -69,66 +71,10 @@ DUPLICATES = 44
 OUT_OF_SCOPE = 17
 VISITS_PER_LINK = (3, 9)
 
-# Per category: recurring themes (the title's core) and what an enterprise would add.
-THEMES = {
-    "peitao": [
-        "食堂就餐拥挤",
-        "员工宿舍不足",
-        "通勤公交班次少",
-        "快递收发点不足",
-        "员工子女入学",
-        "停车位紧张",
-        "周边缺少便利店",
-        "夜间路灯不亮",
-        "共享单车乱停放",
-        "医务室缺少药品",
-    ],
-    "wuye": [
-        "厂房屋顶漏水",
-        "电梯故障频发",
-        "物业费收费标准不清",
-        "园区保洁不到位",
-        "消防通道被占用",
-        "门禁系统故障",
-        "下水道堵塞",
-        "绿化带无人修剪",
-        "监控摄像头损坏",
-    ],
-    "yongdi": ["扩建用地指标", "土地证办理缓慢", "厂房用地性质变更", "用地红线调整", "闲置土地处置"],
-    "rongzi": ["贷款审批周期长", "担保费用偏高", "应收账款融资难", "贴息资金未到位", "融资对接活动太少"],
-    "yonggong": ["技术工人招聘难", "社保缴费基数调整", "员工培训补贴申报", "外地员工落户", "用工高峰招工难"],
-    "shenpi": ["环评审批进度慢", "施工许可办理", "消防验收排期长", "营业执照变更", "不动产登记材料多"],
-    "shuidianqi": ["生产用电频繁停电", "工业用气压力不足", "自来水水压偏低", "电力增容报装慢", "污水管网未接通"],
-    "zhengce": ["高新技术企业认定", "研发费用加计扣除", "产业扶持资金兑现", "人才补贴申报", "稳岗补贴政策咨询"],
-    "qita": ["周边道路破损", "货车限行影响物流", "噪音扰民投诉", "企业宣传展示需求", "园区网络信号差"],
-}
+# Per category: recurring themes (the title's core); what is said about each is in `seeds.texts`.
+THEMES = {category: list(themes) for category, themes in texts.THEMES.items()}
 # Most titles are the theme itself; some name where, as people do.
 PLACES = ["", "", "", "", "", "", "", "厂区", "二期", "A栋", "北门"]
-ASKS = ["请协调解决。", "希望尽快处理。", "请求帮助。", "盼复。"]
-DESCRIPTIONS = [
-    "{theme}的情况已持续{days}天，{impact}。我司已与相关方面沟通，但尚未解决，{ask}",
-    "近期{theme}，{impact}。希望{dept}能尽快安排人员现场查看并给出处理意见，{ask}",
-    "{theme}，{impact}，涉及员工约{people}人。特此反映，{ask}",
-]
-IMPACTS = [
-    "影响员工正常上下班",
-    "对生产经营造成一定影响",
-    "员工意见较大",
-    "存在一定安全隐患",
-    "影响订单交付进度",
-    "增加了企业运营成本",
-]
-RESOLUTIONS = [
-    "已安排专人现场核实，问题已处理完毕，企业确认。",
-    "经协调相关单位，已落实整改措施，并与企业联系人电话回访。",
-    "已按政策要求办理完成，相关材料已反馈企业。",
-    "已组织现场协调会，明确责任单位并完成整改。",
-]
-DIRECT_RESOLUTIONS = [
-    "联企干部走访时当场协调解决，企业表示满意。",
-    "已电话协调有关方面，问题当日解决。",
-    "已向企业解释相关政策并指导办理，企业已完成。",
-]
 COMMENTS = [
     "已电话联系企业了解详细情况。",
     "已转告相关负责同志，正在跟进。",
@@ -152,15 +98,6 @@ VISIT_SUMMARIES = [
     "了解企业扩产计划，协调用地和审批事项。",
     "检查安全生产情况，提醒做好防暑降温工作。",
 ]
-RATING_COMMENTS = {
-    5: "处理及时，非常满意。",
-    4: "问题已解决，效率较高。",
-    3: "基本解决，还需持续关注。",
-    2: "处理不彻底，问题仍然存在。",
-    1: "没有实际解决问题。",
-}
-
-
 @dataclass
 class Actors:
     manager: int
@@ -169,6 +106,8 @@ class Actors:
     dept_user: dict[int, int]  # department id -> its staff user
     categories: dict[str, tuple[int, int, int, int]]  # code -> (id, default department, response and resolve days)
     enterprises: list[tuple[int, float, float]]  # (id, lat, lng), in order
+    about: dict[int, tuple[str, str]]  # enterprise id -> (its park's name, its contact person)
+    departments: dict[str, int]  # department code -> id
     people: dict[int, User]  # user id -> the acting user, in memory (id, role, enterprise or department)
     calendar: Calendar  # the working-day calendar of 2019 the deadlines are counted on
 
@@ -184,6 +123,9 @@ class Story:
     title: str
     description: str
     urgent: bool
+    theme: str
+    department: int  # where the cadre dispatches it: the theme's department, else the category's
+    words: random.Random  # its own stream for the texts, so rewording one changes nothing else
     problem: SimpleNamespace | None = None  # the row being written (`_draft`): `workflow.apply` changes it
     row: dict = field(default_factory=dict)  # its columns, once written
     events: list[dict] = field(default_factory=list)
@@ -206,13 +148,16 @@ def _actors() -> Actors:
         )
     }
     # The demo enterprises, in their numbering order (entNNN, cadreNNN).
-    enterprises = list(
-        db.session.execute(
-            select(Enterprise.id, Enterprise.lat, Enterprise.lng)
-            .where(Enterprise.credit_code.like("91430211MA4L%"))
-            .order_by(Enterprise.credit_code)
-        ).tuples()
-    )
+    numbers = {enterprise_credit_code(number): number for number in range(1, ENTERPRISE_COUNT + 1)}
+    rows = db.session.execute(
+        select(Enterprise.credit_code, Enterprise.id, Enterprise.lat, Enterprise.lng)
+        .add_columns(Park.name, Enterprise.contact_name)
+        .outerjoin(Park, Park.id == Enterprise.park_id)
+        .where(Enterprise.credit_code.in_(list(numbers)))
+    ).all()
+    rows = sorted(rows, key=lambda row: numbers[row.credit_code])
+    enterprises = [(row.id, row.lat, row.lng) for row in rows]
+    about = {row.id: (row.name or "园区", row.contact_name or "") for row in rows}
     ent_user = dict(
         db.session.execute(
             select(User.enterprise_id, User.id).where(User.role == Role.ENTERPRISE.value, User.username.like("ent%"))
@@ -239,6 +184,8 @@ def _actors() -> Actors:
         dept_user=dept_user,
         categories=categories,
         enterprises=enterprises,
+        about=about,
+        departments=departments,
         people=people,
         calendar=calendar_for(FIRST_DAY.year),
     )
@@ -272,21 +219,33 @@ def _stories(rng: random.Random, actors: Actors) -> list[Story]:
     weights = [1.0 / (rank + 8) ** 0.7 for rank in range(len(enterprise_ids))]
     shuffled = enterprise_ids[:]
     rng.shuffle(shuffled)
-    department_names = {dept_id: name for dept_id, name in db.session.execute(select(Department.id, Department.name))}
     stories = []
     for index, (created_at, category) in enumerate(zip(_creation_times(rng), categories, strict=False)):
         theme = rng.choice(THEMES[category])
         enterprise_id = rng.choices(shuffled, weights)[0]
-        description = rng.choice(DESCRIPTIONS).format(
+        words = random.Random(SEED * 10_000 + index)
+        description = texts.description(
+            words,
+            category=category,
             theme=theme,
-            days=rng.randint(2, 30),
-            impact=rng.choice(IMPACTS),
-            people=rng.randint(20, 600),
-            dept=department_names[actors.categories[category][1]],
-            ask=rng.choice(ASKS),
+            park=actors.about[enterprise_id][0],
+            month=created_at.astimezone(SHANGHAI).month,
         )
+        routed = texts.theme_department(category, theme)
+        department = actors.departments[routed] if routed else actors.categories[category][1]
         stories.append(
-            Story(index, created_at, enterprise_id, category, _title(rng, theme), description, rng.random() < 0.08)
+            Story(
+                index,
+                created_at,
+                enterprise_id,
+                category,
+                _title(rng, theme),
+                description,
+                rng.random() < 0.08,
+                theme,
+                department,
+                words,
+            )
         )
     return stories
 
@@ -305,10 +264,12 @@ def _mark_duplicates(rng: random.Random, stories: list[Story]) -> dict[int, int]
         if not earlier or story.index in originals or len(duplicates) == DUPLICATES:
             continue
         original = rng.choice(earlier)
-        story.enterprise_id, story.title, story.description = (
+        story.enterprise_id, story.title, story.description, story.theme, story.department = (
             original.enterprise_id,
             original.title,
             original.description,
+            original.theme,
+            original.department,
         )
         duplicates[story.index] = original.index
         originals.add(original.index)
@@ -414,6 +375,7 @@ class Writer:
         self.actors = actors
         self.plan = Plan("open")
         self.unrated_close_days = current_app.config["UNRATED_CLOSE_DAYS"]
+        self.department_names = dict(db.session.execute(select(Department.id, Department.name)).all())
         # The handling steps of DESIGN §11 draw from their own stream, so the rest of the data set
         # (and its fixed figures) is what it was before they existed.
         self.more = random.Random(SEED + 11)
@@ -439,7 +401,7 @@ class Writer:
         self.plan = plan
         cadre = a.cadre[story.enterprise_id]
         ent_user = a.ent_user[story.enterprise_id]
-        category_id, default_department, _response_days, _resolve_days = a.categories[story.category]
+        category_id, _default_department, _response_days, _resolve_days = a.categories[story.category]
         counted = _deadlines(a, story)
         story.problem = _draft(
             enterprise_id=story.enterprise_id,
@@ -473,7 +435,7 @@ class Writer:
             return self._stall(story, plan)
         if plan.direct:
             return self._resolve_directly(story, plan, cadre)
-        return self._dispatch_path(story, plan, cadre, default_department)
+        return self._dispatch_path(story, plan, cadre, story.department)
 
     def _comment(self, story: Story, actor: int, at: datetime) -> None:
         if _before_cutoff(at):
@@ -508,10 +470,10 @@ class Writer:
         self._act(story, "claim", staff, claim_at)
         if rng.random() < 0.25:
             self._comment(story, staff, self._at(story, _hours(rng, 1, 48)))
-        self._work(story, plan, staff, RESOLUTIONS)
+        self._work(story, plan, staff, direct=False)
 
     def _resolve_directly(self, story: Story, plan: Plan, cadre: int) -> None:
-        self._work(story, plan, cadre, DIRECT_RESOLUTIONS)
+        self._work(story, plan, cadre, direct=True)
 
     def _resolution_time(self, story: Story) -> datetime:
         """Mostly within the SLA, measured from filing; about one in six late."""
@@ -520,7 +482,7 @@ class Writer:
         natural = max(story.created_at + sla * share, story.clock + _hours(self.rng, 0.5, 3))
         return self._at(story, natural - story.clock)
 
-    def _work(self, story: Story, plan: Plan, handler: int, texts: list[str]) -> None:
+    def _work(self, story: Story, plan: Plan, handler: int, *, direct: bool) -> None:
         """Resolve (possibly twice, around a low rating), or stall while still open."""
         rng = self.rng
         resolve_at = self._resolution_time(story)
@@ -530,31 +492,36 @@ class Writer:
         reopen = plan.reopened and _before_cutoff(again_at if plan.fate == "resolved" else rate_at)
         if plan.fate == "open" and not reopen or not _before_cutoff(resolve_at):
             return self._stall(story, plan)
-        self._resolve(story, handler, resolve_at, texts)
+        self._resolve(story, handler, resolve_at, direct)
         if reopen:
             self._rate(story, rate_at, rng.choice([1, 2, 2]))  # rate, then reopen
             if plan.fate == "open":
                 return self._stall(story, plan)
-            self._resolve(story, handler, again_at, texts)
+            self._resolve(story, handler, again_at, direct)
         self._after_resolution(story)
 
-    def _resolve(self, story: Story, handler: int, at: datetime, texts: list[str]) -> None:
-        self._act(story, "resolve", handler, at, Params(note=self.rng.choice(texts)))
+    def _resolve(self, story: Story, handler: int, at: datetime, direct: bool) -> None:
+        contact = self.actors.about[story.enterprise_id][1]
+        note = texts.resolution(story.words, category=story.category, theme=story.theme, contact=contact, direct=direct)
+        self._act(story, "resolve", handler, at, Params(note=note))
 
     def _rate(self, story: Story, at: datetime, score: int) -> None:
         """A rating row, then what the service makes of it: `rate`, then `close` or `reopen`."""
         problem = story.problem
+        who = "联企干部" if problem.department_id is None else self.department_names[problem.department_id]
+        days = (at - story.created_at).days
+        comment = texts.rating_comment(story.words, score=score, days=days, who=who)
         story.ratings.append(
             {
                 "enterprise_id": story.enterprise_id,
                 "rated_by_id": problem.filed_by_id,
                 "resolution_no": problem.reopen_count,
                 "score": score,
-                "comment": RATING_COMMENTS[score],
+                "comment": comment,
                 "created_at": at,
             }
         )
-        for action, params in workflow.rating_steps(score, RATING_COMMENTS[score]):
+        for action, params in workflow.rating_steps(score, comment):
             self._act(story, action, problem.filed_by_id, at, params)
 
     def _after_resolution(self, story: Story) -> None:

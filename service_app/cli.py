@@ -21,8 +21,12 @@ def init_app(app: Flask) -> None:
     def seed(kind: str) -> None:
         """Load reference data, or the demo data set (idempotent)."""
         import seeds
+        from seeds.demo import OutdatedDemo
 
-        counts = seeds.load(kind)
+        try:
+            counts = seeds.load(kind)
+        except OutdatedDemo as error:
+            raise click.ClickException(str(error)) from None
         click.echo(
             f"seed {kind}: " + ", ".join(f"{k} +{v}" for k, v in counts.items())
             if counts

@@ -101,6 +101,8 @@ def from_environment() -> dict:
         "ALIYUN_SMS_TIMEOUT_SECONDS": float(os.environ.get("ALIYUN_SMS_TIMEOUT_SECONDS", "5")),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Limits on routes (Open311 clients) count in process memory while the storage is unreachable.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         # Number of trusted reverse proxies in front of gunicorn (for the client address).
         "PROXY_COUNT": _int("PROXY_COUNT", 0),

@@ -37,6 +37,8 @@ def test_list_filters_by_park_chain_scale_and_search(client, manager_headers):
         wanted.id
     ]
     assert _ids(client.get("/api/v1/enterprises?q=筛选目标", headers=manager_headers)) == [wanted.id]
+    item = client.get("/api/v1/enterprises?q=筛选目标", headers=manager_headers).get_json()["items"][0]
+    assert (item["park_id"], item["park_name"], item["chain_name"]) == (park.id, park.name, None)
     assert _ids(client.get(f"/api/v1/enterprises?q={wanted.credit_code.lower()}", headers=manager_headers)) == [
         wanted.id
     ]

@@ -70,6 +70,9 @@ def test_ranking_filters_limit_and_quarter(client, manager_headers, field):
         i["enterprise_id"]
         for i in _ranking(client, manager_headers, f"metric=tax_per_mu&park_id={field['park'].id}")["items"]
     ] == [a.id, b.id]
+    # The names of the park and chain next to their ids.
+    item = _ranking(client, manager_headers, "metric=tax_per_mu&limit=1")["items"][0]
+    assert (item["park_id"], item["park_name"], item["chain_name"]) == (a.park_id, a.park.name, a.chain.name)
     assert [
         i["enterprise_id"]
         for i in _ranking(client, manager_headers, f"metric=output_per_mu&chain_id={field['chain'].id}")["items"]

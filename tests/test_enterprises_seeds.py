@@ -35,13 +35,15 @@ def test_every_demo_enterprise_has_a_plausible_history(app, app_ctx):
     periods = db.session.execute(
         select(EnterpriseIndicator.enterprise_id, func.count()).group_by(EnterpriseIndicator.enterprise_id)
     ).all()
-    assert len(periods) == 500 and {count for _id, count in periods} == {5}
+    # Full years from the first whole year after founding (2016 at the earliest), every quarter from 2018.
+    assert len(periods) == 500 and {count for _id, count in periods} == {7, 8, 9}
     assert set(
         db.session.execute(select(EnterpriseIndicator.year, EnterpriseIndicator.quarter).distinct()).tuples()
     ) == {
         (2016, FULL_YEAR),
         (2017, FULL_YEAR),
         (2018, FULL_YEAR),
+        *((2018, quarter) for quarter in (1, 2, 3, 4)),
         (2019, 1),
         (2019, 2),
     }
@@ -50,7 +52,7 @@ def test_every_demo_enterprise_has_a_plausible_history(app, app_ctx):
         select(Enterprise.scale, Chain.code, EnterpriseIndicator)
         .join(EnterpriseIndicator, EnterpriseIndicator.enterprise_id == Enterprise.id)
         .join(Chain, Chain.id == Enterprise.chain_id)
-        .where(EnterpriseIndicator.year == 2018)
+        .where(EnterpriseIndicator.year == 2018, EnterpriseIndicator.quarter == FULL_YEAR)
     ).all()
     revenue = defaultdict(list)
     for scale, chain, row in rows:
@@ -69,7 +71,7 @@ def test_indicator_seed_is_deterministic_idempotent_and_bulk(app, app_ctx):
 
     db.session.execute(delete(EnterpriseIndicator))
     with count_queries(app) as statements:
-        assert indicators.load() == {"indicators": 2500}
+        assert indicators.load() == {"indicators": len(first)}
     # Two look-ups and the bulk insert (batched by the driver), not a statement per row.
     assert len(statements) <= 10, statements
     assert _snapshot() == first

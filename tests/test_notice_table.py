@@ -101,7 +101,7 @@ ROWS = [
     ("internal comment by staff", "in_progress", "comment", "staff", {"body": "内部", "internal": True},
      {"commented": ("cadre", "lead")}),
     # The handling steps of DESIGN §11.
-    ("withdraw", "submitted", "withdraw", "owner", {"reason": "误报"}, {}),
+    ("withdraw", "submitted", "withdraw", "owner", {"reason": "误报"}, {"withdrawn": ("cadre", "leader")}),
     ("assign", "in_progress", "assign", "lead", {"user_id": "colleague"},
      {"assigned": ("colleague",), "handler_assigned": (*ENTERPRISE, "cadre")}),
     ("request_info", "in_progress", "request_info", "staff", {"question": "请补充照片"},

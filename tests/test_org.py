@@ -29,6 +29,11 @@ def test_reference_lists(client, app_ctx):
     by_name = {c["name"]: c for c in categories}
     assert {"配套服务", "物业管理"} <= set(by_name)
     assert by_name["配套服务"]["default_department_id"] and by_name["配套服务"]["resolve_days"] == 5
+    # Each category names the department it goes to; 水电气 goes to the power utility (DESIGN §15).
+    assert (by_name["配套服务"]["default_department_name"], by_name["水电气"]["default_department_name"]) == (
+        "园区服务中心",
+        "供电公司",
+    )
     assert client.get("/api/v1/departments", headers=headers).status_code == 200
 
 

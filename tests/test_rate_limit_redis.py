@@ -25,6 +25,18 @@ def redis_url():
     return REDIS_URL
 
 
+@pytest.fixture
+def own_limiter():
+    """The limiter is one object per process, and `init_app` points it at the newest app's storage:
+    the apps built here would leave later tests counting in their storage. Put it back after."""
+    from service_app.extensions import limiter
+
+    saved = dict(vars(limiter))
+    yield
+    vars(limiter).update(saved)
+
+
+@pytest.mark.usefixtures("own_limiter")
 @pytest.mark.committing  # writes nothing; two separate app instances must not wait on the test transaction
 def test_failed_logins_are_counted_across_replicas(app, database_url, redis_url):
     """Two app instances (two workers or two machines) share one limit through Redis."""
@@ -48,3 +60,21 @@ def test_failed_logins_are_counted_across_replicas(app, database_url, redis_url)
         client = redis.Redis.from_url(redis_url)
         for key in client.scan_iter(f"{settings['RATELIMIT_KEY_PREFIX']}*"):
             client.delete(key)
+
+
+@pytest.mark.usefixtures("own_limiter")
+@pytest.mark.committing  # writes nothing; the app with a dead storage must not wait on the test transaction
+def test_an_unreachable_storage_neither_fails_logins_nor_lifts_the_limits(app, database_url):
+    """Redis down: failed logins still count (in this process's memory) and are refused past the
+    limit; nothing answers 500."""
+    from tests.live import free_port
+
+    dead = make_app(database_url, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
+    client = dead.test_client()
+    body = {"username": f"nobody-{uuid.uuid4().hex[:8]}", "password": "wrong-1234"}
+    statuses = [client.post("/api/v1/auth/login", json=body).status_code for _ in range(6)]
+    assert statuses == [401] * 5 + [429]
+    elsewhere = client.post("/api/v1/auth/login", json=body, environ_base={"REMOTE_ADDR": "198.51.100.8"})
+    assert elsewhere.status_code == 401
+    # Limits on routes (the Open311 clients') fall back the same way instead of failing the request.
+    assert client.get("/open311/v2/services.json").status_code < 500

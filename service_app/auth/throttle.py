@@ -10,21 +10,60 @@ Failed logins (a wrong password, a wrong SMS code, a wrong current password) cou
   addresses is slowed down; the owner is slowed too, but never refused.
 The counters live in Flask-Limiter's storage (`RATELIMIT_STORAGE_URI`): in-process memory serves
 one worker (`make run` then runs one worker with threads), Redis several workers or machines.
+When that storage cannot be reached, the counters fall back to this process's memory (each worker
+then counts on its own, so the limits hold, looser) and the storage is tried again after
+`STORAGE_RETRY_SECONDS`: a Redis outage neither fails logins with a 500 nor lifts the limits.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
 import time
 from functools import lru_cache
 
 from flask import current_app
 from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import RateLimiter
 
 from service_app.errors import TooManyRequests
 from service_app.extensions import limiter
 
 PAIR, ADDRESS, USERNAME = "login-pair", "login-address", "login-username"
+STORAGE_RETRY_SECONDS = 30.0
+
+log = logging.getLogger(__name__)
+
+
+class _Counters:
+    """The limiter's storage, or this process's memory while that storage is unreachable."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._fallback: RateLimiter | None = None
+        self._retry_at = 0.0
+
+    def call(self, operation: str, *args):
+        primary = limiter.limiter
+        if time.monotonic() >= self._retry_at:
+            try:
+                return getattr(primary, operation)(*args)
+            except primary.storage.base_exceptions as error:
+                log.warning("rate-limit storage unreachable, counting in process memory: %s", error)
+                self._retry_at = time.monotonic() + STORAGE_RETRY_SECONDS
+        return getattr(self._fallback_for(primary), operation)(*args)
+
+    def _fallback_for(self, primary: RateLimiter) -> RateLimiter:
+        with self._lock:
+            if self._fallback is None:
+                self._fallback = type(primary)(MemoryStorage())
+            return self._fallback
+
+
+def _counters() -> _Counters:
+    return current_app.extensions.setdefault("login_counters", _Counters())
 
 
 @lru_cache(maxsize=32)
@@ -53,8 +92,8 @@ def ensure_login_allowed(*, username: str, address: str) -> None:
     for scope, value, spec in _refusing_counters(username, address):
         for item in _items(spec):
             keys = _keys(scope, value)
-            if not limiter.limiter.test(item, *keys):
-                reset_at = limiter.limiter.get_window_stats(item, *keys).reset_time
+            if not _counters().call("test", item, *keys):
+                reset_at = _counters().call("get_window_stats", item, *keys).reset_time
                 raise TooManyRequests(headers={"Retry-After": str(max(1, math.ceil(reset_at - time.time())))})
     delay = login_delay(username=username)
     if delay:
@@ -66,7 +105,7 @@ def login_delay(*, username: str) -> float:
     if not limiter.enabled:
         return 0.0
     for item in _items(current_app.config["LOGIN_SLOWDOWN_PER_USERNAME"]):
-        if not limiter.limiter.test(item, *_keys(USERNAME, username)):
+        if not _counters().call("test", item, *_keys(USERNAME, username)):
             return float(current_app.config["LOGIN_SLOWDOWN_SECONDS"])
     return 0.0
 
@@ -81,7 +120,7 @@ def record_failed_login(*, username: str, address: str) -> None:
     )
     for scope, value, spec in counters:
         for item in _items(spec):
-            limiter.limiter.hit(item, *_keys(scope, value))
+            _counters().call("hit", item, *_keys(scope, value))
 
 
 SMS_PHONE, SMS_ADDRESS = "sms-phone", "sms-address"
@@ -98,10 +137,10 @@ def take_sms_allowance(*, phone: str, address: str) -> bool:
         (SMS_ADDRESS, address, config["SMS_LIMIT_PER_ADDRESS"]),
     )
     checks = [(item, _keys(scope, value)) for scope, value, spec in counters for item in _items(spec)]
-    if not all(limiter.limiter.test(item, *keys) for item, keys in checks):
+    if not all(_counters().call("test", item, *keys) for item, keys in checks):
         return False
     for item, keys in checks:
-        limiter.limiter.hit(item, *keys)
+        _counters().call("hit", item, *keys)
     return True
 
 

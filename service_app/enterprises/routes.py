@@ -25,7 +25,12 @@ from service_app.enterprises.schemas import (
     RankingSchema,
 )
 from service_app.org import service as org_service
-from service_app.org.schemas import EnterpriseCreateSchema, EnterpriseSchema, EnterpriseUpdateSchema
+from service_app.org.schemas import (
+    EnterpriseCreateSchema,
+    EnterpriseListItemSchema,
+    EnterpriseSchema,
+    EnterpriseUpdateSchema,
+)
 
 blp = Blueprint(
     "enterprises", __name__, url_prefix="/api/v1", description="企业信息与关键指标 / Enterprises and key indicators"
@@ -33,7 +38,7 @@ blp = Blueprint(
 
 blp.record_once(lambda state: history.init_app(state.app))
 
-EnterprisePageSchema = page_schema(EnterpriseSchema, "EnterprisePage")
+EnterprisePageSchema = page_schema(EnterpriseListItemSchema, "EnterprisePage")
 EnterpriseChangePageSchema = page_schema(EnterpriseChangeSchema, "EnterpriseChangePage")
 
 

@@ -131,7 +131,15 @@ class RankingItemSchema(Schema):
     enterprise_id = fields.Integer(dump_only=True)
     name = fields.String(dump_only=True)
     park_id = fields.Integer(dump_only=True, allow_none=True)
+    park_name = fields.String(
+        dump_only=True, allow_none=True, metadata={"description": "The name of the park (园区) `park_id` refers to"}
+    )
     chain_id = fields.Integer(dump_only=True, allow_none=True)
+    chain_name = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The name of the industry chain (产业链) `chain_id` refers to"},
+    )
     value = fields.Float(dump_only=True, metadata={"description": "万元/亩"})
     amount = fields.Float(dump_only=True, metadata={"description": "Tax paid or industrial output, 万元"})
     land_area_mu = fields.Float(dump_only=True)

@@ -23,7 +23,7 @@ from service_app.enterprises.models import FULL_YEAR, EnterpriseChange, Enterpri
 from service_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service_app.extensions import db
 from service_app.org import service as org_service
-from service_app.org.models import CadreLink, Enterprise
+from service_app.org.models import CadreLink, Chain, Enterprise, Park
 from service_app.problems.models import OPEN_STATUSES, RESOLVED_STATUSES, Problem
 from service_app.visits.models import Visit
 
@@ -47,7 +47,7 @@ def list_enterprises(
     updated_since: datetime | None = None,
 ) -> Page:
     """Enterprises `actor` may see, filtered, in id order (keyset pages)."""
-    query = scoping.visible_enterprises(actor)
+    query = scoping.visible_enterprises(actor).options(joinedload(Enterprise.park), joinedload(Enterprise.chain))
     if q:
         query = query.where(contains_text(Enterprise.name, Enterprise.credit_code, text=q))
     for column, value in ((Enterprise.park_id, park_id), (Enterprise.chain_id, chain_id), (Enterprise.scale, scale)):
@@ -243,12 +243,16 @@ def _ranking_query(
             Enterprise.id,
             Enterprise.name,
             Enterprise.park_id,
+            Park.name.label("park_name"),
             Enterprise.chain_id,
+            Chain.name.label("chain_name"),
             amount.label("amount"),
             EnterpriseIndicator.land_area_mu,
             value,
         )
         .join(EnterpriseIndicator, EnterpriseIndicator.enterprise_id == Enterprise.id)
+        .outerjoin(Park, Park.id == Enterprise.park_id)
+        .outerjoin(Chain, Chain.id == Enterprise.chain_id)
         .where(
             EnterpriseIndicator.year == year,
             EnterpriseIndicator.quarter == quarter,
@@ -299,7 +303,9 @@ def rankings(
                 "enterprise_id": row.id,
                 "name": row.name,
                 "park_id": row.park_id,
+                "park_name": row.park_name,
                 "chain_id": row.chain_id,
+                "chain_name": row.chain_name,
                 "value": metrics.per_mu(row.amount, row.land_area_mu),
                 "amount": row.amount,
                 "land_area_mu": row.land_area_mu,

@@ -37,6 +37,7 @@ def _problem(zh: str, en: str, zh_body: str = _PROBLEM_ZH, en_body: str = _PROBL
 
 MESSAGES: dict[str, Message] = {
     "submitted": _problem("新问题待受理", "A new problem waits for you to accept it"),
+    "withdrawn": _problem("企业已撤回问题", "The enterprise withdrew the problem"),
     "accepted": _problem("您反映的问题已受理", "Your problem has been accepted"),
     "rejected": _problem("您反映的问题不予受理", "Your problem was not accepted"),
     "dispatched": _problem("新派单待签收", "A problem was dispatched to your department"),

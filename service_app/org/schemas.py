@@ -26,6 +26,12 @@ class DepartmentSchema(ParkSchema):
 
 class CategorySchema(ParkSchema):
     default_department_id = fields.Integer(dump_only=True, allow_none=True)
+    default_department_name = fields.Function(
+        lambda c: c.default_department.name if c.default_department_id else None,
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The name of the department its problems are dispatched to by default"},
+    )
     response_days = fields.Integer(dump_only=True, metadata={"description": "Working days to the first response"})
     resolve_days = fields.Integer(dump_only=True, metadata={"description": "Working days to resolve (urgent: half)"})
 
@@ -69,6 +75,23 @@ class EnterpriseSchema(Schema):
     description = fields.String(dump_only=True, allow_none=True)
     created_at = AwareDateTime(dump_only=True)
     updated_at = AwareDateTime(dump_only=True)
+
+
+class EnterpriseListItemSchema(EnterpriseSchema):
+    """An enterprise in a list: with the names of its park and chain next to their ids."""
+
+    park_name = fields.Function(
+        lambda e: e.park.name if e.park_id else None,
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The name of the park (园区) `park_id` refers to"},
+    )
+    chain_name = fields.Function(
+        lambda e: e.chain.name if e.chain_id else None,
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The name of the industry chain (产业链) `chain_id` refers to"},
+    )
 
 
 class EnterpriseWriteFields(Schema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
@@ -32,7 +33,12 @@ def list_departments() -> list[Department]:
 
 def list_categories() -> list[Category]:
     """Active categories in their display order."""
-    query = select(Category).where(Category.is_active.is_(True)).order_by(Category.sort_order, Category.id)
+    query = (
+        select(Category)
+        .options(joinedload(Category.default_department))
+        .where(Category.is_active.is_(True))
+        .order_by(Category.sort_order, Category.id)
+    )
     return list(db.session.scalars(query))
 
 

@@ -813,6 +813,8 @@ ACTIONS: dict[str, ActionSpec] = {
             moves={"submitted": _rule("withdrawn", P.FILING_ENTERPRISE)},
             stamp="withdrawn_at",
             schema=ReasonSchema, prepare=_prepare_reason,
+            # Not in the §9 table; the cadres told of the filing are told it is gone from their queue.
+            notices=(Notice("withdrawn", (_linked_cadres,)),),
             summary="Withdraw a problem filed by mistake, before it is accepted (撤回); counted in no statistic.",
         ),
         ActionSpec(
