@@ -120,8 +120,8 @@ def test_the_main_story_through_the_generated_python_client(generated, live):
     categories = _ok(_api("org.list_categories").sync_detailed(client=admin))
     category = next(c for c in categories if c.name == "配套服务")
     enterprise = _ok(_api("enterprises.create_enterprise").sync_detailed(client=admin, body=models.EnterpriseCreate(
-        name="株洲天易新材料科技有限公司", credit_code=new_credit_code(), lat=27.7993, lng=113.0687,
-        address="湖南省株洲市天元区天易科技城 18 栋",
+        name="株洲天易新材料科技有限公司", credit_code=new_credit_code(), lat=27.7762, lng=113.0718,
+        address="湖南省株洲市天元区株洲大道 18 号天易科技城",
     )), 201)
     create_user = _api("auth.create_user")
     accounts = {
@@ -178,7 +178,7 @@ def test_the_main_story_through_the_generated_python_client(generated, live):
 
     # The cadre checks in on site.
     visit = _ok(_api("visits.check_in").sync_detailed(client=cadre, body=models.CheckIn(
-        enterprise_id=enterprise.id, lat=27.7994, lng=113.0688, accuracy_m=12.0, note="回访路灯修复情况",
+        enterprise_id=enterprise.id, lat=27.7763, lng=113.0719, accuracy_m=12.0, note="回访路灯修复情况",
     )), 201)
     assert visit.within_geofence and visit.flags == []
 

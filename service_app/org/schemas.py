@@ -30,7 +30,10 @@ class CategorySchema(ParkSchema):
         lambda c: c.default_department.name if c.default_department_id else None,
         dump_only=True,
         allow_none=True,
-        metadata={"description": "The name of the department its problems are dispatched to by default"},
+        metadata={
+            "type": "string",
+            "description": "The name of the department its problems are dispatched to by default",
+        },
     )
     response_days = fields.Integer(dump_only=True, metadata={"description": "Working days to the first response"})
     resolve_days = fields.Integer(dump_only=True, metadata={"description": "Working days to resolve (urgent: half)"})
@@ -84,13 +87,13 @@ class EnterpriseListItemSchema(EnterpriseSchema):
         lambda e: e.park.name if e.park_id else None,
         dump_only=True,
         allow_none=True,
-        metadata={"description": "The name of the park (园区) `park_id` refers to"},
+        metadata={"type": "string", "description": "The name of the park (园区) `park_id` refers to"},
     )
     chain_name = fields.Function(
         lambda e: e.chain.name if e.chain_id else None,
         dump_only=True,
         allow_none=True,
-        metadata={"description": "The name of the industry chain (产业链) `chain_id` refers to"},
+        metadata={"type": "string", "description": "The name of the industry chain (产业链) `chain_id` refers to"},
     )
 
 

@@ -75,7 +75,7 @@ export async function story(baseUrl: string): Promise<Problem> {
   problem = must(rated.data, rated.error);
 
   const visit = await cadre.POST("/api/v1/visits/check-in", {
-    body: { enterprise_id: problem.enterprise_id, lat: 27.7994, lng: 113.0688, accuracy_m: 12 },
+    body: { enterprise_id: problem.enterprise_id, lat: 27.7763, lng: 113.0719, accuracy_m: 12 },
   });
   const checkedIn = must(visit.data, visit.error);
   const far: boolean = !checkedIn.within_geofence;
