@@ -9,22 +9,29 @@ from service_app.org import credit_code
 from service_app.org.models import ENTERPRISE_SCALES, LINK_ROLES, SCALE_LABELS
 
 
-class ParkSchema(Schema):
+class ReferenceSchema(Schema):
     id = fields.Integer(dump_only=True)
     code = fields.String(dump_only=True)
     name = fields.String(dump_only=True)
     name_en = fields.String(dump_only=True, allow_none=True)
 
 
-class ChainSchema(ParkSchema):
+class ParkSchema(ReferenceSchema):
+    district = fields.String(dump_only=True, allow_none=True)
+    zone_part = fields.String(dump_only=True, allow_none=True)
+    lat = fields.Float(dump_only=True, allow_none=True)
+    lng = fields.Float(dump_only=True, allow_none=True)
+
+
+class ChainSchema(ReferenceSchema):
     pass
 
 
-class DepartmentSchema(ParkSchema):
+class DepartmentSchema(ReferenceSchema):
     phone = fields.String(dump_only=True, allow_none=True)
 
 
-class CategorySchema(ParkSchema):
+class CategorySchema(ReferenceSchema):
     default_department_id = fields.Integer(dump_only=True, allow_none=True)
     default_department_name = fields.Function(
         lambda c: c.default_department.name if c.default_department_id else None,
