@@ -153,8 +153,13 @@ def load() -> dict[str, int]:
     missing = _missing(Park, "code", [p.code for p in PARKS])
     for park in PARKS:
         if park.code in missing:
-            db.session.add(Park(code=park.code, name=park.name, name_en=park.name_en))
+            db.session.add(Park(code=park.code, name=park.name, name_en=park.name_en, **_park_location(park)))
             counts["parks"] += 1
+    # Parks an older seed made, before parks knew where they lie (what an administrator set stays).
+    for row in db.session.scalars(select(Park).where(Park.code.in_(list(PARK_FACTS)), Park.district.is_(None))):
+        for key, value in _park_location(PARK_FACTS[row.code]).items():
+            setattr(row, key, value)
+        counts["parks"] += 1
     missing = _missing(Chain, "code", [c[0] for c in CHAINS])
     for code, name, name_en in CHAINS:
         if code in missing:
@@ -189,6 +194,11 @@ def load() -> dict[str, int]:
             counts["categories"] += 1
     db.session.commit()
     return counts
+
+
+def _park_location(park: ParkFacts) -> dict[str, object]:
+    lat, lng = park.centre
+    return {"district": DISTRICTS[park.district].name, "zone_part": park.part, "lat": lat, "lng": lng}
 
 
 def park_centres() -> dict[str, tuple[float, float]]:

@@ -172,3 +172,83 @@ def test_redocly_lints_the_document_without_errors(document, tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- Field descriptions, types and examples (common/field_docs.py, common/api.py) -------------------
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+COMPOUND = ("$ref", "allOf", "anyOf", "oneOf")
+
+
+def _properties(document):
+    """(where, property) for every property of every component schema and every query parameter."""
+    for name, schema in document["components"]["schemas"].items():
+        for field, prop in schema.get("properties", {}).items():
+            yield f"{name}.{field}", prop
+    for operation_name, operation in _operations(document):
+        for parameter in operation.get("parameters", []):
+            if "$ref" not in parameter and parameter["in"] == "query":
+                yield f"{operation_name} ?{parameter['name']}", {**parameter["schema"], **parameter}
+
+
+def test_every_property_has_a_bilingual_description(document):
+    missing = [where for where, prop in _properties(document)
+               if not (CJK.search(prop.get("description", "")) and re.search(r"[A-Za-z]", prop["description"]))]
+    assert missing == [], "describe them in service_app/common/field_docs.py or the field's metadata"
+
+
+def test_every_property_has_a_type(document):
+    """Output-only Function/Method fields name their type (metadata={"type": ...}): apispec cannot guess it."""
+    missing = [where for where, prop in _properties(document)
+               if "type" not in prop and not any(k in prop for k in COMPOUND)]
+    assert missing == []
+
+
+def test_every_scalar_property_has_an_example(document):
+    missing = [
+        where for where, prop in _properties(document)
+        if "example" not in prop and not any(k in prop for k in COMPOUND)
+        and not (prop.get("type") == "array" and any(k in prop["items"] for k in COMPOUND))
+        and prop.get("format") != "binary"
+    ]
+    assert missing == [], "give them an example in service_app/common/field_docs.py or the field's metadata"
+
+
+def _json_bodies(document):
+    """(where, media type object, reading) of every JSON request body and JSON response."""
+    for name, operation in _operations(document):
+        media = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if media:
+            yield f"{name} request", media, False
+        for status, response in operation.get("responses", {}).items():
+            if "$ref" in response:
+                response = document["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+            media = response.get("content", {}).get("application/json")
+            if media:
+                yield f"{name} {status}", media, True
+
+
+def test_every_json_body_and_success_response_has_an_example(document):
+    missing = [where for where, media, reading in _json_bodies(document)
+               if "example" not in media and (not reading or where.rsplit(" ", 1)[-1].startswith("2"))]
+    assert missing == []
+
+
+def test_every_example_is_valid_against_its_schema(document):
+    """The bodies' examples and the properties' own, so that no example can rot."""
+    from openapi_schema_validator import OAS30ReadValidator, OAS30Validator, OAS30WriteValidator
+
+    invalid = []
+    for where, prop in _properties(document):
+        if "example" in prop:
+            schema = {key: value for key, value in prop.items() if key not in {"example", "in", "name", "required"}}
+            validator = OAS30Validator({**schema, "components": document["components"]})
+            invalid += [f"{where}: {error.message}" for error in validator.iter_errors(prop["example"])]
+    for where, media, reading in _json_bodies(document):
+        if "example" not in media:
+            continue
+        validator = (OAS30ReadValidator if reading else OAS30WriteValidator)(
+            {**media["schema"], "components": document["components"]}
+        )
+        invalid += [f"{where}: {error.json_path} {error.message}" for error in validator.iter_errors(media["example"])]
+    assert invalid == []

@@ -80,6 +80,16 @@ def test_demo_data_is_true_to_the_zone(client, app_ctx):
     enterprises = db.session.scalars(select(Enterprise)).all()
     assert reference.PARK_FACTS["guidao"].district == "shifeng" and reference.PARK_FACTS["guidao"].part == "田心高科园"
     assert {park.part for park in reference.PARKS} == set(reference.ZONE_PARTS)
+    # Parks say where they lie, and the API shows it.
+    for park in parks.values():
+        facts = reference.PARK_FACTS[park.code]
+        assert (park.district, park.zone_part) == (reference.DISTRICTS[facts.district].name, facts.part)
+        assert reference.inside(reference.DISTRICTS[facts.district].box, park.lat, park.lng), park.name
+    headers = {"Authorization": f"Bearer {login(client, 'manager', 'Demo@2019')['access_token']}"}
+    listed = {item["code"]: item for item in client.get("/api/v1/parks", headers=headers).json}
+    assert {k: listed["guidao"][k] for k in ("name", "district", "zone_part")} == {
+        "name": "轨道交通城", "district": "石峰区", "zone_part": "田心高科园"
+    }
 
     # District ↔ credit code ↔ park ↔ address ↔ coordinates; founded before the first figures.
     period = EnterpriseIndicator.year * 10 + EnterpriseIndicator.quarter  # a full year (0) sorts first
@@ -176,6 +186,20 @@ def test_reference_seed_moves_an_old_default_department_once(app_ctx):
     power.default_department_id = ids["jfj"]
     db.session.flush()
     assert reference.load()["categories"] == 0 and power.default_department_id == ids["jfj"]
+
+
+def test_reference_seed_places_parks_an_older_seed_made(app_ctx):
+    """Parks made before parks knew their district get it once; a district an administrator set stays."""
+    seeds.load("reference")
+    parks = {park.code: park for park in db.session.scalars(select(Park))}
+    for park in parks.values():
+        park.district = park.zone_part = park.lat = park.lng = None
+    parks["liyu"].district = "天元区（栗雨）"
+    db.session.flush()
+    assert reference.load()["parks"] == len(parks) - 1
+    assert (parks["guidao"].district, parks["guidao"].lat) == ("石峰区", reference.PARK_FACTS["guidao"].centre[0])
+    assert parks["liyu"].district == "天元区（栗雨）" and parks["liyu"].lat is None
+    assert reference.load()["parks"] == 0
 
 
 def test_an_outdated_demo_database_is_refused_with_advice(app, app_ctx):

@@ -27,5 +27,7 @@ class AttachmentSchema(Schema):
     )
     created_at = AwareDateTime(dump_only=True)
     url = fields.Function(
-        lambda a: f"/api/v1/attachments/{a.id}", dump_only=True, metadata={"description": "Where to download it"}
+        lambda a: f"/api/v1/attachments/{a.id}",
+        dump_only=True,
+        metadata={"type": "string", "description": "Where to download it"},
     )

@@ -26,7 +26,7 @@ class UserSchema(Schema):
     username = fields.String(dump_only=True)
     name = fields.String(dump_only=True)
     role = fields.String(dump_only=True)
-    role_label = fields.Method("get_role_label", dump_only=True)
+    role_label = fields.Method("get_role_label", dump_only=True, metadata={"type": "string"})
     enterprise_id = fields.Integer(dump_only=True, allow_none=True)
     department_id = fields.Integer(dump_only=True, allow_none=True)
     phone = fields.String(dump_only=True, allow_none=True)

@@ -27,7 +27,7 @@ class NotificationSchema(Schema):
     )
     created_at = AwareDateTime(dump_only=True)
     read_at = AwareDateTime(dump_only=True, allow_none=True)
-    read = fields.Function(lambda notice: notice.read_at is not None, dump_only=True)
+    read = fields.Function(lambda notice: notice.read_at is not None, dump_only=True, metadata={"type": "boolean"})
 
 
 class NotificationQuerySchema(PageArgsSchema):

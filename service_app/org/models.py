@@ -31,6 +31,12 @@ class Park(db.Model):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     name_en: Mapped[str | None] = mapped_column(String(128))
+    # Where it lies: its administrative district (区), the part of the high-tech zone it belongs to
+    # (河西示范园, 田心高科园, 董家塅高科园) and a centre for the map.
+    district: Mapped[str | None] = mapped_column(String(32))
+    zone_part: Mapped[str | None] = mapped_column(String(32))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
 
 
 class Chain(db.Model):

@@ -9,28 +9,38 @@ from service_app.org import credit_code
 from service_app.org.models import ENTERPRISE_SCALES, LINK_ROLES, SCALE_LABELS
 
 
-class ParkSchema(Schema):
+class ReferenceSchema(Schema):
     id = fields.Integer(dump_only=True)
     code = fields.String(dump_only=True)
     name = fields.String(dump_only=True)
     name_en = fields.String(dump_only=True, allow_none=True)
 
 
-class ChainSchema(ParkSchema):
+class ParkSchema(ReferenceSchema):
+    district = fields.String(dump_only=True, allow_none=True)
+    zone_part = fields.String(dump_only=True, allow_none=True)
+    lat = fields.Float(dump_only=True, allow_none=True)
+    lng = fields.Float(dump_only=True, allow_none=True)
+
+
+class ChainSchema(ReferenceSchema):
     pass
 
 
-class DepartmentSchema(ParkSchema):
+class DepartmentSchema(ReferenceSchema):
     phone = fields.String(dump_only=True, allow_none=True)
 
 
-class CategorySchema(ParkSchema):
+class CategorySchema(ReferenceSchema):
     default_department_id = fields.Integer(dump_only=True, allow_none=True)
     default_department_name = fields.Function(
         lambda c: c.default_department.name if c.default_department_id else None,
         dump_only=True,
         allow_none=True,
-        metadata={"description": "The name of the department its problems are dispatched to by default"},
+        metadata={
+            "type": "string",
+            "description": "The name of the department its problems are dispatched to by default",
+        },
     )
     response_days = fields.Integer(dump_only=True, metadata={"description": "Working days to the first response"})
     resolve_days = fields.Integer(dump_only=True, metadata={"description": "Working days to resolve (urgent: half)"})
@@ -61,7 +71,12 @@ class EnterpriseSchema(Schema):
     park_id = fields.Integer(dump_only=True, allow_none=True)
     chain_id = fields.Integer(dump_only=True, allow_none=True)
     scale = fields.String(dump_only=True, allow_none=True)
-    scale_label = fields.Function(lambda e: SCALE_LABELS.get(e.scale), dump_only=True, allow_none=True)
+    scale_label = fields.Function(
+        lambda e: SCALE_LABELS.get(e.scale),
+        dump_only=True,
+        allow_none=True,
+        metadata={"type": "string"},
+    )
     industry = fields.String(dump_only=True, allow_none=True)
     legal_representative = fields.String(dump_only=True, allow_none=True)
     contact_name = fields.String(dump_only=True, allow_none=True)
@@ -79,13 +94,13 @@ class EnterpriseListItemSchema(EnterpriseSchema):
         lambda e: e.park.name if e.park_id else None,
         dump_only=True,
         allow_none=True,
-        metadata={"description": "The name of the park (园区) `park_id` refers to"},
+        metadata={"type": "string", "description": "The name of the park (园区) `park_id` refers to"},
     )
     chain_name = fields.Function(
         lambda e: e.chain.name if e.chain_id else None,
         dump_only=True,
         allow_none=True,
-        metadata={"description": "The name of the industry chain (产业链) `chain_id` refers to"},
+        metadata={"type": "string", "description": "The name of the industry chain (产业链) `chain_id` refers to"},
     )
 
 

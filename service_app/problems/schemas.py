@@ -46,27 +46,34 @@ class ProblemSchema(Schema):
     code = fields.String(dump_only=True, metadata={"description": "WT-YYYYMMDD-NNNN (Asia/Shanghai date)"})
     title = fields.String(dump_only=True)
     status = fields.String(dump_only=True, metadata={"enum": list(STATUSES)})
-    status_label = fields.Function(lambda p: STATUS_LABELS[p.status], dump_only=True)
-    status_label_en = fields.Function(lambda p: STATUS_LABELS_EN[p.status], dump_only=True)
+    status_label = fields.Function(lambda p: STATUS_LABELS[p.status], dump_only=True, metadata={"type": "string"})
+    status_label_en = fields.Function(lambda p: STATUS_LABELS_EN[p.status], dump_only=True, metadata={"type": "string"})
     urgent = fields.Boolean(dump_only=True)
     category_id = fields.Integer(dump_only=True)
-    category_label = fields.Function(_name("category", "category_label"), dump_only=True)
+    category_label = fields.Function(
+        _name("category", "category_label"), dump_only=True, metadata={"type": "string"}
+    )
     category_label_en = fields.Function(
-        _name("category", "category_label_en", "name_en"), dump_only=True, allow_none=True
+        _name("category", "category_label_en", "name_en"),
+        dump_only=True,
+        allow_none=True,
+        metadata={"type": "string"},
     )
     enterprise_id = fields.Integer(dump_only=True)
-    enterprise_name = fields.Function(_name("enterprise"), dump_only=True)
+    enterprise_name = fields.Function(_name("enterprise"), dump_only=True, metadata={"type": "string"})
     cadre_id = fields.Integer(dump_only=True, allow_none=True)
-    cadre_name = fields.Function(_name("cadre"), dump_only=True, allow_none=True)
+    cadre_name = fields.Function(_name("cadre"), dump_only=True, allow_none=True, metadata={"type": "string"})
     department_id = fields.Integer(
         dump_only=True, allow_none=True, metadata={"description": "The department it is dispatched to now"}
     )
-    department_name = fields.Function(_name("department"), dump_only=True, allow_none=True)
+    department_name = fields.Function(_name("department"), dump_only=True, allow_none=True, metadata={"type": "string"})
     handler_id = fields.Integer(dump_only=True, allow_none=True)
-    handler_name = fields.Function(_name("handler"), dump_only=True, allow_none=True)
+    handler_name = fields.Function(_name("handler"), dump_only=True, allow_none=True, metadata={"type": "string"})
     supervised = fields.Boolean(dump_only=True)
     overdue = fields.Function(
-        lambda p: sla.is_overdue(p, utcnow()), dump_only=True, metadata={"description": "Open and past due_at"}
+        lambda p: sla.is_overdue(p, utcnow()),
+        dump_only=True,
+        metadata={"type": "boolean", "description": "Open and past due_at"},
     )
     response_due_at = AwareDateTime(dump_only=True)
     due_at = AwareDateTime(dump_only=True)
@@ -96,12 +103,12 @@ class RatingSchema(Schema):
 class ProblemDetailSchema(ProblemSchema):
     description = fields.String(dump_only=True)
     filed_by_id = fields.Integer(dump_only=True, allow_none=True, metadata={"description": "null: a partner system"})
-    filed_by_name = fields.Function(_name("filed_by"), dump_only=True, allow_none=True)
+    filed_by_name = fields.Function(_name("filed_by"), dump_only=True, allow_none=True, metadata={"type": "string"})
     visit_id = fields.Integer(dump_only=True, allow_none=True)
     duplicate_of_id = fields.Integer(dump_only=True, allow_none=True)
     reject_reason = fields.String(dump_only=True, allow_none=True)
     resolution = fields.String(dump_only=True, allow_none=True)
-    closed_reason = fields.String(dump_only=True, allow_none=True, metadata={"enum": ["rated", "unrated"]})
+    closed_reason = fields.String(dump_only=True, allow_none=True, metadata={"enum": ["rated", "unrated", None]})
     supervised_at = AwareDateTime(dump_only=True, allow_none=True)
     first_response_at = AwareDateTime(dump_only=True, allow_none=True)
     accepted_at = AwareDateTime(dump_only=True, allow_none=True)
@@ -182,20 +189,28 @@ class EventSchema(Schema):
 
     id = fields.Integer(dump_only=True)
     action = fields.String(dump_only=True)
-    action_label = fields.Function(lambda e: ACTIONS[e.action].zh, dump_only=True)
-    action_label_en = fields.Function(lambda e: ACTIONS[e.action].en, dump_only=True)
+    action_label = fields.Function(lambda e: ACTIONS[e.action].zh, dump_only=True, metadata={"type": "string"})
+    action_label_en = fields.Function(lambda e: ACTIONS[e.action].en, dump_only=True, metadata={"type": "string"})
     from_status = fields.String(dump_only=True, allow_none=True)
     to_status = fields.String(dump_only=True, allow_none=True)
     note = fields.String(dump_only=True, allow_none=True)
     reason_code = fields.String(dump_only=True, allow_none=True)
-    reason_label = fields.Function(lambda e: REASON_LABELS.get(e.reason_code), dump_only=True, allow_none=True)
+    reason_label = fields.Function(
+        lambda e: REASON_LABELS.get(e.reason_code),
+        dump_only=True,
+        allow_none=True,
+        metadata={"type": "string"},
+    )
     department_id = fields.Integer(dump_only=True, allow_none=True)
     department_name = fields.String(dump_only=True, allow_none=True)
     internal = fields.Boolean(dump_only=True)
     actor_id = fields.Integer(dump_only=True, allow_none=True, metadata={"description": "null: the system"})
-    actor_name = fields.Function(_name("actor"), dump_only=True, allow_none=True)
+    actor_name = fields.Function(_name("actor"), dump_only=True, allow_none=True, metadata={"type": "string"})
     actor_role = fields.Function(
-        lambda e: e.actor.role if e.actor is not None else None, dump_only=True, allow_none=True
+        lambda e: e.actor.role if e.actor is not None else None,
+        dump_only=True,
+        allow_none=True,
+        metadata={"type": "string"},
     )
     created_at = AwareDateTime(dump_only=True)
 

@@ -77,25 +77,34 @@ class VisitSchema(Schema):
     id = fields.Integer(dump_only=True)
     client_id = fields.String(dump_only=True, allow_none=True)
     cadre_id = fields.Integer(dump_only=True)
-    cadre_name = fields.Function(lambda v: v.cadre.name, dump_only=True)
+    cadre_name = fields.Function(lambda v: v.cadre.name, dump_only=True, metadata={"type": "string"})
     enterprise_id = fields.Integer(dump_only=True)
-    enterprise_name = fields.Function(lambda v: v.enterprise.name, dump_only=True)
+    enterprise_name = fields.Function(lambda v: v.enterprise.name, dump_only=True, metadata={"type": "string"})
     recorded_at = AwareDateTime(dump_only=True, metadata={"description": "Check-in time on the phone"})
     received_at = AwareDateTime(dump_only=True, metadata={"description": "When the server received the check-in"})
     lat = fields.Float(dump_only=True)
     lng = fields.Float(dump_only=True)
     accuracy_m = fields.Float(dump_only=True, allow_none=True)
     distance_m = fields.Function(
-        lambda v: None if v.distance_m is None else round(v.distance_m, 1), dump_only=True, allow_none=True
+        lambda v: None if v.distance_m is None else round(v.distance_m, 1),
+        dump_only=True,
+        allow_none=True,
+        metadata={"type": "number"},
     )
     within_geofence = fields.Boolean(dump_only=True)
     flags = fields.List(fields.String(), dump_only=True)
-    flag_labels = fields.Function(lambda v: [FLAG_LABELS[f] for f in v.flags or []], dump_only=True)
+    flag_labels = fields.Function(
+        lambda v: [FLAG_LABELS[f] for f in v.flags or []],
+        dump_only=True,
+        metadata={"type": "array", "items": {"type": "string"}},
+    )
     flagged = fields.Boolean(dump_only=True)
     mock_location = fields.Boolean(dump_only=True)
     note = fields.String(dump_only=True, allow_none=True)
     open = fields.Function(
-        lambda v: v.checked_out_at is None, dump_only=True, metadata={"description": "Not checked out yet"}
+        lambda v: v.checked_out_at is None,
+        dump_only=True,
+        metadata={"type": "boolean", "description": "Not checked out yet"},
     )
     checked_out_at = AwareDateTime(dump_only=True, allow_none=True)
     check_out_lat = fields.Float(dump_only=True, allow_none=True)
@@ -111,7 +120,12 @@ class VisitSchema(Schema):
         allow_none=True,
         metadata={"description": "A manager's review of a flagged check-in: confirmed or dismissed"},
     )
-    review_label = fields.Function(lambda v: REVIEW_LABELS.get(v.review), dump_only=True, allow_none=True)
+    review_label = fields.Function(
+        lambda v: REVIEW_LABELS.get(v.review),
+        dump_only=True,
+        allow_none=True,
+        metadata={"type": "string"},
+    )
     reviewed_at = AwareDateTime(dump_only=True, allow_none=True)
     reviewed_by_id = fields.Integer(dump_only=True, allow_none=True)
     review_note = fields.String(dump_only=True, allow_none=True)
