@@ -2,7 +2,7 @@
 
 Python: `openapi-python-client` generates a package from the document a live server serves (gunicorn,
 production settings, its own SQLite database); the package is imported from tmp_path and drives the
-main story: an admin sets the accounts up, then the enterprise files a problem with a photo, the
+main story, against that server and against one on a private PostgreSQL cluster: an admin sets the accounts up, then the enterprise files a problem with a photo, the
 cadre accepts and dispatches it, the department claims and resolves it, the enterprise rates it,
 the cadre checks in on site and the manager reads the figures. Generation must print no warning
 (DESIGN §15 would allow the non-JSON content types, listed in ALLOWED_WARNINGS: none is needed today).
@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import os
 import subprocess
 import sys
 import urllib.request
@@ -26,7 +27,7 @@ import pytest
 
 from tests.factories import new_credit_code
 from tests.factories_files import png_bytes
-from tests.live import BIN, ROOT, LiveService
+from tests.live import BIN, ROOT, LiveService, PrivatePostgres
 
 PACKAGE = "lianqi_client"
 # Warnings openapi-python-client may print, each for a non-JSON content type (DESIGN §15). None today.
@@ -34,15 +35,39 @@ ALLOWED_WARNINGS: list[str] = []
 PASSWORD = "Lianqi#2026story"
 
 
+def _serve(database_url: str, tmp: Path) -> LiveService:
+    service = LiveService(database_url, workers=1, extra_env={"ATTACHMENT_DIR": str(tmp / "files")})
+    return service.prepare("reference").start()
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
+    """make run's SQLite: the server whose document the clients are generated from."""
     tmp = tmp_path_factory.mktemp("clients-live")
-    service = LiveService(
-        f"sqlite:///{tmp / 'live.db'}", workers=1, extra_env={"ATTACHMENT_DIR": str(tmp / "files")}
-    )
-    service.prepare("reference").start()
+    service = _serve(f"sqlite:///{tmp / 'live.db'}", tmp)
     yield service
     service.stop()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def story_server(request, tmp_path_factory):
+    """The story runs against both backends: the SQLite server above, and one on a private PostgreSQL
+    cluster (the server owns its database, as in production)."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("live")
+        return
+    try:
+        cluster = PrivatePostgres().init()
+    except (RuntimeError, OSError) as error:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"the generated-client story needs PostgreSQL server binaries: {error}", pytrace=False)
+        pytest.skip(f"no PostgreSQL server binaries: {error}")
+    service = _serve(cluster.url, tmp_path_factory.mktemp("clients-live-pg"))
+    try:
+        yield service
+    finally:
+        service.stop()
+        cluster.destroy()
 
 
 @pytest.fixture(scope="module")
@@ -108,12 +133,12 @@ def _session(package, base_url: str, username: str, password: str):
     return client
 
 
-def test_the_main_story_through_the_generated_python_client(generated, live):
+def test_the_main_story_through_the_generated_python_client(generated, story_server):
     _output, package = generated
     models = importlib.import_module(f"{PACKAGE}.models")
     File = importlib.import_module(f"{PACKAGE}.types").File  # noqa: N806 - the generated class
 
-    base = f"http://127.0.0.1:{live.port}"
+    base = f"http://127.0.0.1:{story_server.port}"
     admin = _session(package, base, "liveadmin", "Admin@2019live")
 
     # The admin sets the zone up: an enterprise, its linked cadre, its user, a department's staff, a manager.
