@@ -2,10 +2,11 @@
 
 Python: `openapi-python-client` generates a package from the document a live server serves (gunicorn,
 production settings, its own SQLite database); the package is imported from tmp_path and drives the
-main story, against that server and against one on a private PostgreSQL cluster: an admin sets the accounts up, then the enterprise files a problem with a photo, the
-cadre accepts and dispatches it, the department claims and resolves it, the enterprise rates it,
-the cadre checks in on site and the manager reads the figures. Generation must print no warning
-(DESIGN §15 would allow the non-JSON content types, listed in ALLOWED_WARNINGS: none is needed today).
+main story, against that server and against one on a private PostgreSQL cluster: an admin sets the
+accounts up, then the enterprise files a problem with a photo, the cadre accepts and dispatches it,
+the department claims and resolves it, the enterprise rates it, the cadre checks in on site and the
+manager reads the figures. Generation must print no warning (DESIGN §15 would allow the non-JSON
+content types, listed in ALLOWED_WARNINGS: none is needed today).
 
 TypeScript: `openapi-typescript` turns the same document into `schema.d.ts`, and `tests/ts/story.ts`
 (openapi-fetch's `createClient<paths>`) calls the story's operations with typed bodies and responses;
