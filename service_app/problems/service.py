@@ -24,6 +24,7 @@ from service_app.auth.models import Role, User
 from service_app.common.pagination import Page, keyset_page
 from service_app.common.search import contains_text
 from service_app.common.time import SHANGHAI, utcnow
+from service_app.common.transactions import commit_and_keep
 from service_app.common.views import RowView
 from service_app.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from service_app.extensions import db
@@ -220,6 +221,7 @@ def file_problem(
         resolve_days=category.resolve_days,
         urgent=urgent,
     )
+    enterprise_name, cadre_id, cadre_name = _enterprise_and_cadre(enterprise_id)
     problem = Problem(
         code=codes.next_code(now),
         enterprise_id=enterprise_id,
@@ -229,7 +231,7 @@ def file_problem(
         urgent=urgent,
         filed_by_id=actor.id if actor is not None else None,
         source=source,
-        cadre_id=_responsible_cadre(enterprise_id),
+        cadre_id=cadre_id,
         visit_id=visit_id,
         supervised=False,
         reopen_count=0,
@@ -238,14 +240,36 @@ def file_problem(
         due_at=counted.due_at,
         deadline_provisional=counted.provisional,
     )
-    workflow.transition(problem, "submit", actor=actor, now=now)
-    problem_id = problem.id
+    # A cadre filing has just been checked to be linked (`_filing_enterprise`): no second look-up.
+    linked = actor is not None and actor.role == Role.CADRE.value
+    parties = workflow.relations(problem, actor, linked=linked)
+    workflow.transition(problem, "submit", actor=actor, now=now, parties=parties)
     if actor is None:
         db.session.commit()
         return ProblemView(problem)
-    claim(owner_id=actor.id, attachment_ids=attachment_ids, problem_id=problem_id)
-    db.session.commit()
-    return get_problem(actor, problem_id, now=now)
+    claimed = claim(owner_id=actor.id, attachment_ids=attachment_ids, problem_id=problem.id)
+    # The answer is GET /problems/{id}'s, from what this transaction wrote and read: a new problem has
+    # no rating, no department and no handler, its attachments are the ones just claimed
+    # (tests/test_problems_api.py compares it with a GET afterwards).
+    view = ProblemView(
+        problem,
+        attachments=sorted(claimed, key=lambda attachment: attachment.id),
+        allowed_actions=workflow.allowed_actions(problem, actor, now=now, parties=parties),
+        names={
+            "enterprise_name": enterprise_name,
+            "category_label": category.name,
+            "category_label_en": category.name_en,
+            "department_name": None,
+            "cadre_name": cadre_name,
+            "handler_name": None,
+            "filed_by_name": actor.name,
+        },
+    )
+    if problem.department_id is not None or problem.handler_id is not None:  # not so at filing today
+        db.session.commit()
+        return get_problem(actor, problem.id, now=now)
+    commit_and_keep()
+    return view
 
 
 def _filing_enterprise(actor: User | None, enterprise_id: int | None) -> int:
@@ -281,15 +305,24 @@ def _check_visit(actor: User, visit_id: int, enterprise_id: int) -> None:
         raise field_error("visit_id", "不是您对该企业的走访", "Not your visit to this enterprise")
 
 
-def _responsible_cadre(enterprise_id: int) -> int | None:
-    """The enterprise's primary active linked cadre (a leader when it has no primary one)."""
-    return db.session.scalar(
+def _enterprise_and_cadre(enterprise_id: int) -> tuple[str | None, int | None, str | None]:
+    """The enterprise's name and its responsible cadre's id and name, in one statement: the primary
+    active linked cadre (a leader when it has no primary one)."""
+    cadre = (
         select(CadreLink.cadre_id)
         .join(User, User.id == CadreLink.cadre_id)
         .where(CadreLink.enterprise_id == enterprise_id, CadreLink.ended_at.is_(None), User.is_active.is_(True))
         .order_by(case((CadreLink.role == "primary", 0), else_=1), CadreLink.started_on.desc(), CadreLink.id.desc())
         .limit(1)
+        .scalar_subquery()
     )
+    row = db.session.execute(
+        select(Enterprise.name, User.id, User.name)
+        .select_from(Enterprise)
+        .outerjoin(User, User.id == cadre)
+        .where(Enterprise.id == enterprise_id)
+    ).one()
+    return row[0], row[1], row[2]
 
 
 # --- actions --------------------------------------------------------------------------------------
