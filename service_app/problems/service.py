@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, case, select
+from sqlalchemy import Row, Select, case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -211,7 +211,7 @@ def file_problem(
     """
     now = now or utcnow()
     enterprise_id = _filing_enterprise(actor, enterprise_id)
-    category = _active_category(category_id)
+    category = _category_and_cadre(category_id, enterprise_id)
     if visit_id is not None:
         _check_visit(actor, visit_id, enterprise_id)
     counted = sla.deadlines(
@@ -221,7 +221,6 @@ def file_problem(
         resolve_days=category.resolve_days,
         urgent=urgent,
     )
-    enterprise_name, cadre_id, cadre_name = _enterprise_and_cadre(enterprise_id)
     problem = Problem(
         code=codes.next_code(now),
         enterprise_id=enterprise_id,
@@ -231,7 +230,7 @@ def file_problem(
         urgent=urgent,
         filed_by_id=actor.id if actor is not None else None,
         source=source,
-        cadre_id=cadre_id,
+        cadre_id=category.cadre_id,
         visit_id=visit_id,
         supervised=False,
         reopen_count=0,
@@ -256,11 +255,11 @@ def file_problem(
         attachments=sorted(claimed, key=lambda attachment: attachment.id),
         allowed_actions=workflow.allowed_actions(problem, actor, now=now, parties=parties),
         names={
-            "enterprise_name": enterprise_name,
+            "enterprise_name": category.enterprise_name,
             "category_label": category.name,
             "category_label_en": category.name_en,
             "department_name": None,
-            "cadre_name": cadre_name,
+            "cadre_name": category.cadre_name,
             "handler_name": None,
             "filed_by_name": actor.name,
         },
@@ -292,22 +291,16 @@ def _filing_enterprise(actor: User | None, enterprise_id: int | None) -> int:
     return enterprise_id
 
 
-def _active_category(category_id: int) -> Category:
-    category = db.session.get(Category, category_id)
-    if category is None or not category.is_active:
-        raise field_error("category_id", "问题类别不存在", "No such category")
-    return category
-
-
 def _check_visit(actor: User, visit_id: int, enterprise_id: int) -> None:
     visit = db.session.scalar(visible_visits(actor).where(Visit.id == visit_id))
     if visit is None or visit.enterprise_id != enterprise_id:
         raise field_error("visit_id", "不是您对该企业的走访", "Not your visit to this enterprise")
 
 
-def _enterprise_and_cadre(enterprise_id: int) -> tuple[str | None, int | None, str | None]:
-    """The enterprise's name and its responsible cadre's id and name, in one statement: the primary
-    active linked cadre (a leader when it has no primary one)."""
+def _category_and_cadre(category_id: int, enterprise_id: int) -> Row:
+    """What filing reads, in one statement: the active category (else 422) with its deadlines and
+    names, the enterprise's name, and its responsible cadre's id and name: the primary active linked
+    cadre (a leader when it has no primary one)."""
     cadre = (
         select(CadreLink.cadre_id)
         .join(User, User.id == CadreLink.cadre_id)
@@ -317,12 +310,17 @@ def _enterprise_and_cadre(enterprise_id: int) -> tuple[str | None, int | None, s
         .scalar_subquery()
     )
     row = db.session.execute(
-        select(Enterprise.name, User.id, User.name)
-        .select_from(Enterprise)
+        select(
+            Category.id, Category.name, Category.name_en, Category.response_days, Category.resolve_days,
+            select(Enterprise.name).where(Enterprise.id == enterprise_id).scalar_subquery().label("enterprise_name"),
+            User.id.label("cadre_id"), User.name.label("cadre_name"),
+        )
         .outerjoin(User, User.id == cadre)
-        .where(Enterprise.id == enterprise_id)
-    ).one()
-    return row[0], row[1], row[2]
+        .where(Category.id == category_id, Category.is_active.is_(True))
+    ).first()
+    if row is None:
+        raise field_error("category_id", "问题类别不存在", "No such category")
+    return row
 
 
 # --- actions --------------------------------------------------------------------------------------
