@@ -36,7 +36,7 @@ from service_app.problems.scoping import get_visible_problem, visible_problems
 from service_app.problems.workflow import field_error
 from service_app.visits.models import Visit
 from service_app.visits.scoping import visible_visits
-from service_app.workdays.service import calendar_for
+from service_app.workdays.service import calendar_at, revision_token
 
 
 @dataclass
@@ -215,7 +215,7 @@ def file_problem(
     if visit_id is not None:
         _check_visit(actor, visit_id, enterprise_id)
     counted = sla.deadlines(
-        calendar=calendar_for(now.astimezone(SHANGHAI).year),
+        calendar=calendar_at(now.astimezone(SHANGHAI).year, category.calendar_revision),
         created_at=now,
         response_days=category.response_days,
         resolve_days=category.resolve_days,
@@ -299,8 +299,8 @@ def _check_visit(actor: User, visit_id: int, enterprise_id: int) -> None:
 
 def _category_and_cadre(category_id: int, enterprise_id: int) -> Row:
     """What filing reads, in one statement: the active category (else 422) with its deadlines and
-    names, the enterprise's name, and its responsible cadre's id and name: the primary active linked
-    cadre (a leader when it has no primary one)."""
+    names, the enterprise's name, its responsible cadre's id and name (the primary active linked
+    cadre, a leader when it has no primary one), and the calendar's revision token (`calendar_at`)."""
     cadre = (
         select(CadreLink.cadre_id)
         .join(User, User.id == CadreLink.cadre_id)
@@ -313,7 +313,7 @@ def _category_and_cadre(category_id: int, enterprise_id: int) -> Row:
         select(
             Category.id, Category.name, Category.name_en, Category.response_days, Category.resolve_days,
             select(Enterprise.name).where(Enterprise.id == enterprise_id).scalar_subquery().label("enterprise_name"),
-            User.id.label("cadre_id"), User.name.label("cadre_name"),
+            User.id.label("cadre_id"), User.name.label("cadre_name"), revision_token().label("calendar_revision"),
         )
         .outerjoin(User, User.id == cadre)
         .where(Category.id == category_id, Category.is_active.is_(True))
