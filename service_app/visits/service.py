@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -122,11 +122,13 @@ def check_in(
     A `client_id` this cadre already used returns that visit, however late it is sent again.
     """
     now = now or utcnow()
-    _lock_cadre(cadre.id)
+    linked = _lock_cadre_and_read_enterprise(cadre.id, enterprise_id)
     if client_id is not None and (existing := _visit_by_client_id(cadre.id, client_id)) is not None:
         return _replayed(existing, enterprise_id), False
     recorded_at = _capture_time(recorded_at, now=now)
-    enterprise = _linked_enterprise(cadre, enterprise_id)
+    if linked is None:  # not actively linked to the cadre: 404, as if it did not exist
+        raise NotFound()
+    enterprise = linked
     previous, following = _neighbours(cadre.id, recorded_at)
     visit = Visit(
         client_id=client_id,
@@ -162,18 +164,17 @@ def check_in(
     return detail, True
 
 
-def _lock_cadre(cadre_id: int) -> None:
-    """Serialise one cadre's check-ins, so two at once cannot both stay open (PostgreSQL)."""
-    db.session.execute(select(User.id).where(User.id == cadre_id).with_for_update())
-
-
-def _linked_enterprise(cadre: User, enterprise_id: int) -> Enterprise:
-    """The enterprise, if actively linked to the cadre; otherwise 404, as if it did not exist."""
-    linked = org_scoping.linked_enterprise_ids(cadre.id).where(CadreLink.enterprise_id == enterprise_id)
-    enterprise = db.session.scalar(select(Enterprise).where(Enterprise.id == enterprise_id, linked.exists()))
-    if enterprise is None:
-        raise NotFound()
-    return enterprise
+def _lock_cadre_and_read_enterprise(cadre_id: int, enterprise_id: int) -> Enterprise | None:
+    """Lock the cadre's row, serialising one cadre's check-ins so two at once cannot both stay open
+    (PostgreSQL), and read the enterprise if it is actively linked to the cadre, in one statement."""
+    linked = org_scoping.linked_enterprise_ids(cadre_id).where(CadreLink.enterprise_id == enterprise_id)
+    return db.session.execute(
+        select(User.id, Enterprise)
+        .select_from(User)
+        .outerjoin(Enterprise, and_(Enterprise.id == enterprise_id, linked.exists()))
+        .where(User.id == cadre_id)
+        .with_for_update(of=User)
+    ).one()[1]
 
 
 def _visit_by_client_id(cadre_id: int, client_id: str) -> Visit | None:
