@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, Select, case, select
+from sqlalchemy import Integer, Row, Select, bindparam, case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -297,10 +297,11 @@ def _check_visit(actor: User, visit_id: int, enterprise_id: int) -> None:
         raise field_error("visit_id", "不是您对该企业的走访", "Not your visit to this enterprise")
 
 
-def _category_and_cadre(category_id: int, enterprise_id: int) -> Row:
-    """What filing reads, in one statement: the active category (else 422) with its deadlines and
-    names, the enterprise's name, its responsible cadre's id and name (the primary active linked
-    cadre, a leader when it has no primary one), and the calendar's revision token (`calendar_at`)."""
+@cache
+def _filing_read() -> Select:
+    """Built once per process with bound parameters (`category_id`, `enterprise_id`): SQLAlchemy keeps
+    the statement's cache key, which it would otherwise derive again, node by node, at every filing."""
+    enterprise_id = bindparam("enterprise_id", type_=Integer())
     cadre = (
         select(CadreLink.cadre_id)
         .join(User, User.id == CadreLink.cadre_id)
@@ -309,15 +310,22 @@ def _category_and_cadre(category_id: int, enterprise_id: int) -> Row:
         .limit(1)
         .scalar_subquery()
     )
-    row = db.session.execute(
+    return (
         select(
             Category.id, Category.name, Category.name_en, Category.response_days, Category.resolve_days,
             select(Enterprise.name).where(Enterprise.id == enterprise_id).scalar_subquery().label("enterprise_name"),
             User.id.label("cadre_id"), User.name.label("cadre_name"), revision_token().label("calendar_revision"),
         )
         .outerjoin(User, User.id == cadre)
-        .where(Category.id == category_id, Category.is_active.is_(True))
-    ).first()
+        .where(Category.id == bindparam("category_id", type_=Integer()), Category.is_active.is_(True))
+    )
+
+
+def _category_and_cadre(category_id: int, enterprise_id: int) -> Row:
+    """What filing reads, in one statement: the active category (else 422) with its deadlines and
+    names, the enterprise's name, its responsible cadre's id and name (the primary active linked
+    cadre, a leader when it has no primary one), and the calendar's revision token (`calendar_at`)."""
+    row = db.session.execute(_filing_read(), {"category_id": category_id, "enterprise_id": enterprise_id}).first()
     if row is None:
         raise field_error("category_id", "问题类别不存在", "No such category")
     return row

@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Integer, Select, and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -164,17 +165,25 @@ def check_in(
     return detail, True
 
 
-def _lock_cadre_and_read_enterprise(cadre_id: int, enterprise_id: int) -> Enterprise | None:
-    """Lock the cadre's row, serialising one cadre's check-ins so two at once cannot both stay open
-    (PostgreSQL), and read the enterprise if it is actively linked to the cadre, in one statement."""
+@cache
+def _lock_and_link() -> Select:
+    """Built once per process with bound parameters (`cadre_id`, `enterprise_id`), so SQLAlchemy keeps
+    its cache key instead of deriving it at every check-in."""
+    cadre_id, enterprise_id = bindparam("cadre_id", type_=Integer()), bindparam("enterprise_id", type_=Integer())
     linked = org_scoping.linked_enterprise_ids(cadre_id).where(CadreLink.enterprise_id == enterprise_id)
-    return db.session.execute(
+    return (
         select(User.id, Enterprise)
         .select_from(User)
         .outerjoin(Enterprise, and_(Enterprise.id == enterprise_id, linked.exists()))
         .where(User.id == cadre_id)
         .with_for_update(of=User)
-    ).one()[1]
+    )
+
+
+def _lock_cadre_and_read_enterprise(cadre_id: int, enterprise_id: int) -> Enterprise | None:
+    """Lock the cadre's row, serialising one cadre's check-ins so two at once cannot both stay open
+    (PostgreSQL), and read the enterprise if it is actively linked to the cadre, in one statement."""
+    return db.session.execute(_lock_and_link(), {"cadre_id": cadre_id, "enterprise_id": enterprise_id}).one()[1]
 
 
 def _visit_by_client_id(cadre_id: int, client_id: str) -> Visit | None:
