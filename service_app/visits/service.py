@@ -201,15 +201,19 @@ def _replayed(visit: Visit, enterprise_id: int) -> VisitDetail:
 
 
 def _neighbours(cadre_id: int, recorded_at: datetime) -> tuple[Visit | None, Visit | None]:
-    """The cadre's check-ins recorded just before (or at) and just after `recorded_at`."""
-    mine = select(Visit).where(Visit.cadre_id == cadre_id)
-    previous = db.session.scalar(
-        mine.where(Visit.recorded_at <= recorded_at).order_by(Visit.recorded_at.desc(), Visit.id.desc()).limit(1)
-    )
-    following = db.session.scalar(
-        mine.where(Visit.recorded_at > recorded_at).order_by(Visit.recorded_at, Visit.id).limit(1)
-    )
-    return previous, following
+    """The cadre's check-ins recorded just before (or at) and just after `recorded_at`, in one
+    statement: each found by its own ordered look-up, both read by id."""
+    mine = select(Visit.id).where(Visit.cadre_id == cadre_id)
+    before = Visit.recorded_at <= recorded_at
+    previous_id = mine.where(before).order_by(Visit.recorded_at.desc(), Visit.id.desc()).limit(1)
+    following_id = mine.where(Visit.recorded_at > recorded_at).order_by(Visit.recorded_at, Visit.id).limit(1)
+    rows = db.session.execute(
+        select(Visit, before.label("before")).where(
+            Visit.id.in_([query.correlate(None).scalar_subquery() for query in (previous_id, following_id)])
+        )
+    ).all()
+    found = {bool(is_before): visit for visit, is_before in rows}
+    return found.get(True), found.get(False)
 
 
 def _assess(visit: Visit, *, enterprise: Enterprise, previous: Visit | None) -> None:
