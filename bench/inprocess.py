@@ -31,6 +31,7 @@ def main() -> int:
     )
     parser.add_argument("--requests", type=int, default=200, help="per scenario and round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", default="", help="measure only the scenarios whose name contains this text")
     args = parser.parse_args()
     os.environ.update(
         APP_ENV="production", DATABASE_URL=args.database_url, JWT_SECRET_KEY=JWT_SECRET, LOG_LEVEL="WARNING",
@@ -56,7 +57,7 @@ def main() -> int:
 
     run.api = lambda method, path, *, token=None, body=None: call(service, method, f"/api/v1{path}", token, body)
     run.login = login
-    plan = run.scenarios()
+    plan = [scenario for scenario in run.scenarios() if args.only in scenario.name]
     engine = sa.create_engine(args.database_url)
     marks = watermarks(engine)
 

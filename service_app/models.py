@@ -12,4 +12,4 @@ from service_app.problems.models import Problem, ProblemEvent, Rating  # noqa: F
 from service_app.scheduling.models import JobLock, JobRun  # noqa: F401
 from service_app.stats.models import StatCommonProblem, StatFigure, StatTrendPoint  # noqa: F401
 from service_app.visits.models import Visit  # noqa: F401
-from service_app.workdays.models import CalendarDay  # noqa: F401
+from service_app.workdays.models import CalendarDay, CalendarRevision  # noqa: F401

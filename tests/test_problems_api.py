@@ -3,6 +3,7 @@ idempotent filing, list filters, pagination and the fixed number of SQL statemen
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from service_app.problems import service
 from service_app.problems.models import Problem
 from tests.conftest import count_queries
 from tests.factories import AdminFactory, CategoryFactory
+from tests.factories_files import JPEG
 from tests.factories_problems import file, make_world, problem_in
 from tests.helpers import assert_error
 
@@ -343,3 +345,28 @@ def test_a_page_costs_the_same_statements_for_5_or_50_problems(client, world, he
     large, listed_large = statements()
     assert listed_large > listed_small >= (2 if who == "staff" else 5)
     assert small == large <= 3
+
+
+@pytest.mark.parametrize("who", ["owner", "cadre"])
+def test_filing_answers_what_a_get_reads_afterwards_in_few_statements(client, world, headers, app, who):
+    """The 201 is built from what the filing wrote (no re-read after the commit): it must equal the
+    detail read back, attachments, names and allowed actions included."""
+    user = headers(getattr(world, who))
+    photos = [
+        client.post(
+            "/api/v1/attachments", data={"file": (io.BytesIO(JPEG), f"p{i}.jpg", "image/jpeg")}, headers=user,
+            content_type="multipart/form-data",
+        ).get_json()["id"]
+        for i in range(2)
+    ]
+    body = {**NEW, "category_id": world.category.id, "enterprise_id": world.enterprise.id}
+    body["attachment_ids"] = photos[::-1]
+    with count_queries(app) as seen:
+        created = client.post(API, json=body, headers=user)
+    assert created.status_code == 201, created.get_json()
+    read = client.get(f"{API}/{created.get_json()['id']}", headers=user)
+    assert created.get_json() == read.get_json() and created.headers["ETag"] == read.headers["ETag"]
+    assert [a["id"] for a in created.get_json()["attachments"]] == sorted(photos)
+    # session check, category + enterprise + cadre, calendar, code, problem, event, recipients, notices,
+    # the attachments claimed (read, updated); nothing after the commit
+    assert len(seen) <= 10, seen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from tests.factories import (
     EnterpriseUserFactory,
     UserFactory,
 )
+from tests.factories_files import JPEG
 from tests.factories_visits import VisitFactory, offset, pair
 from tests.helpers import assert_error, auth_headers
 
@@ -423,3 +425,30 @@ def test_concurrent_resends_of_one_client_id_make_one_visit(app, backend):
             db.session.execute(db.delete(User).where(User.id == ids["cadre"]))
             db.session.execute(db.delete(Enterprise).where(Enterprise.id == ids["enterprise"]))
             db.session.commit()
+
+
+@pytest.mark.parametrize("client_id", [None, "phone-1"])
+def test_check_in_answers_what_a_get_reads_afterwards_in_few_statements(client, app, cadre_site, client_id):
+    """The 201 is built from what the check-in wrote (no re-read after the commit): it must equal the
+    visit read back, names and photos included."""
+    cadre, enterprise, headers = cadre_site
+    earlier = client.post(CHECK_IN, json=_body(enterprise, north_m=20), headers=headers).get_json()
+    photos = [
+        client.post(
+            "/api/v1/attachments", data={"file": (io.BytesIO(JPEG), f"p{i}.jpg", "image/jpeg")}, headers=headers,
+            content_type="multipart/form-data",
+        ).get_json()["id"]
+        for i in range(2)
+    ]
+    body = _body(enterprise, photo_ids=photos[::-1], **({"client_id": client_id} if client_id else {}))
+    with count_queries(app) as seen:
+        created = client.post(CHECK_IN, json=body, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    read = client.get(f"/api/v1/visits/{created.get_json()['id']}", headers=headers)
+    assert created.get_json() == read.get_json() and created.get_json()["photo_ids"] == sorted(photos)
+    closed = client.get(f"/api/v1/visits/{earlier['id']}", headers=headers).get_json()
+    assert closed["auto_closed"] is True and closed["open"] is False
+    # session check, cadre lock with the linked enterprise, the neighbours, the visit, the earlier
+    # open visit (read, closed), the photos claimed (read, updated), with a client_id its look-up;
+    # nothing after the commit
+    assert len(seen) <= 8 + (client_id is not None), seen

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import chinese_calendar
 import pytest
 import time_machine
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 
 from service_app.common.time import SHANGHAI
 from service_app.errors import ValidationFailed
@@ -20,7 +20,7 @@ from service_app.problems.models import Problem
 from service_app.problems.workflow import InvalidTransition
 from service_app.stats import compute
 from service_app.workdays.clock import Calendar, halved
-from service_app.workdays.models import CalendarDay
+from service_app.workdays.models import CalendarDay, CalendarRevision
 from service_app.workdays.service import calendar_for
 from tests.factories import AdminFactory, CategoryFactory
 from tests.factories_problems import act, file, make_world, problem_in
@@ -249,6 +249,30 @@ def _drop_year(year: int) -> None:
     db.session.execute(
         delete(CalendarDay).where(CalendarDay.date >= date(year, 1, 1), CalendarDay.date < date(year + 1, 1, 1))
     )
+
+
+def test_filing_counts_on_the_calendar_as_it_is_now_though_processes_keep_it(app_ctx):
+    """Filing keeps the calendar per revision token (workdays.calendar_at); every write to
+    calendar_days, however made, gives a new token, so the next filing counts on the new calendar."""
+    world = make_world()
+    filed = shanghai(2026, 12, 1, 9)
+
+    def due() -> datetime:
+        return db.session.get(Problem, file(world, now=filed)).due_at
+
+    def token() -> str:
+        return db.session.scalar(select(CalendarRevision.token))
+
+    before, first = due(), token()
+    assert due() == before and token() == first  # kept: nothing changed
+    db.session.add(CalendarDay(date=date(2026, 12, 2), kind="holiday", name="测试"))
+    db.session.flush()
+    assert token() != first and due() > before
+    _drop_year(2026)
+    db.session.execute(insert(CalendarDay), [{"date": date(2026, 12, 2), "kind": "holiday", "name": "测试"}])
+    moved, second = due(), token()
+    db.session.execute(delete(CalendarDay).where(CalendarDay.date == date(2026, 12, 2)))
+    assert token() != second and due() < moved
 
 
 def test_a_year_loaded_recounts_provisional_deadlines(app_ctx):

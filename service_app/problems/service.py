@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, case, select
+from sqlalchemy import Integer, Row, Select, bindparam, case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -24,6 +24,7 @@ from service_app.auth.models import Role, User
 from service_app.common.pagination import Page, keyset_page
 from service_app.common.search import contains_text
 from service_app.common.time import SHANGHAI, utcnow
+from service_app.common.transactions import commit_and_keep
 from service_app.common.views import RowView
 from service_app.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from service_app.extensions import db
@@ -35,7 +36,7 @@ from service_app.problems.scoping import get_visible_problem, visible_problems
 from service_app.problems.workflow import field_error
 from service_app.visits.models import Visit
 from service_app.visits.scoping import visible_visits
-from service_app.workdays.service import calendar_for
+from service_app.workdays.service import calendar_at, revision_token
 
 
 @dataclass
@@ -210,11 +211,11 @@ def file_problem(
     """
     now = now or utcnow()
     enterprise_id = _filing_enterprise(actor, enterprise_id)
-    category = _active_category(category_id)
+    category = _category_and_cadre(category_id, enterprise_id)
     if visit_id is not None:
         _check_visit(actor, visit_id, enterprise_id)
     counted = sla.deadlines(
-        calendar=calendar_for(now.astimezone(SHANGHAI).year),
+        calendar=calendar_at(now.astimezone(SHANGHAI).year, category.calendar_revision),
         created_at=now,
         response_days=category.response_days,
         resolve_days=category.resolve_days,
@@ -229,7 +230,7 @@ def file_problem(
         urgent=urgent,
         filed_by_id=actor.id if actor is not None else None,
         source=source,
-        cadre_id=_responsible_cadre(enterprise_id),
+        cadre_id=category.cadre_id,
         visit_id=visit_id,
         supervised=False,
         reopen_count=0,
@@ -238,14 +239,36 @@ def file_problem(
         due_at=counted.due_at,
         deadline_provisional=counted.provisional,
     )
-    workflow.transition(problem, "submit", actor=actor, now=now)
-    problem_id = problem.id
+    # A cadre filing has just been checked to be linked (`_filing_enterprise`): no second look-up.
+    linked = actor is not None and actor.role == Role.CADRE.value
+    parties = workflow.relations(problem, actor, linked=linked)
+    workflow.transition(problem, "submit", actor=actor, now=now, parties=parties)
     if actor is None:
         db.session.commit()
         return ProblemView(problem)
-    claim(owner_id=actor.id, attachment_ids=attachment_ids, problem_id=problem_id)
-    db.session.commit()
-    return get_problem(actor, problem_id, now=now)
+    claimed = claim(owner_id=actor.id, attachment_ids=attachment_ids, problem_id=problem.id)
+    # The answer is GET /problems/{id}'s, from what this transaction wrote and read: a new problem has
+    # no rating, no department and no handler, its attachments are the ones just claimed
+    # (tests/test_problems_api.py compares it with a GET afterwards).
+    view = ProblemView(
+        problem,
+        attachments=sorted(claimed, key=lambda attachment: attachment.id),
+        allowed_actions=workflow.allowed_actions(problem, actor, now=now, parties=parties),
+        names={
+            "enterprise_name": category.enterprise_name,
+            "category_label": category.name,
+            "category_label_en": category.name_en,
+            "department_name": None,
+            "cadre_name": category.cadre_name,
+            "handler_name": None,
+            "filed_by_name": actor.name,
+        },
+    )
+    if problem.department_id is not None or problem.handler_id is not None:  # not so at filing today
+        db.session.commit()
+        return get_problem(actor, problem.id, now=now)
+    commit_and_keep()
+    return view
 
 
 def _filing_enterprise(actor: User | None, enterprise_id: int | None) -> int:
@@ -268,28 +291,44 @@ def _filing_enterprise(actor: User | None, enterprise_id: int | None) -> int:
     return enterprise_id
 
 
-def _active_category(category_id: int) -> Category:
-    category = db.session.get(Category, category_id)
-    if category is None or not category.is_active:
-        raise field_error("category_id", "问题类别不存在", "No such category")
-    return category
-
-
 def _check_visit(actor: User, visit_id: int, enterprise_id: int) -> None:
     visit = db.session.scalar(visible_visits(actor).where(Visit.id == visit_id))
     if visit is None or visit.enterprise_id != enterprise_id:
         raise field_error("visit_id", "不是您对该企业的走访", "Not your visit to this enterprise")
 
 
-def _responsible_cadre(enterprise_id: int) -> int | None:
-    """The enterprise's primary active linked cadre (a leader when it has no primary one)."""
-    return db.session.scalar(
+@cache
+def _filing_read() -> Select:
+    """Built once per process with bound parameters (`category_id`, `enterprise_id`): SQLAlchemy keeps
+    the statement's cache key, which it would otherwise derive again, node by node, at every filing."""
+    enterprise_id = bindparam("enterprise_id", type_=Integer())
+    cadre = (
         select(CadreLink.cadre_id)
         .join(User, User.id == CadreLink.cadre_id)
         .where(CadreLink.enterprise_id == enterprise_id, CadreLink.ended_at.is_(None), User.is_active.is_(True))
         .order_by(case((CadreLink.role == "primary", 0), else_=1), CadreLink.started_on.desc(), CadreLink.id.desc())
         .limit(1)
+        .scalar_subquery()
     )
+    return (
+        select(
+            Category.id, Category.name, Category.name_en, Category.response_days, Category.resolve_days,
+            select(Enterprise.name).where(Enterprise.id == enterprise_id).scalar_subquery().label("enterprise_name"),
+            User.id.label("cadre_id"), User.name.label("cadre_name"), revision_token().label("calendar_revision"),
+        )
+        .outerjoin(User, User.id == cadre)
+        .where(Category.id == bindparam("category_id", type_=Integer()), Category.is_active.is_(True))
+    )
+
+
+def _category_and_cadre(category_id: int, enterprise_id: int) -> Row:
+    """What filing reads, in one statement: the active category (else 422) with its deadlines and
+    names, the enterprise's name, its responsible cadre's id and name (the primary active linked
+    cadre, a leader when it has no primary one), and the calendar's revision token (`calendar_at`)."""
+    row = db.session.execute(_filing_read(), {"category_id": category_id, "enterprise_id": enterprise_id}).first()
+    if row is None:
+        raise field_error("category_id", "问题类别不存在", "No such category")
+    return row
 
 
 # --- actions --------------------------------------------------------------------------------------

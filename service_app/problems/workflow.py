@@ -379,10 +379,16 @@ def apply(
 
 
 def transition(
-    problem: Problem, action: str, *, actor: User | None, now: datetime, params: Params = Params()
+    problem: Problem,
+    action: str,
+    *,
+    actor: User | None,
+    now: datetime,
+    params: Params = Params(),
+    parties: frozenset[Party] | None = None,
 ) -> ProblemEvent:
     """Apply `action` to `problem`: the one way a problem changes. Flushes only when it must."""
-    columns = apply(problem, action, actor=actor, now=now, params=params)
+    columns = apply(problem, action, actor=actor, now=now, params=params, parties=parties)
     if problem.id is None:  # a new problem: the event and notices need its id
         db.session.add(problem)
         db.session.flush()

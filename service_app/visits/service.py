@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Select, select
+from sqlalchemy import Integer, Select, and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -28,11 +29,12 @@ from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import Page, decode_cursor, effective_limit, encode_cursor, keyset_page
 from service_app.common.time import utcnow
+from service_app.common.transactions import commit_and_keep
 from service_app.common.views import RowView
 from service_app.errors import Conflict, NotFound, ValidationFailed
 from service_app.extensions import db
 from service_app.org import scoping as org_scoping
-from service_app.org.models import Enterprise
+from service_app.org.models import CadreLink, Enterprise
 from service_app.visits import coverage, geo
 from service_app.visits.models import PENDING_REVIEW, REVIEW_DECISIONS, Visit
 from service_app.visits.schemas import VisitDetailSchema
@@ -121,11 +123,13 @@ def check_in(
     A `client_id` this cadre already used returns that visit, however late it is sent again.
     """
     now = now or utcnow()
-    _lock_cadre(cadre.id)
+    linked = _lock_cadre_and_read_enterprise(cadre.id, enterprise_id)
     if client_id is not None and (existing := _visit_by_client_id(cadre.id, client_id)) is not None:
         return _replayed(existing, enterprise_id), False
     recorded_at = _capture_time(recorded_at, now=now)
-    enterprise = _linked_enterprise(cadre, enterprise_id)
+    if linked is None:  # not actively linked to the cadre: 404, as if it did not exist
+        raise NotFound()
+    enterprise = linked
     previous, following = _neighbours(cadre.id, recorded_at)
     visit = Visit(
         client_id=client_id,
@@ -138,6 +142,9 @@ def check_in(
         accuracy_m=accuracy_m,
         mock_location=mock_location,
         note=note,
+        # Loaded already: the answer names them without another read.
+        cadre=cadre,
+        enterprise=enterprise,
     )
     _assess(visit, enterprise=enterprise, previous=previous)
     try:
@@ -150,21 +157,33 @@ def check_in(
         return _replayed(existing, enterprise_id), False
     _close_earlier_open_visits(visit)
     _close_if_overtaken(visit, following=following, now=now)
-    attachments.claim(owner_id=cadre.id, attachment_ids=photo_ids, visit_id=visit.id, field="photo_ids")
-    db.session.commit()
-    return _detail(visible_visits(cadre).where(Visit.id == visit.id)), True
+    photos = attachments.claim(owner_id=cadre.id, attachment_ids=photo_ids, visit_id=visit.id, field="photo_ids")
+    # GET /visits/{id}'s answer from what this transaction wrote: no problem can name a visit that did
+    # not exist before it (tests/test_visits_routes.py compares it with a GET afterwards).
+    detail = VisitDetail(visit=visit, photo_ids=sorted(photo.id for photo in photos), problem_ids=[])
+    commit_and_keep()
+    return detail, True
 
 
-def _lock_cadre(cadre_id: int) -> None:
-    """Serialise one cadre's check-ins, so two at once cannot both stay open (PostgreSQL)."""
-    db.session.execute(select(User.id).where(User.id == cadre_id).with_for_update())
+@cache
+def _lock_and_link() -> Select:
+    """Built once per process with bound parameters (`cadre_id`, `enterprise_id`), so SQLAlchemy keeps
+    its cache key instead of deriving it at every check-in."""
+    cadre_id, enterprise_id = bindparam("cadre_id", type_=Integer()), bindparam("enterprise_id", type_=Integer())
+    linked = org_scoping.linked_enterprise_ids(cadre_id).where(CadreLink.enterprise_id == enterprise_id)
+    return (
+        select(User.id, Enterprise)
+        .select_from(User)
+        .outerjoin(Enterprise, and_(Enterprise.id == enterprise_id, linked.exists()))
+        .where(User.id == cadre_id)
+        .with_for_update(of=User)
+    )
 
 
-def _linked_enterprise(cadre: User, enterprise_id: int) -> Enterprise:
-    """The enterprise, if actively linked to the cadre; otherwise 404, as if it did not exist."""
-    if not org_scoping.is_linked(cadre.id, enterprise_id):
-        raise NotFound()
-    return db.session.get(Enterprise, enterprise_id)
+def _lock_cadre_and_read_enterprise(cadre_id: int, enterprise_id: int) -> Enterprise | None:
+    """Lock the cadre's row, serialising one cadre's check-ins so two at once cannot both stay open
+    (PostgreSQL), and read the enterprise if it is actively linked to the cadre, in one statement."""
+    return db.session.execute(_lock_and_link(), {"cadre_id": cadre_id, "enterprise_id": enterprise_id}).one()[1]
 
 
 def _visit_by_client_id(cadre_id: int, client_id: str) -> Visit | None:
@@ -182,15 +201,19 @@ def _replayed(visit: Visit, enterprise_id: int) -> VisitDetail:
 
 
 def _neighbours(cadre_id: int, recorded_at: datetime) -> tuple[Visit | None, Visit | None]:
-    """The cadre's check-ins recorded just before (or at) and just after `recorded_at`."""
-    mine = select(Visit).where(Visit.cadre_id == cadre_id)
-    previous = db.session.scalar(
-        mine.where(Visit.recorded_at <= recorded_at).order_by(Visit.recorded_at.desc(), Visit.id.desc()).limit(1)
-    )
-    following = db.session.scalar(
-        mine.where(Visit.recorded_at > recorded_at).order_by(Visit.recorded_at, Visit.id).limit(1)
-    )
-    return previous, following
+    """The cadre's check-ins recorded just before (or at) and just after `recorded_at`, in one
+    statement: each found by its own ordered look-up, both read by id."""
+    mine = select(Visit.id).where(Visit.cadre_id == cadre_id)
+    before = Visit.recorded_at <= recorded_at
+    previous_id = mine.where(before).order_by(Visit.recorded_at.desc(), Visit.id.desc()).limit(1)
+    following_id = mine.where(Visit.recorded_at > recorded_at).order_by(Visit.recorded_at, Visit.id).limit(1)
+    rows = db.session.execute(
+        select(Visit, before.label("before")).where(
+            Visit.id.in_([query.correlate(None).scalar_subquery() for query in (previous_id, following_id)])
+        )
+    ).all()
+    found = {bool(is_before): visit for visit, is_before in rows}
+    return found.get(True), found.get(False)
 
 
 def _assess(visit: Visit, *, enterprise: Enterprise, previous: Visit | None) -> None:
@@ -214,8 +237,13 @@ def _assess(visit: Visit, *, enterprise: Enterprise, previous: Visit | None) -> 
 
 
 def _insert(visit: Visit) -> None:
-    """Insert in a savepoint: a duplicate client_id undoes only this row, not the request's
-    earlier work (e.g. the Idempotency-Key row, which is flushed first)."""
+    """Insert in a savepoint when it carries a client_id: a duplicate one undoes only this row, not
+    the request's earlier work (e.g. the Idempotency-Key row, which is flushed first). Without a
+    client_id no unique constraint can refuse it, and the savepoint's two round trips are spared."""
+    if visit.client_id is None:
+        db.session.add(visit)
+        db.session.flush()
+        return
     db.session.flush()
     with db.session.begin_nested():
         db.session.add(visit)

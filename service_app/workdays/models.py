@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import CheckConstraint, Date, String
+from sqlalchemy import CheckConstraint, Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service_app.extensions import db
@@ -23,3 +23,15 @@ class CalendarDay(db.Model):
     date: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(8))
     name: Mapped[str] = mapped_column(String(64))
+
+
+class CalendarRevision(db.Model):
+    """One row whose token changes with every write to `calendar_days` (database triggers, migration
+    02401), committed or rolled back with it: a process may keep a calendar it read under a token
+    for as long as the token is current, in every worker. The token is random, so a state that was
+    rolled back never shares a token with a later one."""
+
+    __tablename__ = "calendar_revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))

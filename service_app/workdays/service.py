@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from service_app.extensions import db
 from service_app.workdays.clock import Calendar, WorkingHours
-from service_app.workdays.models import CalendarDay
+from service_app.workdays.models import CalendarDay, CalendarRevision
 
 # Deadlines are counted on the calendar of the year they start in and the next ones up to this many.
 YEARS_AHEAD = 2
@@ -29,6 +29,31 @@ def calendar_for(first_year: int, *, years_ahead: int = YEARS_AHEAD) -> Calendar
     ).all()
     exceptions = {day: kind == "workday" for day, kind in rows}
     return Calendar(exceptions, frozenset(day.year for day in exceptions), working_hours())
+
+
+def revision_token():
+    """`(SELECT token FROM calendar_revisions)`, to read with another statement: see `calendar_at`."""
+    return select(CalendarRevision.token).where(CalendarRevision.id == 1).scalar_subquery()
+
+
+# Calendars kept per database, first year and revision token: a token is current until the next write
+# to calendar_days (in any worker), so a calendar kept under it is the calendar (models.CalendarRevision).
+_by_revision: dict[tuple[str, int, str], Calendar] = {}
+_KEPT_REVISIONS = 32
+
+
+def calendar_at(first_year: int, token: str | None) -> Calendar:
+    """`calendar_for(first_year)` as of the revision `token` the caller read in its transaction (with
+    `revision_token()`): read once per token and process. None (no revision row) reads it."""
+    if token is None:
+        return calendar_for(first_year)
+    key = (str(db.session.get_bind().engine.url), first_year, token)
+    found = _by_revision.get(key)
+    if found is None:
+        if len(_by_revision) >= _KEPT_REVISIONS:
+            _by_revision.clear()
+        found = _by_revision[key] = calendar_for(first_year)
+    return found
 
 
 def year_days(year: int) -> list[CalendarDay]:
