@@ -121,7 +121,9 @@ def visibility(actor: User):
     """A WHERE condition on Problem for `actor`, or None when it sees everything."""
     shape = scope_shape(actor)
     condition = scope_condition(shape)
-    return None if condition is None else condition.params(scope_parameters(actor, shape))
+    if condition is None or shape == "none":  # all, or nothing (false(), which takes no parameters)
+        return condition
+    return condition.params(scope_parameters(actor, shape))
 
 
 def visible_problems(actor: User) -> Select:

@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, bindparam, case, select
+from sqlalchemy import BindParameter, Select, and_, bindparam, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -201,18 +201,18 @@ def _filtered(
 
 
 def get_problem(actor: User, problem_id: int, *, now: datetime | None = None) -> ProblemView:
-    """One problem with its attachments, latest rating and what the caller may do with it; else 404."""
+    """One problem with its attachments, latest rating and what the caller may do with it; else 404.
+
+    Two statements, each built once (per shape of caller) with bound parameters: the problem with
+    its names and latest rating, then its attachments."""
+    shape = scope_shape(actor)
     names = _detail_names()
-    row = db.session.execute(visible_problems(actor).where(Problem.id == problem_id).add_columns(*names)).first()
+    parameters = {**scope_parameters(actor, shape), "problem_id": problem_id}
+    row = db.session.execute(_detail_statement(shape), parameters).first()
     if row is None:
         raise NotFound()
-    problem, *values = row
-    attachments = list(
-        db.session.scalars(select(Attachment).where(Attachment.problem_id == problem.id).order_by(Attachment.id))
-    )
-    rating = db.session.scalar(
-        select(Rating).where(Rating.problem_id == problem.id).order_by(Rating.resolution_no.desc()).limit(1)
-    )
+    problem, rating, *values = row
+    attachments = list(db.session.scalars(_attachments_statement(), {"problem_id": problem.id}))
     actions = workflow.allowed_actions(problem, actor, now=now or utcnow())
     return ProblemView(
         problem,
@@ -220,6 +220,29 @@ def get_problem(actor: User, problem_id: int, *, now: datetime | None = None) ->
         rating=rating,
         allowed_actions=actions,
         names={name.key: value for name, value in zip(names, values, strict=True)},
+    )
+
+
+@cache
+def _detail_statement(shape: str) -> Select:
+    """The problem visible to callers of `shape`, its latest rating (the highest resolution rated;
+    one per resolution) or NULLs, and its names."""
+    rated = Rating.__table__.alias("rated")
+    latest = select(func.max(rated.c.resolution_no)).where(rated.c.problem_id == Problem.id).scalar_subquery()
+    return (
+        visible_problems_of_shape(shape)
+        .where(Problem.id == bindparam("problem_id", type_=Problem.id.type))
+        .add_columns(Rating, *_detail_names())
+        .outerjoin(Rating, and_(Rating.problem_id == Problem.id, Rating.resolution_no == latest))
+    )
+
+
+@cache
+def _attachments_statement() -> Select:
+    return (
+        select(Attachment)
+        .where(Attachment.problem_id == bindparam("problem_id", type_=Attachment.problem_id.type))
+        .order_by(Attachment.id)
     )
 
 
