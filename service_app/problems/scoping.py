@@ -127,7 +127,8 @@ def visibility(actor: User):
 
 
 def visible_problems(actor: User) -> Select:
-    """SELECT of Problem rows scoped to `actor`; list queries are always built from this."""
+    """SELECT of Problem rows scoped to `actor`; list queries are always built from this, or from
+    `visible_problems_of_shape` run with `scope_parameters` when the statement is built once."""
     return scoped(Problem, visibility(actor))
 
 
