@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
+import sqlalchemy as sa
 from flask import current_app
 from marshmallow import fields, validate
 from sqlalchemy import Select, and_, bindparam, or_
@@ -100,7 +101,7 @@ def _component(value: Any, kind: type) -> Any:
 
 
 def keyset_page(
-    query: Select | Callable[[int, bool], Select],
+    query: Select | Callable[[bool], Select],
     *,
     columns: Sequence[Any],
     kinds: Sequence[type],
@@ -113,17 +114,21 @@ def keyset_page(
 ) -> Page:
     """Run `query` ordered by `columns` (last one unique, e.g. id) from after `cursor`.
 
-    `query` is a Select, or a function of (page size, whether after a cursor) returning the page
-    statement `keyset_statement` made of it: a caller that builds its statements once per shape,
-    run with `parameters`. The items are the query's entities, or with `rows` its Core rows.
+    `query` is a Select, or a function of (whether after a cursor) returning the page statement
+    `keyset_statement` made of it: a caller that builds its statements once per shape, run with
+    `parameters`. The items are the query's entities, or with `rows` its Core rows.
     """
     size = effective_limit(limit)
     values = decode_cursor(cursor, kinds) if cursor else None
     if isinstance(query, Select):
-        statement = keyset_statement(query, columns=columns, descending=descending, size=size, after=bool(values))
+        statement = keyset_statement(query, columns=columns, descending=descending, after=bool(values))
     else:
-        statement = query(size, bool(values))
-    bound = {**(parameters or {}), **{f"after_{i}": value for i, value in enumerate(values or ())}}
+        statement = query(bool(values))
+    bound = {
+        **(parameters or {}),
+        **{f"after_{i}": value for i, value in enumerate(values or ())},
+        "page_limit": size + 1,
+    }
     result = session.execute(statement, bound)
     items = result.all() if rows else list(result.scalars().unique())
     next_cursor = None
@@ -134,13 +139,14 @@ def keyset_page(
     return Page(items=items, next_cursor=next_cursor)
 
 
-def keyset_statement(query: Select, *, columns: Sequence[Any], descending: bool, size: int, after: bool) -> Select:
-    """`query`'s page of `size` ordered by `columns`, after the bound sort key `after_0`… when `after`."""
+def keyset_statement(query: Select, *, columns: Sequence[Any], descending: bool, after: bool) -> Select:
+    """`query` ordered by `columns`, after the bound sort key `after_0`… when `after`, limited to the
+    bound `page_limit` (a page and one row more, to tell whether another page follows)."""
     if after:
         keys = [bindparam(f"after_{i}", type_=column.type) for i, column in enumerate(columns)]
         query = query.where(_after(columns, keys, descending))
     order = [c.desc() if descending else c.asc() for c in columns]
-    return query.order_by(*order).limit(size + 1)
+    return query.order_by(*order).limit(bindparam("page_limit", type_=sa.Integer()))
 
 
 def _after(columns: Sequence[Any], values: Sequence[Any], descending: bool):

@@ -112,8 +112,8 @@ def list_problems(
     """The caller's problems, newest first, one page at a time (keyset on id), as rows of
     LIST_COLUMNS and the names (schemas.list_items turns them into list items).
 
-    The statement is built once per shape (the caller's scope, which filters are given, page size,
-    cursor or not) with the caller, the filters and the moment as bound parameters: building it and
+    The statement is built once per shape (the caller's scope, which filters are given, cursor or
+    not) with the caller, the filters and the moment as bound parameters: building it and
     deriving SQLAlchemy's cache key cost a third of the page's CPU. A title search (`q`, escaped
     as a literal pattern) is built per request.
     """
@@ -128,8 +128,8 @@ def list_problems(
         overdue, supervised = filters.get("overdue"), filters.get("supervised")
         given = frozenset(bound)
 
-        def query(size: int, after: bool) -> Select:
-            return _list_statement(shape, given, overdue, supervised, size, after)
+        def query(after: bool) -> Select:
+            return _list_statement(shape, given, overdue, supervised, after)
 
         parameters = {**scope_parameters(actor, shape), **{f"filter_{name}": bound[name] for name in given}}
         if overdue is not None:
@@ -152,16 +152,16 @@ _LIST_FILTERS = {
 _NOW = bindparam("now", type_=Problem.due_at.type)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=256)
 def _list_statement(
-    shape: str, given: frozenset[str], overdue: bool | None, supervised: bool | None, size: int, after: bool
+    shape: str, given: frozenset[str], overdue: bool | None, supervised: bool | None, after: bool
 ) -> Select:
     query = _filtered(
         visible_problems_of_shape(shape), now=_NOW, overdue=overdue, supervised=supervised,
         **{name: _LIST_FILTERS[name] for name in given},
     )
     query = query.with_only_columns(*LIST_COLUMNS, *_list_names(), maintain_column_froms=False)
-    return keyset_statement(query, columns=[Problem.id], descending=True, size=size, after=after)
+    return keyset_statement(query, columns=[Problem.id], descending=True, after=after)
 
 
 def _filtered(
