@@ -6,9 +6,13 @@ from typing import Any
 
 import click
 from flask import Flask
-from flask_jwt_extended import JWTManager
+from flask_jwt_extended import JWTManager as _JWTManager
+from flask_jwt_extended.config import config as _jwt_config
+from flask_jwt_extended.default_callbacks import default_decode_key_callback
+from flask_jwt_extended.tokens import _decode_jwt
 from flask_limiter import Limiter
 from flask_sqlalchemy import SQLAlchemy
+from jwt import ExpiredSignatureError
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -27,6 +31,36 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class JWTManager(_JWTManager):
+    """flask-jwt-extended, verifying a token with one decode instead of two.
+
+    The library first decodes every token unverified, only to hand its header and claims to a
+    `decode_key_loader`, then decodes it again with the key. Without a key loader (the key is the
+    configured one) the first decode is waste: a third of the token check's CPU. Same checks, same
+    errors; an expired token takes the library's path, which attaches its header and claims.
+    """
+
+    def _decode_jwt_from_config(self, encoded_token: str, csrf_value=None, allow_expired: bool = False) -> dict:
+        if self._decode_key_callback is not default_decode_key_callback:
+            return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+        try:
+            return _decode_jwt(
+                algorithms=_jwt_config.decode_algorithms,
+                audience=_jwt_config.decode_audience,
+                csrf_value=csrf_value,
+                encoded_token=encoded_token,
+                identity_claim_key=_jwt_config.identity_claim_key,
+                issuer=_jwt_config.decode_issuer,
+                leeway=_jwt_config.leeway,
+                secret=_jwt_config.decode_key,
+                verify_aud=_jwt_config.decode_audience is not None,
+                verify_sub=_jwt_config.verify_sub,
+                allow_expired=allow_expired,
+            )
+        except ExpiredSignatureError:
+            return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
 
 
 db = SQLAlchemy(model_class=Base)

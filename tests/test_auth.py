@@ -127,6 +127,24 @@ def test_expired_token_is_401(client, app, app_ctx):
     assert_error(client.get("/api/v1/me", headers=bearer(expired)), 401, "token_expired")
 
 
+def test_token_is_decoded_once_per_request(client, app_ctx, monkeypatch):
+    """flask-jwt-extended decodes a token unverified before verifying it; the service's manager skips that."""
+    import jwt as pyjwt
+
+    UserFactory(username="once")
+    tokens = login(client, "once")
+    decodes = []
+    real = pyjwt.decode
+
+    def counted(*args, **kwargs):
+        decodes.append(kwargs.get("options") or {})
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pyjwt, "decode", counted)
+    assert client.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code == 200
+    assert len(decodes) == 1 and decodes[0].get("verify_signature") is not False
+
+
 def _b64(data: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 

@@ -108,6 +108,25 @@ def test_every_role_and_filter_pages_by_keyset_not_offset(client, world, app, wh
         assert ("problems.id <" in statement) == (number > 0)
 
 
+def test_callers_of_one_shape_share_a_statement_and_each_sees_its_own(client, world):
+    """The page statement is built once per shape of caller with the caller's ids bound: one after
+    the other, callers of the same role (and filters) each get their own scope, never the last one's."""
+    ours = problem_in(world, "dispatched")
+    theirs = file(world, by=world.outsider)
+    expected = [
+        (world.owner, {ours}), (world.outsider, {theirs}), (world.cadre, {ours}), (world.other_cadre, {theirs}),
+        (world.staff, {ours}), (world.other_staff, set()), (world.owner, {ours}),
+    ]
+    for query in ({}, {"status": "dispatched,submitted"}):
+        for user, ids in expected:
+            headers = auth_headers(client, user)
+            items = client.get(API, query_string=query, headers=headers).get_json()["items"]
+            assert {item["id"] for item in items} == ids, (user.username, query)
+            for problem_id in {ours, theirs}:
+                status = client.get(f"{API}/{problem_id}", headers=headers).status_code
+                assert status == (200 if problem_id in ids else 404), (user.username, problem_id)
+
+
 def test_a_department_keeps_what_it_was_sent_through_reassignment_and_return(client, world):
     pid = problem_in(world, "dispatched")
     service.perform(world.manager, pid, "dispatch", department_id=world.other_department.id)  # reassigned

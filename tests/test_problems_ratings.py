@@ -155,3 +155,25 @@ def test_the_rating_shows_in_the_problem(client, app_ctx):
         "resolution_no": 0,
     }
     assert shown["status"] == "closed"
+
+
+def test_the_problem_shows_its_latest_rating_in_its_own_statement(client, app, app_ctx):
+    from tests.conftest import count_queries
+    from tests.helpers import auth_headers
+
+    world = make_world()
+    problem_id = problem_in(world, "resolved")
+    for resolution_no, score in ((1, 2), (0, 5)):
+        db.session.add(
+            Rating(problem_id=problem_id, enterprise_id=world.enterprise.id, rated_by_id=world.owner.id,
+                   resolution_no=resolution_no, score=score)
+        )
+    db.session.commit()
+    headers = auth_headers(client, world.owner)
+    with count_queries(app) as statements:
+        shown = client.get(f"/api/v1/problems/{problem_id}", headers=headers).get_json()
+    assert (shown["rating"]["resolution_no"], shown["rating"]["score"]) == (1, 2)
+    # The session check, the problem with its names and latest rating, its attachments.
+    assert len(statements) == 3, statements
+    # The statement is shared by every enterprise: another one's caller is still refused.
+    assert client.get(f"/api/v1/problems/{problem_id}", headers=auth_headers(client, world.outsider)).status_code == 404

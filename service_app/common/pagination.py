@@ -10,15 +10,16 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
+import sqlalchemy as sa
 from flask import current_app
 from marshmallow import fields, validate
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, and_, bindparam, or_
 
 from service_app.common.i18n import bilingual
 from service_app.common.schemas import Integer, Schema, check_moment, storable_text_error
@@ -100,7 +101,7 @@ def _component(value: Any, kind: type) -> Any:
 
 
 def keyset_page(
-    query: Select,
+    query: Select | Callable[[bool], Select],
     *,
     columns: Sequence[Any],
     kinds: Sequence[type],
@@ -109,24 +110,43 @@ def keyset_page(
     descending: bool = True,
     session,
     rows: bool = False,
+    parameters: dict[str, Any] | None = None,
 ) -> Page:
     """Run `query` ordered by `columns` (last one unique, e.g. id) from after `cursor`.
 
-    The items are the query's entities, or with `rows` its Core rows (a select of columns).
+    `query` is a Select, or a function of (whether after a cursor) returning the page statement
+    `keyset_statement` made of it: a caller that builds its statements once per shape, run with
+    `parameters`. The items are the query's entities, or with `rows` its Core rows.
     """
     size = effective_limit(limit)
-    if cursor:
-        values = decode_cursor(cursor, kinds)
-        query = query.where(_after(columns, values, descending))
-    order = [c.desc() if descending else c.asc() for c in columns]
-    query = query.order_by(*order).limit(size + 1)
-    items = session.execute(query).all() if rows else list(session.scalars(query).unique())
+    values = decode_cursor(cursor, kinds) if cursor else None
+    if isinstance(query, Select):
+        statement = keyset_statement(query, columns=columns, descending=descending, after=bool(values))
+    else:
+        statement = query(bool(values))
+    bound = {
+        **(parameters or {}),
+        **{f"after_{i}": value for i, value in enumerate(values or ())},
+        "page_limit": size + 1,
+    }
+    result = session.execute(statement, bound)
+    items = result.all() if rows else list(result.scalars().unique())
     next_cursor = None
     if len(items) > size:
         items = items[:size]
         last = items[-1]
         next_cursor = encode_cursor([_value_of(last, c) for c in columns])
     return Page(items=items, next_cursor=next_cursor)
+
+
+def keyset_statement(query: Select, *, columns: Sequence[Any], descending: bool, after: bool) -> Select:
+    """`query` ordered by `columns`, after the bound sort key `after_0`… when `after`, limited to the
+    bound `page_limit` (a page and one row more, to tell whether another page follows)."""
+    if after:
+        keys = [bindparam(f"after_{i}", type_=column.type) for i, column in enumerate(columns)]
+        query = query.where(_after(columns, keys, descending))
+    order = [c.desc() if descending else c.asc() for c in columns]
+    return query.order_by(*order).limit(bindparam("page_limit", type_=sa.Integer()))
 
 
 def _after(columns: Sequence[Any], values: Sequence[Any], descending: bool):

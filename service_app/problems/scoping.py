@@ -13,8 +13,10 @@ problems (bench/list_scale.py measures it at 1,000,000): see `dispatched_to` and
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, exists, false, or_, select, union
+from sqlalchemy import Integer, Select, bindparam, exists, false, or_, select, union
 
 from service_app.auth.models import Role, User
 from service_app.common.scoping import get_scoped, in_scope, scoped
@@ -69,25 +71,70 @@ def dispatch_pairs() -> Select:
     )
 
 
-def visibility(actor: User):
-    """A WHERE condition on Problem for `actor`, or None when it sees everything."""
-    if actor.role == Role.MANAGER.value:
+# The scope of a shape of caller (its role) with the caller's ids as bound parameters: a statement
+# built on it once serves every caller of that shape (`scope_parameters` gives the values).
+_ACTOR_ID = bindparam("scope_actor_id", type_=Integer())
+_ENTERPRISE_ID = bindparam("scope_enterprise_id", type_=Integer())
+_DEPARTMENT_ID = bindparam("scope_department_id", type_=Integer())
+# The linked enterprises (a few) are read first and bound one by one: with their ids PostgreSQL
+# knows how many problems they hold and combines the enterprise and handler indexes, which it
+# cannot do for a subquery inside OR (it would scan every problem, newest first).
+_LINKED_IDS = bindparam("scope_linked_ids", type_=Integer(), expanding=True)
+
+
+def scope_shape(actor: User) -> str:
+    """The shape of the caller's scope: its role, or `none` (an admin, a department account without one)."""
+    if actor.role == Role.DEPARTMENT.value and actor.department_id is None:
+        return "none"
+    if actor.role in (Role.MANAGER.value, Role.ENTERPRISE.value, Role.CADRE.value, Role.DEPARTMENT.value):
+        return actor.role
+    return "none"
+
+
+@cache
+def scope_condition(shape: str):
+    """A WHERE condition on Problem for callers of `shape` with bound parameters, or None (all)."""
+    if shape == Role.MANAGER.value:
         return None
-    if actor.role == Role.ENTERPRISE.value:
-        return Problem.enterprise_id == actor.enterprise_id
-    if actor.role == Role.CADRE.value:
-        # The linked enterprises (a few) are read first and inlined: with literal ids PostgreSQL
-        # knows how many problems they hold and combines the enterprise and handler indexes, which
-        # it cannot do for a subquery inside OR (it would scan every problem, newest first).
-        return cadre_scope(actor.id, db.session.scalars(org_scoping.linked_enterprise_ids(actor.id)).all())
-    if actor.role == Role.DEPARTMENT.value and actor.department_id is not None:
-        return dispatched_to(actor.department_id)
+    if shape == Role.ENTERPRISE.value:
+        return Problem.enterprise_id == _ENTERPRISE_ID
+    if shape == Role.CADRE.value:
+        return cadre_scope(_ACTOR_ID, _LINKED_IDS)
+    if shape == Role.DEPARTMENT.value:
+        return dispatched_to(_DEPARTMENT_ID)
     return false()
 
 
+def scope_parameters(actor: User, shape: str) -> dict[str, Any]:
+    """The values of `scope_condition(shape)`'s parameters for `actor` (a cadre's linked enterprises are read)."""
+    if shape == Role.ENTERPRISE.value:
+        return {"scope_enterprise_id": actor.enterprise_id}
+    if shape == Role.CADRE.value:
+        linked = db.session.scalars(org_scoping.linked_enterprise_ids(actor.id)).all()
+        return {"scope_actor_id": actor.id, "scope_linked_ids": list(linked)}
+    if shape == Role.DEPARTMENT.value:
+        return {"scope_department_id": actor.department_id}
+    return {}
+
+
+def visibility(actor: User):
+    """A WHERE condition on Problem for `actor`, or None when it sees everything."""
+    shape = scope_shape(actor)
+    condition = scope_condition(shape)
+    if condition is None or shape == "none":  # all, or nothing (false(), which takes no parameters)
+        return condition
+    return condition.params(scope_parameters(actor, shape))
+
+
 def visible_problems(actor: User) -> Select:
-    """SELECT of Problem rows scoped to `actor`; list queries are always built from this."""
+    """SELECT of Problem rows scoped to `actor`; list queries are always built from this, or from
+    `visible_problems_of_shape` run with `scope_parameters` when the statement is built once."""
     return scoped(Problem, visibility(actor))
+
+
+def visible_problems_of_shape(shape: str) -> Select:
+    """`visible_problems` of callers of `shape`, to run with `scope_parameters`: for statements built once."""
+    return scoped(Problem, scope_condition(shape))
 
 
 def get_visible_problem(actor: User, problem_id: int, *, for_update: bool = False) -> Problem:
