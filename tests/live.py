@@ -16,6 +16,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.prefix) / "bin"
 
@@ -76,6 +78,17 @@ class PrivatePostgres:
         except subprocess.CalledProcessError:
             pass
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def private_postgres(purpose: str) -> PrivatePostgres:
+    """A started private cluster; without PostgreSQL's server binaries, a skip — a failure under
+    CI=true, where nothing may be skipped for a missing tool."""
+    try:
+        return PrivatePostgres().init()
+    except (RuntimeError, OSError) as error:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{purpose} needs PostgreSQL server binaries: {error}", pytrace=False)
+        pytest.skip(f"no PostgreSQL server binaries: {error}")
 
 
 class LiveService:

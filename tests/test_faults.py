@@ -18,17 +18,12 @@ import pytest
 import sqlalchemy as sa
 
 from service_app.org import credit_code
-from tests.live import LiveService, PrivatePostgres
+from tests.live import LiveService, private_postgres
 
 
 @pytest.fixture(scope="module")
 def private_pg():
-    try:
-        cluster = PrivatePostgres().init()
-    except (RuntimeError, OSError) as error:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"fault tests need PostgreSQL server binaries: {error}", pytrace=False)
-        pytest.skip(f"no PostgreSQL server binaries: {error}")
+    cluster = private_postgres("the fault tests")
     yield cluster
     cluster.destroy()
 

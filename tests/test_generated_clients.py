@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib
 import io
 import json
-import os
 import subprocess
 import sys
 import urllib.request
@@ -28,7 +27,7 @@ import pytest
 
 from tests.factories import new_credit_code
 from tests.factories_files import png_bytes
-from tests.live import BIN, ROOT, LiveService, PrivatePostgres
+from tests.live import BIN, ROOT, LiveService, private_postgres
 
 PACKAGE = "lianqi_client"
 # Warnings openapi-python-client may print, each for a non-JSON content type (DESIGN §15). None today.
@@ -57,12 +56,7 @@ def story_server(request, tmp_path_factory):
     if request.param == "sqlite":
         yield request.getfixturevalue("live")
         return
-    try:
-        cluster = PrivatePostgres().init()
-    except (RuntimeError, OSError) as error:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"the generated-client story needs PostgreSQL server binaries: {error}", pytrace=False)
-        pytest.skip(f"no PostgreSQL server binaries: {error}")
+    cluster = private_postgres("the generated-client story")
     service = _serve(cluster.url, tmp_path_factory.mktemp("clients-live-pg"))
     try:
         yield service

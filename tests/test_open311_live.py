@@ -20,7 +20,7 @@ import pytest
 from georeport import GeoReport
 
 from tests.factories import new_credit_code
-from tests.live import PrivatePostgres, free_port
+from tests.live import free_port, private_postgres
 from tests.open311_conformance import assert_valid, assert_w3_dates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,12 +56,7 @@ def database_url(request, tmp_path_factory):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('open311-db') / 'run.db'}"
         return
-    try:
-        cluster = PrivatePostgres().init()
-    except (RuntimeError, OSError) as error:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"the live Open311 test needs PostgreSQL server binaries: {error}", pytrace=False)
-        pytest.skip(f"no PostgreSQL server binaries: {error}")
+    cluster = private_postgres("the live Open311 test")
     yield cluster.url
     cluster.destroy()
 
