@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -35,7 +36,9 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-SERVICE_PORT, REFERENCE_PORT = 8101, 8102
+# Free ports, chosen when the bench starts (`main`): a fixed port taken by another program (or another
+# bench) would be answered by it, and the figures would be someone else's.
+SERVICE_PORT, REFERENCE_PORT = 0, 0
 JWT_SECRET = "bench-only-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -84,6 +87,18 @@ def prepare_database(database_url: str) -> None:
     engine.dispose()
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct ports free on loopback (all held open together while chosen)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
 def start(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
     process = subprocess.Popen(
         [BIN / "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", app],
@@ -91,6 +106,8 @@ def start(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{app} exited with {process.returncode} before answering on port {port}")
         try:
             urllib.request.urlopen(
                 f"http://127.0.0.1:{port}/api/v1/health" if "wsgi" in app else f"http://127.0.0.1:{port}/bare",
@@ -269,6 +286,8 @@ def main() -> int:
     if not args.skip_setup:
         prepare_database(args.database_url)
     env = _env(args.database_url, args.workers)
+    global SERVICE_PORT, REFERENCE_PORT
+    SERVICE_PORT, REFERENCE_PORT = free_ports(2)
     service = start("wsgi:app", SERVICE_PORT, env)
     reference = start("bench.reference_app:app", REFERENCE_PORT, env)
     engine = sa.create_engine(args.database_url)
