@@ -74,17 +74,18 @@ SELECT 'bench enterprise ' || i, 'B' || lpad(i::text, 17, '0'), 27.80 + random()
        (SELECT array_agg(id ORDER BY id) FROM chains)[1 + (i / 6) % 6],
        'small', now(), now()
 FROM generate_series(1, {enterprises}) i;
-INSERT INTO users (username, name, role, password_hash, enterprise_id, is_active, created_at, updated_at)
-SELECT 'bent' || e.id, 'bench ent ' || e.id, 'enterprise', 'x', e.id, true, now(), now() FROM enterprises e;
+INSERT INTO users (username, name, role, password_hash, enterprise_id, is_active, is_lead, created_at, updated_at)
+SELECT 'bent' || e.id, 'bench ent ' || e.id, 'enterprise', 'x', e.id, true, false, now(), now() FROM enterprises e;
 -- Cadres in groups of three for every six enterprises: linked to 1, 2 and 3 of them.
-INSERT INTO users (username, name, role, password_hash, is_active, created_at, updated_at)
-SELECT 'bcadre' || n, 'bench cadre ' || n, 'cadre', 'x', true, now(), now() FROM generate_series(1,
+INSERT INTO users (username, name, role, password_hash, is_active, is_lead, created_at, updated_at)
+SELECT 'bcadre' || n, 'bench cadre ' || n, 'cadre', 'x', true, false, now(), now() FROM generate_series(1,
        3 * (({enterprises} + 5) / 6)) n;
-INSERT INTO users (username, name, role, password_hash, department_id, is_active, created_at, updated_at)
-SELECT 'bdept' || d.id || '_' || s, 'bench dept ' || d.id, 'department', 'x', d.id, true, now(), now()
+-- The first of a department's two staff users leads it (assigns its problems, hears of unclaimed ones).
+INSERT INTO users (username, name, role, password_hash, department_id, is_active, is_lead, created_at, updated_at)
+SELECT 'bdept' || d.id || '_' || s, 'bench dept ' || d.id, 'department', 'x', d.id, true, s = 1, now(), now()
 FROM departments d CROSS JOIN generate_series(1, 2) s;
-INSERT INTO users (username, name, role, password_hash, is_active, created_at, updated_at)
-VALUES ('bmanager', 'bench manager', 'manager', 'x', true, now(), now());
+INSERT INTO users (username, name, role, password_hash, is_active, is_lead, created_at, updated_at)
+VALUES ('bmanager', 'bench manager', 'manager', 'x', true, false, now(), now());
 
 CREATE TEMP TABLE cadres AS SELECT substr(username, 7)::int AS n,
        id AS cadre_id FROM users WHERE role = 'cadre' AND username LIKE 'bcadre%';
