@@ -165,7 +165,8 @@ def todo_counts(*, actor: User, now: datetime | None = None) -> dict[str, Any]:
         "now": now,
         **({"horizon": sla.due_soon_horizon(now)} if uses_horizon else {}),
     }
-    row = db.session.execute(query, parameters).one()._mapping
+    # A Core row from the session's connection: the counts need none of the ORM's result handling.
+    row = db.session.connection().execute(query, parameters).one()._mapping
     counts = {name: row[name] for name in names} | {name: row[name] for name in extra}
     return {"counts": counts, "unread_notifications": row["unread"]}
 
