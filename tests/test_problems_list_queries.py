@@ -210,27 +210,14 @@ NAME_TABLES = {"enterprises", "categories", "departments", "users"}
 
 
 def _scope_subplans(plan: dict) -> list[dict]:
-    """Subplans other than a name read by primary key (`(SELECT name FROM users WHERE id = …)`) and
-    the cadre's linked enterprises read once before the scan (an InitPlan on `cadre_links`'s
-    indexes, whose result the problems' index scan uses: `scoping._any_of`)."""
-    def read(subplan: dict) -> tuple[set[str], set[str]]:
+    """Subplans other than a name read by primary key (`(SELECT name FROM users WHERE id = …)`)."""
+    def name_read(subplan: dict) -> bool:
         nodes = list(_nodes(subplan))
         indexes = {node["Index Name"] for node in nodes if "Index Name" in node}
         relations = {node["Relation Name"] for node in nodes if "Relation Name" in node}
-        return indexes, relations
-
-    def name_read(subplan: dict) -> bool:
-        indexes, relations = read(subplan)
         return relations <= NAME_TABLES and len(relations) == 1 and all(i.startswith("pk_") for i in indexes)
 
-    def linked_enterprises(subplan: dict) -> bool:
-        indexes, relations = read(subplan)
-        return subplan.get("Parent Relationship") == "InitPlan" and relations == {"cadre_links"} and bool(indexes)
-
-    return [
-        node for node in _nodes(plan)
-        if node.get("Subplan Name") and not name_read(node) and not linked_enterprises(node)
-    ]
+    return [node for node in _nodes(plan) if node.get("Subplan Name") and not name_read(node)]
 
 
 @pytest.mark.parametrize(
@@ -244,10 +231,9 @@ def _scope_subplans(plan: dict) -> list[dict]:
 )
 def test_postgresql_can_answer_each_page_from_its_index(client, world, app, backend_name, who, params, index):
     """Shape, not speed: the statement the service sends lets PostgreSQL use the index meant for it
-    (literal open statuses, `supervised = true`, the linked enterprises as an array read once, EXISTS
-    alone), and no scope is left as a subplan evaluated against every problem. The only other
-    subplans are the item's names, each a primary-key read of the table it names (run for the
-    page's rows only)."""
+    (literal open statuses, `supervised = true`, literal linked enterprises, EXISTS alone), and no
+    scope is left as a subplan evaluated against every problem. The only subplans are the item's
+    names, each a primary-key read of the table it names (run for the page's rows only)."""
     if backend_name != "postgresql":
         pytest.skip("PostgreSQL plans")
     _fill(world)

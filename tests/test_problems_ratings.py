@@ -189,5 +189,12 @@ def test_the_problem_shows_its_latest_rating_in_its_own_statement(client, app, a
     assert [a["filename"] for a in shown["attachments"]] == ["p3.jpg", "p1.jpg", "p2.jpg"]
     # The session check, and the problem with its names, latest rating and attachments.
     assert len(statements) == 2, statements
+    # A cadre's linked enterprises are read by that statement too (scoping.cadre_scope), not before
+    # it; what the cadre may do reads whether it is linked (workflow.allowed_actions).
+    cadre = auth_headers(client, world.cadre)
+    with count_queries(app) as statements:
+        assert client.get(f"/api/v1/problems/{problem_id}", headers=cadre).status_code == 200
+    assert len(statements) == 3, statements
+    assert not any(s.startswith("SELECT cadre_links.enterprise_id") for s in statements), statements
     # The statement is shared by every enterprise: another one's caller is still refused.
     assert client.get(f"/api/v1/problems/{problem_id}", headers=auth_headers(client, world.outsider)).status_code == 404

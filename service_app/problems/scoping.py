@@ -67,6 +67,11 @@ def dispatch_pairs() -> Select:
 _ACTOR_ID = bindparam("scope_actor_id", type_=Integer())
 _ENTERPRISE_ID = bindparam("scope_enterprise_id", type_=Integer())
 _DEPARTMENT_ID = bindparam("scope_department_id", type_=Integer())
+# A cadre's page (`page_scope_shape`): its linked enterprises (a few) are read first and bound one by
+# one: with their ids PostgreSQL knows how many problems they hold and picks between walking the
+# primary key newest first and combining the enterprise and handler indexes.
+_LINKED_IDS = bindparam("scope_linked_ids", type_=Integer(), expanding=True)
+CADRE_PAGE = "cadre_page"
 
 
 class _any_of(FunctionElement):
@@ -77,6 +82,11 @@ class _any_of(FunctionElement):
     problems, the problems it handles) in the page's own statement. `IN (subquery)` inside an OR
     cannot reach an index there: it is a hashed subplan filtering every problem, newest first.
     SQLite has no arrays and plans `IN (subquery)` as an index lookup of each id it returns.
+
+    Not for a page (ORDER BY id LIMIT n): PostgreSQL guesses ten elements for an array it has not
+    read yet, so it estimates ten enterprises' problems and prefers walking the primary key newest
+    first — through every problem when the cadre's enterprises have few (170 ms against 0.9 ms with
+    the ids bound, at 300,000 problems). Pages bind the ids read first (`page_scope_shape`).
     """
 
     type = Boolean()
@@ -115,6 +125,13 @@ def scope_shape(actor: User) -> str:
     return "none"
 
 
+def page_scope_shape(actor: User) -> str:
+    """`scope_shape` for a page statement: a cadre's is `CADRE_PAGE`, its linked enterprises read
+    first and bound (see `_any_of` for why a page does not read them itself)."""
+    shape = scope_shape(actor)
+    return CADRE_PAGE if shape == Role.CADRE.value else shape
+
+
 @cache
 def scope_condition(shape: str):
     """A WHERE condition on Problem for callers of `shape` with bound parameters, or None (all)."""
@@ -124,18 +141,23 @@ def scope_condition(shape: str):
         return Problem.enterprise_id == _ENTERPRISE_ID
     if shape == Role.CADRE.value:
         return cadre_scope(_ACTOR_ID)
+    if shape == CADRE_PAGE:
+        return or_(Problem.enterprise_id.in_(_LINKED_IDS), Problem.handler_id == _ACTOR_ID)
     if shape == Role.DEPARTMENT.value:
         return dispatched_to(_DEPARTMENT_ID)
     return false()
 
 
 def scope_parameters(actor: User, shape: str) -> dict[str, Any]:
-    """The values of `scope_condition(shape)`'s parameters for `actor` (no statement: a cadre's linked
-    enterprises are read by the statement itself)."""
+    """The values of `scope_condition(shape)`'s parameters for `actor` (a cadre's linked enterprises
+    are read for `CADRE_PAGE`; the `cadre` shape reads them in its own statement)."""
     if shape == Role.ENTERPRISE.value:
         return {"scope_enterprise_id": actor.enterprise_id}
     if shape == Role.CADRE.value:
         return {"scope_actor_id": actor.id}
+    if shape == CADRE_PAGE:
+        linked = db.session.scalars(org_scoping.linked_enterprise_ids(actor.id)).all()
+        return {"scope_actor_id": actor.id, "scope_linked_ids": list(linked)}
     if shape == Role.DEPARTMENT.value:
         return {"scope_department_id": actor.department_id}
     return {}

@@ -34,9 +34,9 @@ from service_app.problems import codes, sla, workflow
 from service_app.problems.models import Problem, ProblemEvent, Rating
 from service_app.problems.scoping import (
     get_visible_problem,
+    page_scope_shape,
     scope_parameters,
     scope_shape,
-    visible_problems,
     visible_problems_of_shape,
 )
 from service_app.problems.workflow import field_error
@@ -119,12 +119,12 @@ def list_problems(
     as a literal pattern) is built per request.
     """
     now = now or utcnow()
+    shape = page_scope_shape(actor)
     if filters.get("q"):
-        query = _filtered(visible_problems(actor), now=now, **filters)
+        query = _filtered(visible_problems_of_shape(shape), now=now, **filters)
         query = query.with_only_columns(*LIST_COLUMNS, *_list_names(), maintain_column_froms=False)
-        parameters = None
+        parameters = scope_parameters(actor, shape)
     else:
-        shape = scope_shape(actor)
         bound = {name: filters[name] for name in _LIST_FILTERS if filters.get(name) is not None and filters[name] != []}
         overdue, supervised = filters.get("overdue"), filters.get("supervised")
         given = frozenset(bound)
