@@ -78,9 +78,11 @@ class _any_of(FunctionElement):
     """`column = ANY (ARRAY(subquery))` on PostgreSQL, `column IN (subquery)` elsewhere.
 
     PostgreSQL runs the ARRAY subquery once, before the scan (an InitPlan), and uses its result as
-    an index condition, so the cadre's scope ORs two bitmap index scans (its linked enterprises'
-    problems, the problems it handles) in the page's own statement. `IN (subquery)` inside an OR
-    cannot reach an index there: it is a hashed subplan filtering every problem, newest first.
+    an index condition, so the cadre's scope can OR two bitmap index scans (its linked enterprises'
+    problems, the problems it handles) in the statement that needs it: no round trip to read the
+    links first. `IN (subquery)` inside an OR cannot reach an index: it is a hashed subplan
+    filtering every candidate row (the to-do's counts at 300,000 problems: 118–133 ms with it,
+    14–20 ms with the array).
     SQLite has no arrays and plans `IN (subquery)` as an index lookup of each id it returns.
 
     Not for a page (ORDER BY id LIMIT n): PostgreSQL guesses ten elements for an array it has not
