@@ -127,6 +127,11 @@ def scope_shape(actor: User) -> str:
     return "none"
 
 
+@cache
+def _linked_statement() -> Select:
+    return org_scoping.linked_enterprise_ids(_ACTOR_ID)
+
+
 def page_scope_shape(actor: User) -> str:
     """`scope_shape` for a page statement: a cadre's is `CADRE_PAGE`, its linked enterprises read
     first and bound (see `_any_of` for why a page does not read them itself)."""
@@ -158,7 +163,11 @@ def scope_parameters(actor: User, shape: str) -> dict[str, Any]:
     if shape == Role.CADRE.value:
         return {"scope_actor_id": actor.id}
     if shape == CADRE_PAGE:
-        linked = db.session.scalars(org_scoping.linked_enterprise_ids(actor.id)).all()
+        # Built once, run on the session's connection for plain ids (after the session's autoflush):
+        # built per request and run through the ORM, this read cost as much as the page.
+        if db.session.autoflush:
+            db.session.flush()
+        linked = db.session.connection().execute(_linked_statement(), {"scope_actor_id": actor.id}).scalars().all()
         return {"scope_actor_id": actor.id, "scope_linked_ids": list(linked)}
     if shape == Role.DEPARTMENT.value:
         return {"scope_department_id": actor.department_id}
