@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from service_app.attachments.models import Attachment
 from service_app.errors import Conflict, Forbidden, NotFound
 from service_app.extensions import db
 from service_app.notifications.models import Notification
@@ -170,10 +171,30 @@ def test_the_problem_shows_its_latest_rating_in_its_own_statement(client, app, a
         )
     db.session.commit()
     headers = auth_headers(client, world.owner)
+    # Three attachments, added newest id first: the detail reads them as rows of its own statement.
+    for i in (3, 1, 2):
+        db.session.add(
+            Attachment(owner_id=world.owner.id, problem_id=problem_id, storage="local", storage_key=f"k{i}",
+                       filename=f"p{i}.jpg", content_type="image/jpeg", size=i, sha256=f"{i:064d}")
+        )
+    db.session.commit()
     with count_queries(app) as statements:
         shown = client.get(f"/api/v1/problems/{problem_id}", headers=headers).get_json()
     assert (shown["rating"]["resolution_no"], shown["rating"]["score"]) == (1, 2)
-    # The session check, the problem with its names and latest rating, its attachments.
+    # Each attachment once, in id order, whichever ratings the problem has.
+    attached = db.session.scalars(
+        select(Attachment.id).where(Attachment.problem_id == problem_id).order_by(Attachment.id)
+    )
+    assert [a["id"] for a in shown["attachments"]] == list(attached) and len(shown["attachments"]) == 3
+    assert [a["filename"] for a in shown["attachments"]] == ["p3.jpg", "p1.jpg", "p2.jpg"]
+    # The session check, and the problem with its names, latest rating and attachments.
+    assert len(statements) == 2, statements
+    # A cadre's linked enterprises are read by that statement too (scoping.cadre_scope), not before
+    # it; what the cadre may do reads whether it is linked (workflow.allowed_actions).
+    cadre = auth_headers(client, world.cadre)
+    with count_queries(app) as statements:
+        assert client.get(f"/api/v1/problems/{problem_id}", headers=cadre).status_code == 200
     assert len(statements) == 3, statements
+    assert not any(s.startswith("SELECT cadre_links.enterprise_id") for s in statements), statements
     # The statement is shared by every enterprise: another one's caller is still refused.
     assert client.get(f"/api/v1/problems/{problem_id}", headers=auth_headers(client, world.outsider)).status_code == 404

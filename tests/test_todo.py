@@ -13,6 +13,8 @@ from service_app.extensions import db
 from service_app.notifications.models import Notification
 from service_app.problems import service
 from service_app.problems.models import Problem
+from service_app.problems.sla import constant
+from service_app.todo import service as todo_service
 from tests.conftest import count_queries
 from tests.factories import AdminFactory
 from tests.factories_problems import file, make_world, problem_in
@@ -96,3 +98,26 @@ def test_one_statement_besides_the_session_check_at_any_size(app, client, world)
     db.session.commit()
     # Each time: the user and session check every request makes, and the counts.
     assert statements() == small == {who: 2 for who in headers}
+
+
+@pytest.mark.parametrize(
+    "role, is_lead, in_department",
+    [("enterprise", False, False), ("cadre", False, False), ("department", True, True),
+     ("department", False, True), ("department", False, False), ("manager", False, False)],
+)
+def test_the_statement_binds_only_the_caller_and_the_moment(app_ctx, role, is_lead, in_department):
+    """Statuses, actions and key names are written into the SQL: no expanding or literal_execute
+    parameter, which SQLAlchemy re-renders at every execution, and no bound constant."""
+    query, *_ = todo_service._statement(todo_service._Caller(role=role, is_lead=is_lead, in_department=in_department))
+    compiled = query.compile(dialect=db.engine.dialect)
+    assert not compiled.post_compile_params and not compiled.literal_execute_params
+    # SQLite writes the subquery's OFFSET 0 as `LIMIT ? OFFSET 0`, binding -1 ("no limit").
+    bound = {name for name, value in compiled.params.items() if not (compiled.dialect.name == "sqlite" and value == -1)}
+    assert bound <= {"actor_id", "enterprise_id", "department_id", "now", "horizon"}
+
+
+def test_a_constant_is_an_identifier():
+    assert str(constant("in_progress")) == "'in_progress'"
+    for value in ("x'; DROP TABLE problems; --", "a b", "", "é"):
+        with pytest.raises(ValueError):
+            constant(value)

@@ -116,7 +116,8 @@ def keyset_page(
 
     `query` is a Select, or a function of (whether after a cursor) returning the page statement
     `keyset_statement` made of it: a caller that builds its statements once per shape, run with
-    `parameters`. The items are the query's entities, or with `rows` its Core rows.
+    `parameters`. The items are the query's entities, or with `rows` its Core rows (run on the
+    session's connection, after the session's autoflush).
     """
     size = effective_limit(limit)
     values = decode_cursor(cursor, kinds) if cursor else None
@@ -129,8 +130,14 @@ def keyset_page(
         **{f"after_{i}": value for i, value in enumerate(values or ())},
         "page_limit": size + 1,
     }
-    result = session.execute(statement, bound)
-    items = result.all() if rows else list(result.scalars().unique())
+    if rows:
+        # Core rows from the session's connection: the ORM's handling of an ORM-enabled execution
+        # and result (0.1–0.2 ms a page) buys nothing for plain columns. Autoflush as the ORM would.
+        if session.autoflush:
+            session.flush()
+        items = session.connection().execute(statement, bound).all()
+    else:
+        items = list(session.execute(statement, bound).scalars().unique())
     next_cursor = None
     if len(items) > size:
         items = items[:size]

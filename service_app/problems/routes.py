@@ -87,11 +87,15 @@ def file_problem(data):
 )
 def get_problem(problem_id):
     """问题详情 / One problem: status, deadlines, handler, attachments, rating and what the caller may do."""
-    view = service.get_problem(actor(), problem_id)
-    tag = service.etag(view.problem)
+    now = utcnow()
+    view = service.get_problem(actor(), problem_id, now=now)
+    tag = service.etag(view.problem, now=now)
     if request.if_none_match.contains_weak(tag):
         return Response(status=304, headers={"ETag": quote_etag(tag)})
-    return _with_etag(view)
+    # Written by schemas.detail_document (the document ProblemDetailSchema describes), not dumped.
+    response = current_app.json.response(schemas.detail_document(view, now))
+    response.headers["ETag"] = quote_etag(tag)
+    return response
 
 
 @blp.route("/problems/<int:problem_id>/events", methods=["GET"])

@@ -34,9 +34,9 @@ from service_app.problems import codes, sla, workflow
 from service_app.problems.models import Problem, ProblemEvent, Rating
 from service_app.problems.scoping import (
     get_visible_problem,
+    page_scope_shape,
     scope_parameters,
     scope_shape,
-    visible_problems,
     visible_problems_of_shape,
 )
 from service_app.problems.workflow import field_error
@@ -119,12 +119,12 @@ def list_problems(
     as a literal pattern) is built per request.
     """
     now = now or utcnow()
+    shape = page_scope_shape(actor)
     if filters.get("q"):
-        query = _filtered(visible_problems(actor), now=now, **filters)
+        query = _filtered(visible_problems_of_shape(shape), now=now, **filters)
         query = query.with_only_columns(*LIST_COLUMNS, *_list_names(), maintain_column_froms=False)
-        parameters = None
+        parameters = scope_parameters(actor, shape)
     else:
-        shape = scope_shape(actor)
         bound = {name: filters[name] for name in _LIST_FILTERS if filters.get(name) is not None and filters[name] != []}
         overdue, supervised = filters.get("overdue"), filters.get("supervised")
         given = frozenset(bound)
@@ -204,16 +204,16 @@ def _filtered(
 def get_problem(actor: User, problem_id: int, *, now: datetime | None = None) -> ProblemView:
     """One problem with its attachments, latest rating and what the caller may do with it; else 404.
 
-    Two statements, each built once (per shape of caller) with bound parameters: the problem with
-    its names and latest rating, then its attachments."""
+    One statement, built once per shape of caller with bound parameters: the problem with its
+    names and latest rating, a row per attachment (one row of NULLs when it has none)."""
     shape = scope_shape(actor)
     names = _detail_names()
     parameters = {**scope_parameters(actor, shape), "problem_id": problem_id}
-    row = db.session.execute(_detail_statement(shape), parameters).first()
-    if row is None:
+    rows = db.session.execute(_detail_statement(shape), parameters).all()
+    if not rows:
         raise NotFound()
-    problem, rating, *values = row
-    attachments = list(db.session.scalars(_attachments_statement(), {"problem_id": problem.id}))
+    problem, rating, *values, _ = rows[0]
+    attachments = [row[-1] for row in rows if row[-1] is not None]
     actions = workflow.allowed_actions(problem, actor, now=now or utcnow())
     return ProblemView(
         problem,
@@ -227,22 +227,16 @@ def get_problem(actor: User, problem_id: int, *, now: datetime | None = None) ->
 @cache
 def _detail_statement(shape: str) -> Select:
     """The problem visible to callers of `shape`, its latest rating (the highest resolution rated;
-    one per resolution) or NULLs, and its names."""
+    one per resolution) or NULLs, its names, and its attachments in order, one per row (a round
+    trip less than reading them apart: a problem has a few)."""
     rated = Rating.__table__.alias("rated")
     latest = select(func.max(rated.c.resolution_no)).where(rated.c.problem_id == Problem.id).scalar_subquery()
     return (
         visible_problems_of_shape(shape)
         .where(Problem.id == bindparam("problem_id", type_=Problem.id.type))
-        .add_columns(Rating, *_detail_names())
-        .outerjoin(Rating, and_(Rating.problem_id == Problem.id, Rating.resolution_no == latest))
-    )
-
-
-@cache
-def _attachments_statement() -> Select:
-    return (
-        select(Attachment)
-        .where(Attachment.problem_id == bindparam("problem_id", type_=Attachment.problem_id.type))
+        .add_columns(Rating, *_detail_names(), Attachment)
+        .outerjoin_from(Problem, Rating, and_(Rating.problem_id == Problem.id, Rating.resolution_no == latest))
+        .outerjoin_from(Problem, Attachment, Attachment.problem_id == Problem.id)
         .order_by(Attachment.id)
     )
 

@@ -115,8 +115,9 @@ def _figure_statement():
 
 
 def read_figure(dimension: str, key: int) -> Any | None:
-    """The snapshot row (its columns as attributes), or None."""
-    return db.session.execute(_figure_statement(), {"dimension": dimension, "key": key}).first()
+    """The snapshot row (its columns as attributes), or None: a Core row from the session's
+    connection (a plain table read needs nothing of the session's execution)."""
+    return db.session.connection().execute(_figure_statement(), {"dimension": dimension, "key": key}).first()
 
 
 def read_breakdown(dimension: str) -> list[StatFigure]:

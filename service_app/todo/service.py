@@ -24,7 +24,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
-    literal,
+    literal_column,
     or_,
     select,
     true,
@@ -38,6 +38,7 @@ from service_app.notifications.models import Notification
 from service_app.problems import sla
 from service_app.problems.models import OPEN_STATUSES, Problem, ProblemEvent, Rating
 from service_app.problems.scoping import cadre_scope
+from service_app.problems.sla import constant, status_in
 from service_app.visits.models import Visit
 
 Keys = list[tuple[str, ColumnElement[bool]]]
@@ -68,15 +69,19 @@ class _Caller:
 _DEPARTMENT_ID = bindparam("department_id", type_=Integer())
 
 
+def _status(status: str) -> ColumnElement[bool]:
+    return Problem.status == constant(status)
+
+
 def _unrated() -> ColumnElement[bool]:
     rated = exists().where(Rating.problem_id == Problem.id, Rating.resolution_no == Problem.reopen_count)
-    return and_(Problem.status == "resolved", ~rated)
+    return and_(_status("resolved"), ~rated)
 
 
 def _returned() -> ColumnElement[bool]:
     # Only `accept` (from submitted, once) and `return` lead to accepted: accepted with a return
     # in its timeline came back from a department.
-    return exists().where(ProblemEvent.problem_id == Problem.id, ProblemEvent.action == "return")
+    return exists().where(ProblemEvent.problem_id == Problem.id, ProblemEvent.action == constant("return"))
 
 
 def _deadlines(now: Any) -> Keys:
@@ -84,7 +89,7 @@ def _deadlines(now: Any) -> Keys:
 
 
 def _enterprise(actor: _Caller, now: Any) -> tuple[ColumnElement[bool], Keys]:
-    keys = [("to_rate", _unrated()), ("awaiting_info", Problem.status == "awaiting_info")]
+    keys = [("to_rate", _unrated()), ("awaiting_info", _status("awaiting_info"))]
     return Problem.enterprise_id == actor.enterprise_id, keys
 
 
@@ -92,15 +97,15 @@ def _cadre(actor: _Caller, now: Any) -> tuple[ColumnElement[bool], Keys]:
     acts_on = and_(
         cadre_scope(actor.id),
         or_(
-            Problem.status.in_(("submitted", "accepted")),
-            and_(Problem.handler_id == actor.id, Problem.status.in_(OPEN_STATUSES)),
+            status_in(("submitted", "accepted")),
+            and_(Problem.handler_id == actor.id, status_in(OPEN_STATUSES)),
         ),
     )
     keys = [
         *_deadlines(now),
-        ("to_accept", Problem.status == "submitted"),
-        ("returned", and_(Problem.status == "accepted", _returned())),
-        ("to_dispatch", Problem.status == "accepted"),
+        ("to_accept", _status("submitted")),
+        ("returned", and_(_status("accepted"), _returned())),
+        ("to_dispatch", _status("accepted")),
     ]
     return acts_on, keys
 
@@ -111,31 +116,31 @@ def _department(actor: _Caller, now: Any) -> tuple[ColumnElement[bool], Keys]:
     # The lead assigns: a problem of the department in progress with nobody or the lead itself as
     # its handler (claimed by the lead, not yet given to a colleague) waits for that.
     to_assign = (
-        and_(Problem.status == "in_progress", or_(Problem.handler_id.is_(None), Problem.handler_id == actor.id))
+        and_(_status("in_progress"), or_(Problem.handler_id.is_(None), Problem.handler_id == actor.id))
         if actor.is_lead
         else false()
     )
     acts_on = and_(
         Problem.department_id == actor.department_id,
         or_(
-            Problem.status == "dispatched",
-            and_(Problem.handler_id == actor.id, Problem.status.in_(("in_progress", "awaiting_info"))),
+            _status("dispatched"),
+            and_(Problem.handler_id == actor.id, status_in(("in_progress", "awaiting_info"))),
             to_assign,
         ),
     )
     keys = [
         *_deadlines(now),
-        ("to_claim", Problem.status == "dispatched"),
+        ("to_claim", _status("dispatched")),
         *([("to_assign", to_assign)] if actor.is_lead else []),
-        ("in_progress", Problem.status == "in_progress"),
-        ("awaiting_info", Problem.status == "awaiting_info"),
+        ("in_progress", _status("in_progress")),
+        ("awaiting_info", _status("awaiting_info")),
     ]
     return acts_on, keys
 
 
 def _manager(actor: _Caller, now: Any) -> tuple[ColumnElement[bool], Keys]:
-    supervised = and_(Problem.supervised, Problem.status.in_(OPEN_STATUSES))
-    pending = and_(Problem.extension_request_days.is_not(None), Problem.status.in_(OPEN_STATUSES))
+    supervised = and_(Problem.supervised, status_in(OPEN_STATUSES))
+    pending = and_(Problem.extension_request_days.is_not(None), status_in(OPEN_STATUSES))
     return true(), [("overdue", sla.overdue_clause(now)), ("extension_requests", pending), ("supervised", supervised)]
 
 
@@ -160,7 +165,8 @@ def todo_counts(*, actor: User, now: datetime | None = None) -> dict[str, Any]:
         "now": now,
         **({"horizon": sla.due_soon_horizon(now)} if uses_horizon else {}),
     }
-    row = db.session.execute(query, parameters).one()._mapping
+    # A Core row from the session's connection: the counts need none of the ORM's result handling.
+    row = db.session.connection().execute(query, parameters).one()._mapping
     counts = {name: row[name] for name in names} | {name: row[name] for name in extra}
     return {"counts": counts, "unread_notifications": row["unread"]}
 
@@ -182,9 +188,12 @@ def _statement(actor: _Caller) -> tuple[Select, list[str], list[str], bool]:
         pending = select(func.count()).select_from(Visit).where(Visit.flagged, Visit.review.is_(None))
         extra["flagged_visits"] = pending.scalar_subquery()  # flagged check-ins no manager has reviewed
     if keys:
-        key = case(*((condition, literal(name)) for name, condition in keys), else_=None).label("key")
-        todo = select(key).where(acts_on).subquery()
-        counted = [func.count().filter(todo.c.key == name).label(name) for name, _ in keys]
+        key = case(*((condition, constant(name)) for name, condition in keys), else_=None).label("key")
+        # OFFSET 0 keeps the subquery a subquery: flattened, PostgreSQL copied the CASE (its EXISTS
+        # subplans included) into every count's FILTER and planned it once per key, which took longer
+        # than counting (0.55 → 0.18 ms of planning for a cadre on the demo data).
+        todo = select(key).where(acts_on).offset(literal_column("0")).subquery()
+        counted = [func.count().filter(todo.c.key == constant(name)).label(name) for name, _ in keys]
         others = [value.label(name) for name, value in extra.items()]
         query = select(*counted, *others, unread.label("unread")).select_from(todo)
     else:
