@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask_jwt_extended import JWTManager as _JWTManager
 from flask_jwt_extended.config import config as _jwt_config
 from flask_jwt_extended.default_callbacks import default_decode_key_callback
@@ -33,6 +34,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Verified access tokens kept per worker: with 15-minute tokens, far more than a worker's callers.
+VERIFIED_TOKENS_KEPT = 4096
+
+
 class JWTManager(_JWTManager):
     """flask-jwt-extended, verifying a token with one decode instead of two.
 
@@ -40,11 +45,32 @@ class JWTManager(_JWTManager):
     `decode_key_loader`, then decodes it again with the key. Without a key loader (the key is the
     configured one) the first decode is waste: a third of the token check's CPU. Same checks, same
     errors; an expired token takes the library's path, which attaches its header and claims.
+
+    A token's signature and claims are verified once per worker: the claims of a verified token
+    are kept, keyed by the exact token text, per app (`VERIFIED_TOKENS_KEPT` at most; the whole set
+    is dropped when full), and its expiry is checked again at every use. What a token may do is
+    still decided at every request by the session check (`auth.service.check_token`), so a
+    revoked session or disabled account is refused at once whether its token was seen before or not.
     """
 
     def _decode_jwt_from_config(self, encoded_token: str, csrf_value=None, allow_expired: bool = False) -> dict:
         if self._decode_key_callback is not default_decode_key_callback:
             return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+        if csrf_value is not None or allow_expired:
+            return self._verify(encoded_token, csrf_value, allow_expired)
+        verified = current_app.extensions.setdefault("verified_tokens", {})
+        claims = verified.get(encoded_token)
+        if claims is not None and time.time() < claims["exp"] + _jwt_config.leeway:
+            return dict(claims)
+        verified.pop(encoded_token, None)  # expired: the full check below raises the library's error
+        claims = self._verify(encoded_token, None, False)
+        if isinstance(claims.get("exp"), int | float):
+            if len(verified) >= VERIFIED_TOKENS_KEPT:
+                verified.clear()
+            verified[encoded_token] = dict(claims)
+        return claims
+
+    def _verify(self, encoded_token: str, csrf_value, allow_expired: bool) -> dict:
         try:
             return _decode_jwt(
                 algorithms=_jwt_config.decode_algorithms,
