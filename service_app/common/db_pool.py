@@ -7,13 +7,18 @@ a connection is pinged only when it was checked in at least `idle_seconds` ago; 
 makes the pool replace it before the request sees it (SQLAlchemy's DisconnectionError
 protocol). A connection that dies under traffic fails its request with the 503 of
 errors.handle_database_unavailable, and SQLAlchemy then invalidates the pool's older connections.
+
+Requests with a safe method read outside a transaction (`reads_outside_transactions`): no BEGIN
+and no COMMIT round trip; their first write, if any, opens one.
 """
 
 from __future__ import annotations
 
+import re
 import time
+import weakref
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,6 +45,80 @@ def ping_after_idle(engine: Engine, idle_seconds: float) -> None:
             raise exc.DisconnectionError("ping failed")
 
 
+_READING_ENGINES: weakref.WeakSet = weakref.WeakSet()
+# Statements that only read: a SELECT without a row lock. Anything else (DML, a CTE, SAVEPOINT, SET,
+# a locking SELECT, an advisory lock) first opens a transaction.
+_PLAIN_READ = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+_LOCKS = re.compile(r"\bFOR\s+(UPDATE|SHARE|NO\s+KEY|KEY\s+SHARE)\b|advisory", re.IGNORECASE)
+
+
+def reads_outside_transactions(engine: Engine) -> None:
+    """A request with a safe method reads without BEGIN and COMMIT; its first write opens a transaction.
+
+    Every request used to pay two round trips besides its own statements: psycopg's BEGIN before the
+    first one and the COMMIT (or the pool's ROLLBACK) at the end. A read needs neither: under READ
+    COMMITTED, PostgreSQL's level here, each statement takes its own snapshot inside a transaction as
+    well as outside one, and SQLite's WAL readers see the last commit either way. So a connection
+    begun by a GET/HEAD/OPTIONS request runs in the driver's autocommit (psycopg) or without SQLite's
+    BEGIN, until a statement that is not a plain SELECT (`_PLAIN_READ`, `_LOCKS`): that one first
+    opens a real transaction (psycopg's BEGIN, SQLite's BEGIN IMMEDIATE), so a write a safe request
+    makes is one transaction as before, committed by its service or rolled back at the end. Nothing
+    is rolled back at the end of a read either, so psycopg keeps its prepared statements.
+    """
+    _READING_ENGINES.add(engine)
+    sqlite = engine.dialect.name == "sqlite"
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:
+        if begins_reading(connection):
+            connection.info["reading"] = True
+            if not sqlite:
+                connection.connection.dbapi_connection.autocommit = True
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_execute(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
+        if not connection.info.get("reading") or (_PLAIN_READ.match(statement) and not _LOCKS.search(statement)):
+            return
+        del connection.info["reading"]
+        dbapi_connection = connection.connection.dbapi_connection
+        if sqlite:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+        else:
+            dbapi_connection.autocommit = False  # psycopg sends BEGIN before this statement
+
+    def _end(connection) -> None:
+        if connection.info.pop("reading", None) and not sqlite:
+            connection.connection.dbapi_connection.autocommit = False
+
+    event.listen(engine, "commit", _end)
+    event.listen(engine, "rollback", _end)
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection, record) -> None:
+        if record.info.pop("reading", None) and dbapi_connection is not None and not sqlite:
+            try:
+                dbapi_connection.autocommit = False
+            except engine.dialect.loaded_dbapi.Error:
+                record.invalidate()
+
+
+def begins_reading(connection) -> bool:
+    """True when `connection` begins for a request with a safe method on an engine set up by
+    `reads_outside_transactions` (SQLite's BEGIN hook asks it before sending BEGIN)."""
+    return (
+        connection.engine in _READING_ENGINES and has_request_context() and request.method in _SAFE_METHODS
+    )
+
+
+def reading(session: Session) -> bool:
+    """True when the session's transaction has only read so far, outside a database transaction."""
+    transaction = session.get_transaction()
+    if transaction is None:
+        return False
+    connections = transaction._connections  # noqa: SLF001 (SQLAlchemy exposes no public accessor)
+    return bool(connections) and all(entry[0].info.get("reading") for entry in connections.values())
+
+
 def end_reads_with_commit(app: Flask, session_class: type[Session]) -> None:
     """End a request that only read with COMMIT instead of the pool's ROLLBACK.
 
@@ -50,6 +129,8 @@ def end_reads_with_commit(app: Flask, session_class: type[Session]) -> None:
     stayed prepared. A transaction that wrote nothing ends the same way with either; a request
     with a safe method that raised nothing and wrote nothing (no flush, no DML through the session)
     now commits, and the pool finds the connection idle. Anything else still rolls back.
+    Since `reads_outside_transactions`, most reads open no transaction at all and end with nothing
+    sent; this still ends the safe requests that opened one (a locking read, a write undone).
     """
 
     for name, listener in (("after_flush", _flushed), ("do_orm_execute", _executed)):
@@ -65,8 +146,8 @@ def end_reads_with_commit(app: Flask, session_class: type[Session]) -> None:
         session = db.session()
         if session.info.get("wrote") or session.new or session.dirty or session.deleted:
             return
-        if not session.in_transaction():
-            return
+        if not session.in_transaction() or reading(session):
+            return  # nothing to end: the pool's reset sends nothing for a connection that only read
         try:
             session.commit()
         except SQLAlchemyError:  # the answer is already made; the pool discards a broken connection
