@@ -8,9 +8,11 @@ from typing import Any
 import click
 from flask import Flask, current_app, request
 from flask_jwt_extended import JWTManager as _JWTManager
+from flask_jwt_extended import view_decorators
 from flask_jwt_extended.config import config as _jwt_config
 from flask_jwt_extended.default_callbacks import default_decode_key_callback
 from flask_jwt_extended.tokens import _decode_jwt
+from flask_jwt_extended.utils import get_unverified_jwt_headers
 from flask_limiter import Limiter as _Limiter
 from flask_sqlalchemy import SQLAlchemy
 from jwt import ExpiredSignatureError
@@ -48,7 +50,8 @@ class JWTManager(_JWTManager):
 
     A token's signature and claims are verified once per worker: the claims of a verified token
     are kept, keyed by the exact token text, per app (`VERIFIED_TOKENS_KEPT` at most; the whole set
-    is dropped when full), and its expiry is checked again at every use. What a token may do is
+    is dropped when full) with its header, which the library would otherwise read again unverified
+    at every request, and its expiry is checked again at every use. What a token may do is
     still decided at every request by the session check (`auth.service.check_token`), so a
     revoked session or disabled account is refused at once whether its token was seen before or not.
     """
@@ -59,16 +62,21 @@ class JWTManager(_JWTManager):
         if csrf_value is not None or allow_expired:
             return self._verify(encoded_token, csrf_value, allow_expired)
         verified = current_app.extensions.setdefault("verified_tokens", {})
-        claims = verified.get(encoded_token)
-        if claims is not None and time.time() < claims["exp"] + _jwt_config.leeway:
-            return dict(claims)
+        kept = verified.get(encoded_token)
+        if kept is not None and time.time() < kept[0]["exp"] + _jwt_config.leeway:
+            return dict(kept[0])
         verified.pop(encoded_token, None)  # expired: the full check below raises the library's error
         claims = self._verify(encoded_token, None, False)
         if isinstance(claims.get("exp"), int | float):
             if len(verified) >= VERIFIED_TOKENS_KEPT:
                 verified.clear()
-            verified[encoded_token] = dict(claims)
+            verified[encoded_token] = (dict(claims), get_unverified_jwt_headers(encoded_token))
         return claims
+
+    def init_app(self, app: Flask, add_context_processor: bool = False) -> None:
+        super().init_app(app, add_context_processor)
+        # The library reads a verified token's header once more, unverified, at every request.
+        view_decorators.get_unverified_jwt_headers = _kept_header
 
     def _verify(self, encoded_token: str, csrf_value, allow_expired: bool) -> dict:
         try:
@@ -115,6 +123,12 @@ class Limiter(_Limiter):
             or manager._blueprint_limits
             or manager.has_hints(request.endpoint or "")
         )
+
+
+def _kept_header(encoded_token: str) -> dict:
+    """A verified token's header as kept with its claims (flask-jwt-extended's reading otherwise)."""
+    kept = current_app.extensions.get("verified_tokens", {}).get(encoded_token)
+    return dict(kept[1]) if kept is not None else get_unverified_jwt_headers(encoded_token)
 
 
 db = SQLAlchemy(model_class=Base)

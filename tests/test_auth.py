@@ -140,12 +140,16 @@ def test_token_is_decoded_once_per_request(client, app_ctx, monkeypatch):
         decodes.append(kwargs.get("options") or {})
         return real(*args, **kwargs)
 
+    headers_read = []
+    real_header = pyjwt.get_unverified_header
     monkeypatch.setattr(pyjwt, "decode", counted)
+    monkeypatch.setattr(pyjwt, "get_unverified_header", lambda token: headers_read.append(1) or real_header(token))
     assert client.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code == 200
     assert len(decodes) == 1 and decodes[0].get("verify_signature") is not False
-    # Verified once per worker: the same token's next requests reuse its claims.
+    assert len(headers_read) == 1
+    # Verified once per worker: the same token's next requests reuse its claims and header.
     assert client.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code == 200
-    assert len(decodes) == 1
+    assert len(decodes) == 1 and len(headers_read) == 1
 
 
 def test_a_verified_token_is_still_refused_once_it_expires(client, app, app_ctx):
@@ -157,7 +161,9 @@ def test_a_verified_token_is_still_refused_once_it_expires(client, app, app_ctx)
         additional_claims={"role": claims["role"], "sid": claims["sid"]},
         expires_delta=timedelta(seconds=-1),
     )
-    app.extensions["verified_tokens"][expired] = decode_token(expired, allow_expired=True)
+    app.extensions["verified_tokens"][expired] = (
+        decode_token(expired, allow_expired=True), {"alg": "HS256", "typ": "JWT"}
+    )
     assert_error(client.get("/api/v1/me", headers=bearer(expired)), 401, "token_expired")
     assert expired not in app.extensions["verified_tokens"]
 
@@ -177,7 +183,7 @@ def test_kept_claims_are_a_copy(client, app, app_ctx):
     token = login(client, "copied")["access_token"]
     decode_token(token)["role"] = "admin"
     assert decode_token(token)["role"] == "manager"
-    assert app.extensions["verified_tokens"][token]["role"] == "manager"
+    assert app.extensions["verified_tokens"][token][0]["role"] == "manager"
 
 
 def _b64(data: dict) -> str:
