@@ -184,14 +184,49 @@ def test_a_read_request_sends_its_statement_outside_a_transaction(app, client):
         def executed(connection, _cursor, statement, *_args) -> None:
             seen.append((statement.split()[0].upper(), _dbapi_in_transaction(connection.connection.dbapi_connection)))
 
+        returned = []
+
+        def checked_in(_dbapi_connection, record) -> None:
+            returned.append(record)
+
+        engine.dispose()  # one connection from here on: the one aged below serves the next request
         sa.event.listen(engine, "after_cursor_execute", executed)
+        sa.event.listen(engine, "checkin", checked_in)
         try:
             assert client.get("/api/v1/me", headers=headers).status_code == 200
+            assert seen == [("SELECT", False)]
+            # A connection pinged after idling (db_pool.ping_after_idle; psycopg pings in autocommit) too.
+            assert len({id(record) for record in returned}) == 1
+            returned[-1].info["idle_since"] -= 7200
+            assert client.get("/api/v1/me", headers=headers).status_code == 200
+            assert seen == [("SELECT", False), ("SELECT", False)]
         finally:
             sa.event.remove(engine, "after_cursor_execute", executed)
-        assert seen == [("SELECT", False)]
+            sa.event.remove(engine, "checkin", checked_in)
     finally:
         with app.app_context():
             db.session.execute(sa.delete(AuthSession).where(AuthSession.user_id == user_id))
             db.session.execute(sa.delete(User).where(User.id == user_id))
             db.session.commit()
+
+
+@pytest.mark.committing
+def test_a_safe_request_on_a_connection_already_in_a_transaction_reads_inside_it(app, backend):
+    """Defensive: a pooled connection that comes out inside a transaction is not switched to
+    autocommit (psycopg refuses that mid-transaction); the read happens in that transaction."""
+    if backend != "postgresql":
+        pytest.skip("psycopg's autocommit switch")
+    with app.app_context():
+        engine = db.engine
+
+    def left_in_transaction(dbapi_connection, _record, _proxy) -> None:
+        dbapi_connection.cursor().execute("SELECT 1")
+
+    sa.event.listen(engine, "checkout", left_in_transaction)
+    try:
+        with app.test_request_context("/", method="GET"):
+            assert db.session.scalars(sa.select(User.id).limit(1)).all() is not None
+            assert _in_transaction(db.session)
+            db.session.rollback()
+    finally:
+        sa.event.remove(engine, "checkout", left_in_transaction)

@@ -46,6 +46,7 @@ def ping_after_idle(engine: Engine, idle_seconds: float) -> None:
 
 
 _READING_ENGINES: weakref.WeakSet = weakref.WeakSet()
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE
 # Statements that only read: a SELECT without a row lock. Anything else (DML, a CTE, SAVEPOINT, SET,
 # a locking SELECT, an advisory lock) first opens a transaction.
 _PLAIN_READ = re.compile(r"\s*SELECT\b", re.IGNORECASE)
@@ -70,10 +71,14 @@ def reads_outside_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:
-        if begins_reading(connection):
-            connection.info["reading"] = True
-            if not sqlite:
-                connection.connection.dbapi_connection.autocommit = True
+        if not begins_reading(connection):
+            return
+        if not sqlite:
+            dbapi_connection = connection.connection.dbapi_connection
+            if dbapi_connection.info.transaction_status != _IDLE:
+                return  # already inside a transaction: the read ends as before (end_reads_with_commit)
+            dbapi_connection.autocommit = True
+        connection.info["reading"] = True
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before_execute(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
