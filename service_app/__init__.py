@@ -9,11 +9,35 @@ from flask import Flask, send_from_directory
 from service_app import config as config_module
 
 
+class ServiceFlask(Flask):
+    """Flask, asking once per function (not at every request) whether a hook or view is `async`.
+
+    Flask runs every before/after/teardown hook and the view through `ensure_sync`, which inspects
+    the function each time: a dozen `inspect.iscoroutinefunction` calls a request. The answer for a
+    given function object never changes, so it is kept: the hooks and views are registered once;
+    functions made per request (`after_this_request`) cannot grow it past `SYNCED_KEPT`.
+    """
+
+    SYNCED_KEPT = 1024
+
+    def ensure_sync(self, func):
+        synced = self.__dict__.setdefault("_synced", {})
+        try:
+            return synced[func]
+        except KeyError:
+            if len(synced) >= self.SYNCED_KEPT:
+                synced.clear()
+            synced[func] = result = super().ensure_sync(func)
+            return result
+        except TypeError:  # an unhashable callable
+            return super().ensure_sync(func)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, error handlers, CLI."""
     from service_app.common.jsonprovider import JSONProvider
 
-    app = Flask(__name__, instance_relative_config=False)
+    app = ServiceFlask(__name__, instance_relative_config=False)
     app.json = JSONProvider(app)
     _bound_integer_urls(app)
     app.config.update(config_module.from_environment())
