@@ -71,7 +71,7 @@ def reads_outside_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:
-        if not begins_reading(connection):
+        if not _safe_request():
             return
         if not sqlite:
             dbapi_connection = connection.connection.dbapi_connection
@@ -82,7 +82,7 @@ def reads_outside_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before_execute(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
-        if not connection.info.get("reading") or (_PLAIN_READ.match(statement) and not _LOCKS.search(statement)):
+        if not connection.info.get("reading") or _plain_read(statement):
             return
         del connection.info["reading"]
         dbapi_connection = connection.connection.dbapi_connection
@@ -110,9 +110,27 @@ def reads_outside_transactions(engine: Engine) -> None:
 def begins_reading(connection) -> bool:
     """True when `connection` begins for a request with a safe method on an engine set up by
     `reads_outside_transactions` (SQLite's BEGIN hook asks it before sending BEGIN)."""
-    return (
-        connection.engine in _READING_ENGINES and has_request_context() and request.method in _SAFE_METHODS
-    )
+    return connection.engine in _READING_ENGINES and _safe_request()
+
+
+def _safe_request() -> bool:
+    return has_request_context() and request.method in _SAFE_METHODS
+
+
+_PLAIN_READS: dict[str, bool] = {}
+PLAIN_READS_KEPT = 512  # a few kilobytes each at most
+
+
+def _plain_read(statement: str) -> bool:
+    """Whether `statement` only reads, kept per statement text: SQLAlchemy hands the same cached
+    string for every execution of a statement, and a page's SQL is a few kilobytes to scan."""
+    known = _PLAIN_READS.get(statement)
+    if known is None:
+        known = bool(_PLAIN_READ.match(statement)) and not _LOCKS.search(statement)
+        if len(_PLAIN_READS) >= PLAIN_READS_KEPT:
+            _PLAIN_READS.clear()
+        _PLAIN_READS[statement] = known
+    return known
 
 
 def reading(session: Session) -> bool:
