@@ -230,3 +230,25 @@ def test_a_safe_request_on_a_connection_already_in_a_transaction_reads_inside_it
             db.session.rollback()
     finally:
         sa.event.remove(engine, "checkout", left_in_transaction)
+
+
+@pytest.mark.parametrize(
+    ("statement", "plain"),
+    [
+        ("SELECT users.id FROM users WHERE users.id = %(id)s", True),
+        ("\n  select 1", True),
+        ("SELECT users.id FROM users FOR UPDATE OF users", False),
+        ("SELECT id FROM problems FOR NO KEY UPDATE", False),
+        ("SELECT id FROM problems FOR SHARE", False),
+        ("SELECT pg_advisory_xact_lock(1)", False),
+        ("WITH moved AS (UPDATE problems SET status = 'x' RETURNING id) SELECT id FROM moved", False),
+        ("INSERT INTO users (id) VALUES (1)", False),
+        ("SAVEPOINT sa_savepoint_1", False),
+        ("SELECTED", False),
+    ],
+)
+def test_what_counts_as_a_plain_read(statement, plain):
+    from service_app.common.db_pool import _plain_read
+
+    assert _plain_read(statement) is plain
+    assert _plain_read(statement) is plain  # kept, same answer
