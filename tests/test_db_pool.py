@@ -252,3 +252,32 @@ def test_what_counts_as_a_plain_read(statement, plain):
 
     assert _plain_read(statement) is plain
     assert _plain_read(statement) is plain  # kept, same answer
+
+
+@pytest.mark.committing
+def test_a_read_whose_connection_dies_fails_as_the_database_being_unavailable(app, client, database_url, backend):
+    """The connection of a read dropped by the server: the request answers 503 (not a 500 from the
+    end-of-request hooks), and the next request gets a fresh connection."""
+    if backend != "postgresql":
+        pytest.skip("the server side of a connection is dropped with pg_terminate_backend")
+    with app.app_context():
+        user = UserFactory(username="diesreading")
+        db.session.commit()
+        user_id = user.id
+        engine = db.engine
+    try:
+        headers = {"Authorization": f"Bearer {login(client, 'diesreading')['access_token']}"}
+        engine.dispose()  # one connection from here on: the one dropped below
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+        with app.app_context():
+            pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+            db.session.rollback()
+        _drop_server_side(database_url, pid)
+        response = client.get("/api/v1/me", headers=headers)
+        assert response.status_code == 503 and response.get_json()["error_code"] == "service_unavailable"
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+    finally:
+        with app.app_context():
+            db.session.execute(sa.delete(AuthSession).where(AuthSession.user_id == user_id))
+            db.session.execute(sa.delete(User).where(User.id == user_id))
+            db.session.commit()

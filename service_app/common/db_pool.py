@@ -80,20 +80,37 @@ def reads_outside_transactions(engine: Engine) -> None:
             dbapi_connection.autocommit = True
         connection.info["reading"] = True
 
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+
+    def _leave_autocommit(dbapi_connection) -> bool:
+        """psycopg refuses only when the connection is not idle: broken (the statement that follows
+        fails and SQLAlchemy discards it) or already inside a transaction (which then holds the write)."""
+        try:
+            dbapi_connection.autocommit = False
+        except dbapi_error:
+            return False
+        return True
+
     @event.listens_for(engine, "before_cursor_execute")
     def _before_execute(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
         if not connection.info.get("reading") or _plain_read(statement):
             return
         del connection.info["reading"]
         dbapi_connection = connection.connection.dbapi_connection
-        if sqlite:
+        if not sqlite:
+            _leave_autocommit(dbapi_connection)  # psycopg sends BEGIN before this statement
+            return
+        try:
             dbapi_connection.execute("BEGIN IMMEDIATE")
-        else:
-            dbapi_connection.autocommit = False  # psycopg sends BEGIN before this statement
+        except dbapi_error as error:  # as SQLAlchemy would raise it (a busy database: 503)
+            raise exc.DBAPIError.instance("BEGIN IMMEDIATE", None, error, dbapi_error) from error
 
     def _end(connection) -> None:
-        if connection.info.pop("reading", None) and not sqlite:
-            connection.connection.dbapi_connection.autocommit = False
+        if connection.invalidated:
+            return  # its DBAPI connection is discarded: the pool's record starts afresh
+        info = connection.info
+        if info.get("reading") and (sqlite or _leave_autocommit(connection.connection.dbapi_connection)):
+            del info["reading"]  # else the check-in below tries again
 
     event.listen(engine, "commit", _end)
     event.listen(engine, "rollback", _end)
@@ -101,10 +118,8 @@ def reads_outside_transactions(engine: Engine) -> None:
     @event.listens_for(engine, "checkin")
     def _checked_in(dbapi_connection, record) -> None:
         if record.info.pop("reading", None) and dbapi_connection is not None and not sqlite:
-            try:
-                dbapi_connection.autocommit = False
-            except engine.dialect.loaded_dbapi.Error:
-                record.invalidate()
+            if not _leave_autocommit(dbapi_connection):
+                record.invalidate()  # never back in the pool in autocommit
 
 
 def begins_reading(connection) -> bool:
@@ -139,7 +154,9 @@ def reading(session: Session) -> bool:
     if transaction is None:
         return False
     connections = transaction._connections  # noqa: SLF001 (SQLAlchemy exposes no public accessor)
-    return bool(connections) and all(entry[0].info.get("reading") for entry in connections.values())
+    return bool(connections) and all(
+        not entry[0].invalidated and entry[0].info.get("reading") for entry in connections.values()
+    )
 
 
 def end_reads_with_commit(app: Flask, session_class: type[Session]) -> None:
