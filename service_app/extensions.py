@@ -36,8 +36,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-# Verified access tokens kept per worker: with 15-minute tokens, far more than a worker's callers.
-VERIFIED_TOKENS_KEPT = 4096
+# Verified tokens kept per worker (about 2 KB each with claims and header: 2 MB at most); with
+# 15-minute access tokens, more than a worker's callers at a time. When full, the set starts again.
+VERIFIED_TOKENS_KEPT = 1024
 
 
 class JWTManager(_JWTManager):
