@@ -9,11 +9,35 @@ from flask import Flask, send_from_directory
 from service_app import config as config_module
 
 
+class ServiceFlask(Flask):
+    """Flask, asking once per function (not at every request) whether a hook or view is `async`.
+
+    Flask runs every before/after/teardown hook and the view through `ensure_sync`, which inspects
+    the function each time: a dozen `inspect.iscoroutinefunction` calls a request. The answer for a
+    given function object never changes, so it is kept: the hooks and views are registered once;
+    functions made per request (`after_this_request`) cannot grow it past `SYNCED_KEPT`.
+    """
+
+    SYNCED_KEPT = 1024
+
+    def ensure_sync(self, func):
+        synced = self.__dict__.setdefault("_synced", {})
+        try:
+            return synced[func]
+        except KeyError:
+            if len(synced) >= self.SYNCED_KEPT:
+                synced.clear()
+            synced[func] = result = super().ensure_sync(func)
+            return result
+        except TypeError:  # an unhashable callable
+            return super().ensure_sync(func)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, error handlers, CLI."""
     from service_app.common.jsonprovider import JSONProvider
 
-    app = Flask(__name__, instance_relative_config=False)
+    app = ServiceFlask(__name__, instance_relative_config=False)
     app.json = JSONProvider(app)
     _bound_integer_urls(app)
     app.config.update(config_module.from_environment())
@@ -77,7 +101,7 @@ def _init_extensions(app: Flask) -> None:
 
     from service_app import models  # noqa: F401  (registers every table)
     from service_app.auth import tokens
-    from service_app.common.db_pool import end_reads_with_commit, ping_after_idle
+    from service_app.common.db_pool import end_reads_with_commit, ping_after_idle, reads_outside_transactions
     from service_app.extensions import api, db, init_migrations, limiter
 
     _prepare_sqlite(app)
@@ -86,6 +110,7 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         for engine in db.engines.values():
             ping_after_idle(engine, app.config["DB_PING_AFTER_IDLE_SECONDS"])
+            reads_outside_transactions(engine)
     # Flask-SQLAlchemy's own Session class: every sessionmaker (the app's, a test's) subclasses it.
     end_reads_with_commit(app, FlaskSession)
     init_migrations(app, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
@@ -182,7 +207,9 @@ def _enable_sqlite_pragmas() -> None:
 
     @event.listens_for(Engine, "begin")
     def _on_begin(connection):
-        if connection.dialect.name == "sqlite":
+        from service_app.common.db_pool import begins_reading
+
+        if connection.dialect.name == "sqlite" and not begins_reading(connection):
             connection.exec_driver_sql(_sqlite_begin())
 
     _pragmas_enabled = True
@@ -194,7 +221,9 @@ def _sqlite_begin() -> str:
     A deferred transaction that read first cannot take the write lock once another connection
     has committed since its snapshot: SQLite answers SQLITE_BUSY at once, without waiting (a
     login failed that way while the scheduler wrote). Taking the write lock up front makes such
-    work wait its turn instead. Requests with a safe method only read, so they stay concurrent.
+    work wait its turn instead. Requests with a safe method only read, so they stay concurrent:
+    they send no BEGIN at all (`common.db_pool.reads_outside_transactions`, which opens a BEGIN
+    IMMEDIATE transaction at such a request's first write).
     """
     from flask import has_request_context, request
 

@@ -140,9 +140,50 @@ def test_token_is_decoded_once_per_request(client, app_ctx, monkeypatch):
         decodes.append(kwargs.get("options") or {})
         return real(*args, **kwargs)
 
+    headers_read = []
+    real_header = pyjwt.get_unverified_header
     monkeypatch.setattr(pyjwt, "decode", counted)
+    monkeypatch.setattr(pyjwt, "get_unverified_header", lambda token: headers_read.append(1) or real_header(token))
     assert client.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code == 200
     assert len(decodes) == 1 and decodes[0].get("verify_signature") is not False
+    assert len(headers_read) == 1
+    # Verified once per worker: the same token's next requests reuse its claims and header.
+    assert client.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code == 200
+    assert len(decodes) == 1 and len(headers_read) == 1
+
+
+def test_a_verified_token_is_still_refused_once_it_expires(client, app, app_ctx):
+    """The kept claims are checked for expiry at every use (here: claims kept as if verified earlier)."""
+    UserFactory(username="keptlate")
+    claims = decode_token(login(client, "keptlate")["access_token"])
+    expired = create_access_token(
+        identity=claims["sub"],
+        additional_claims={"role": claims["role"], "sid": claims["sid"]},
+        expires_delta=timedelta(seconds=-1),
+    )
+    app.extensions["verified_tokens"][expired] = (
+        decode_token(expired, allow_expired=True), {"alg": "HS256", "typ": "JWT"}
+    )
+    assert_error(client.get("/api/v1/me", headers=bearer(expired)), 401, "token_expired")
+    assert expired not in app.extensions["verified_tokens"]
+
+
+def test_a_verified_token_is_refused_at_once_when_its_account_is_disabled(client, app_ctx):
+    user = UserFactory(username="seenthenoff")
+    token = login(client, "seenthenoff")["access_token"]
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    user.is_active = False
+    db.session.flush()
+    assert_error(client.get("/api/v1/me", headers=bearer(token)), 401)
+
+
+def test_kept_claims_are_a_copy(client, app, app_ctx):
+    """A caller changing the claims it was handed cannot change what the next request sees."""
+    UserFactory(username="copied")
+    token = login(client, "copied")["access_token"]
+    decode_token(token)["role"] = "admin"
+    assert decode_token(token)["role"] == "manager"
+    assert app.extensions["verified_tokens"][token][0]["role"] == "manager"
 
 
 def _b64(data: dict) -> str:
