@@ -35,13 +35,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from marshmallow import fields, validate
-from sqlalchemy import BindParameter, ColumnElement, Insert, and_, bindparam, exists, insert, inspect, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Insert, and_, bindparam, exists, insert, or_, select
 from sqlalchemy import Integer as SQLInteger
 
 from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.schemas import MAX_ID, AwareDateTime, Integer, Schema, Text
 from service_app.common.time import SHANGHAI, as_utc
+from service_app.common.transactions import insert_object
 from service_app.errors import Conflict, Forbidden, ValidationFailed
 from service_app.extensions import db
 from service_app.notifications.service import Audience, notify
@@ -401,12 +402,12 @@ def transition(
 ) -> None:
     """Apply `action` to `problem`: the one way a problem changes.
 
-    A new problem is inserted at once (`_insert_new`: its timeline row and notices need its id); a
+    A new problem is inserted at once (its timeline row and notices need its id); a
     changed one is written by the caller's commit. The timeline row and the notices are one INSERT
     each, written now, in the caller's transaction: no unit-of-work flush."""
     columns = apply(problem, action, actor=actor, now=now, params=params, parties=parties)
-    if problem.id is None:
-        _insert_new(problem)
+    if problem.id is None:  # a new problem, inserted outside the session (`insert_object`)
+        insert_object(problem)
     db.session.execute(_insert_event(), {"problem_id": problem.id, **columns})
     for notice in ACTIONS[action].notices:
         notice.send(problem, actor, params)
@@ -415,24 +416,6 @@ def transition(
 @functools.cache
 def _insert_event() -> Insert:
     return insert(ProblemEvent.__table__)
-
-
-@functools.cache
-def _insert_problem() -> Insert:
-    table = Problem.__table__
-    return insert(table).returning(*table.c)
-
-
-def _insert_new(problem: Problem) -> None:
-    """INSERT … RETURNING the new problem's row: `problem` gets its id and the columns' defaults, as a
-    flush would give them, without the unit of work. It stays outside the session (what the filing
-    answers with; nothing changes it again in the request), so a rollback leaves nothing behind."""
-    mapper = inspect(Problem)
-    columns = [(attr.key, attr.columns[0]) for attr in mapper.column_attrs]
-    given = {column.key: problem.__dict__[key] for key, column in columns if key in problem.__dict__}
-    row = db.session.execute(_insert_problem(), given).one()._mapping
-    for key, column in columns:
-        setattr(problem, key, row[column])
 
 
 def rating_steps(score: int, comment: str | None) -> list[tuple[str, Params]]:

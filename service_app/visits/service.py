@@ -19,8 +19,7 @@ from functools import cache
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Insert, Integer, Row, Select, Update, and_, bindparam, case, inspect, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Integer, Row, Select, Update, and_, bindparam, case, select, update
 from sqlalchemy.orm import joinedload
 
 from service_app.attachments import service as attachments
@@ -29,7 +28,7 @@ from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import Page, decode_cursor, effective_limit, encode_cursor, keyset_page
 from service_app.common.time import utcnow
-from service_app.common.transactions import commit_and_keep
+from service_app.common.transactions import commit_and_keep, insert_object
 from service_app.common.views import RowView
 from service_app.errors import Conflict, NotFound, ValidationFailed
 from service_app.extensions import db
@@ -155,7 +154,9 @@ def check_in(
     )
     _assess(visit, enterprise=enterprise, previous=around.previous)
     _close_if_overtaken(visit, following=around.following, now=now)
-    if not _insert(visit):
+    # The row as written, its id included; a client_id the cadre already used inserts nothing (no
+    # savepoint, no IntegrityError to recover from).
+    if not insert_object(visit, unique=("cadre_id", "client_id")):
         # Another request with this client_id committed between our look-up and our insert.
         existing = _visit_by_client_id(cadre.id, client_id)
         if existing is None:  # taken and gone again (deleted): nothing to replay
@@ -272,29 +273,6 @@ def _assess(visit: Visit, *, enterprise: Enterprise, previous: Visit | None) -> 
         rules=rules,
     )
     visit.flagged = bool(visit.flags)
-
-
-@cache
-def _insert_statement(dialect: str) -> Insert:
-    """INSERT … RETURNING the new visit's row; a client_id the cadre already used inserts nothing
-    (`ON CONFLICT DO NOTHING`, on both databases: no savepoint, no IntegrityError to recover from)."""
-    table = Visit.__table__
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    return insert.on_conflict_do_nothing(index_elements=[table.c.cadre_id, table.c.client_id]).returning(*table.c)
-
-
-def _insert(visit: Visit) -> bool:
-    """Insert `visit` and give it its row's id and defaults, as a flush would, without the unit of
-    work; it stays outside the session (the answer is built from it). False: its client_id is taken."""
-    mapper = inspect(Visit)
-    columns = [(attr.key, attr.columns[0]) for attr in mapper.column_attrs]
-    given = {column.key: visit.__dict__[key] for key, column in columns if key in visit.__dict__}
-    row = db.session.execute(_insert_statement(db.session.get_bind().dialect.name), given).first()
-    if row is None:
-        return False
-    for key, column in columns:
-        setattr(visit, key, row._mapping[column])
-    return True
 
 
 @cache
