@@ -174,26 +174,35 @@ def check_in(
 @cache
 def _lock_and_link() -> Select:
     """Built once per process with bound parameters (`cadre_id`, `enterprise_id`), so SQLAlchemy keeps
-    its cache key instead of deriving it at every check-in."""
+    its cache key instead of deriving it at every check-in. Core columns, no ORM entity: what the
+    check-in uses of the enterprise is its name (the answer) and its location (the geofence)."""
     cadre_id, enterprise_id = bindparam("cadre_id", type_=Integer()), bindparam("enterprise_id", type_=Integer())
     linked = org_scoping.linked_enterprise_ids(cadre_id).where(CadreLink.enterprise_id == enterprise_id)
+    users, enterprises = User.__table__, Enterprise.__table__
     return (
-        select(User.id, Enterprise)
-        .select_from(User)
-        .outerjoin(Enterprise, and_(Enterprise.id == enterprise_id, linked.exists()))
-        .where(User.id == cadre_id)
-        .with_for_update(of=User)
+        select(
+            users.c.id, enterprises.c.id.label("enterprise_id"), enterprises.c.name, enterprises.c.lat,
+            enterprises.c.lng,
+        )
+        .select_from(users)
+        .outerjoin(enterprises, and_(enterprises.c.id == enterprise_id, linked.exists()))
+        .where(users.c.id == cadre_id)
+        .with_for_update(of=users)
     )
 
 
 def _lock_cadre_and_read_enterprise(cadre_id: int, enterprise_id: int) -> Enterprise | None:
     """Lock the cadre's row, serialising one cadre's check-ins so two at once cannot both stay open
-    (PostgreSQL), and read the enterprise if it is actively linked to the cadre, in one statement.
+    (PostgreSQL), and read the enterprise if it is actively linked to the cadre, in one statement
+    (the enterprise as an object outside the session, with the columns the check-in uses).
 
     What the check-in reads of the cadre's visits comes in the next statement: on PostgreSQL a
     statement that waited for the lock still sees the database as it was when it started, without
     the check-in it waited for."""
-    return db.session.execute(_lock_and_link(), {"cadre_id": cadre_id, "enterprise_id": enterprise_id}).one()[1]
+    row = db.session.execute(_lock_and_link(), {"cadre_id": cadre_id, "enterprise_id": enterprise_id}).one()
+    if row.enterprise_id is None:
+        return None
+    return Enterprise(id=row.enterprise_id, name=row.name, lat=row.lat, lng=row.lng)
 
 
 def _visit_by_client_id(cadre_id: int, client_id: str) -> Visit | None:
