@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from service_app.common.i18n import bilingual
 from service_app.common.models import IdempotencyKey
 from service_app.common.time import utcnow
+from service_app.common.transactions import execute
 from service_app.errors import Conflict, ValidationFailed
 from service_app.extensions import db
 
@@ -117,7 +118,7 @@ def idempotent(view: Callable) -> Callable:
         user_id = current_user.id
         fingerprint = _fingerprint()
         now = utcnow()
-        claimed = db.session.execute(
+        claimed = execute(
             _claim(),
             {
                 "user_id": user_id,
@@ -145,7 +146,7 @@ def idempotent(view: Callable) -> Callable:
             return _replay(existing, fingerprint)
         if 200 <= response.status_code < 300:
             headers = {h: response.headers[h] for h in _REPLAYED_HEADERS if h in response.headers}
-            db.session.execute(
+            execute(
                 _record(),
                 {
                     "key_id": claimed,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, Table, TextClause, bindparam, inspect, text
+from sqlalchemy import Column, CursorResult, Executable, Table, TextClause, bindparam, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -37,6 +37,14 @@ def commit_and_keep() -> None:
         session.expire_on_commit = expire
 
 
+def execute(statement: Executable, parameters: Mapping[str, Any] | None = None) -> CursorResult:
+    """Run `statement` on the session's connection, in its transaction, past the session's own
+    `execute` (its events, autoflush and result wrapping: a tenth of a millisecond of CPU a statement).
+    For statements that load no ORM object and need nothing pending flushed first: the write paths'
+    Core INSERTs and UPDATEs and their column reads."""
+    return db.session.connection().execute(statement, parameters)
+
+
 def insert_row(table: Table, values: Mapping[str, Any], *, unique: tuple[str, ...] = ()) -> dict[str, Any] | None:
     """INSERT one row of `table` and return every column of it as written, its id included: the
     columns not in `values` get their Python-side defaults, as a flush would give them, without the
@@ -46,7 +54,7 @@ def insert_row(table: Table, values: Mapping[str, Any], *, unique: tuple[str, ..
     One statement per table and `unique`, with every column bound (SQLAlchemy caches it; its
     `ON CONFLICT` construct is compiled anew at every execution)."""
     row = {column.key: values[column.key] if column.key in values else _default(column) for column in _columns(table)}
-    found = db.session.execute(_insert_statement(table, unique), row).first()
+    found = execute(_insert_statement(table, unique), row).first()
     if found is None:
         return None
     row["id"] = found[0]

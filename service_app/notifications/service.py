@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Insert, bindparam, case, func, insert, or_
 from service_app.auth.models import User
 from service_app.common.pagination import Page, keyset_page
 from service_app.common.time import utcnow
+from service_app.common.transactions import execute
 from service_app.errors import NotFound
 from service_app.extensions import db
 from service_app.notifications.messages import KINDS
@@ -59,7 +60,7 @@ def notify(
             **(bound or {}), "kind": kind, "params": dict(params or {}), "problem_id": problem_id,
             "visit_id": visit_id, "created_at": created_at, "exclude_id": exclude,
         }
-        return db.session.execute(_insert_for(recipients), values).rowcount
+        return execute(_insert_for(recipients), values).rowcount
     count = 0
     for user_id in dict.fromkeys(uid for uid in recipients if uid is not None and uid != exclude):
         db.session.add(

@@ -17,6 +17,7 @@ from sqlalchemy import Date, Integer, TextClause, bindparam, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service_app.common.time import SHANGHAI
+from service_app.common.transactions import execute
 from service_app.extensions import db
 
 PREFIX = "WT"
@@ -38,7 +39,7 @@ def format_code(day: date, number: int) -> str:
 def next_code(created_at: datetime) -> str:
     """Reserve the next code of `created_at`'s local day. Locks that day's counter until commit."""
     day = created_at.astimezone(SHANGHAI).date()
-    return format_code(day, db.session.execute(_reserve(), {"day": day}).scalar_one())
+    return format_code(day, execute(_reserve(), {"day": day}).scalar_one())
 
 
 @cache

@@ -24,7 +24,7 @@ from service_app.auth.models import Role, User
 from service_app.common.pagination import Page, keyset_page, keyset_statement
 from service_app.common.search import contains_text
 from service_app.common.time import SHANGHAI, utcnow
-from service_app.common.transactions import commit_and_keep
+from service_app.common.transactions import commit_and_keep, execute
 from service_app.common.views import RowView
 from service_app.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from service_app.extensions import db
@@ -424,7 +424,7 @@ def _category_and_cadre(actor: User | None, category_id: int, enterprise_id: int
     cadre, a leader when it has no primary one), and the calendar's revision token (`calendar_at`)."""
     cadre_id = actor.id if actor is not None and actor.role == Role.CADRE.value else None
     parameters = {"category_id": category_id, "enterprise_id": enterprise_id, "cadre_id": cadre_id}
-    row = db.session.execute(_filing_read(), parameters).first()
+    row = execute(_filing_read(), parameters).first()
     if cadre_id is not None and (row is None or not row.linked):
         raise _not_linked()
     if row is None:

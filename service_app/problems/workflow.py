@@ -42,7 +42,7 @@ from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.schemas import MAX_ID, AwareDateTime, Integer, Schema, Text
 from service_app.common.time import SHANGHAI, as_utc
-from service_app.common.transactions import insert_object
+from service_app.common.transactions import execute, insert_object
 from service_app.errors import Conflict, Forbidden, ValidationFailed
 from service_app.extensions import db
 from service_app.notifications.service import Audience, notify
@@ -408,7 +408,7 @@ def transition(
     columns = apply(problem, action, actor=actor, now=now, params=params, parties=parties)
     if problem.id is None:  # a new problem, inserted outside the session (`insert_object`)
         insert_object(problem)
-    db.session.execute(_insert_event(), {"problem_id": problem.id, **columns})
+    execute(_insert_event(), {"problem_id": problem.id, **columns})
     for notice in ACTIONS[action].notices:
         notice.send(problem, actor, params)
 

@@ -28,7 +28,7 @@ from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import Page, decode_cursor, effective_limit, encode_cursor, keyset_page
 from service_app.common.time import utcnow
-from service_app.common.transactions import commit_and_keep, insert_object
+from service_app.common.transactions import commit_and_keep, execute, insert_object
 from service_app.common.views import RowView
 from service_app.errors import Conflict, NotFound, ValidationFailed
 from service_app.extensions import db
@@ -199,7 +199,7 @@ def _lock_cadre_and_read_enterprise(cadre_id: int, enterprise_id: int) -> Enterp
     What the check-in reads of the cadre's visits comes in the next statement: on PostgreSQL a
     statement that waited for the lock still sees the database as it was when it started, without
     the check-in it waited for."""
-    row = db.session.execute(_lock_and_link(), {"cadre_id": cadre_id, "enterprise_id": enterprise_id}).one()
+    row = execute(_lock_and_link(), {"cadre_id": cadre_id, "enterprise_id": enterprise_id}).one()
     if row.enterprise_id is None:
         return None
     return Enterprise(id=row.enterprise_id, name=row.name, lat=row.lat, lng=row.lng)
@@ -259,7 +259,7 @@ def _around(cadre_id: int, recorded_at: datetime, client_id: str | None) -> Arou
     if client_id is not None:
         parameters["client_id"] = client_id
     found = Around()
-    for row in db.session.execute(_around_statement(client_id is not None), parameters):
+    for row in execute(_around_statement(client_id is not None), parameters):
         setattr(found, row.which, row)
     return found
 
@@ -306,7 +306,7 @@ def _close_earlier_open_visit(visit: Visit, previous: Row | None) -> None:
         return
     closed_at = min(visit.recorded_at, previous.recorded_at + auto_close_limit())
     duration = int((closed_at - previous.recorded_at).total_seconds())
-    db.session.execute(_close_statement(), {"visit_id": previous.id, "closed_at": closed_at, "duration": duration})
+    execute(_close_statement(), {"visit_id": previous.id, "closed_at": closed_at, "duration": duration})
 
 
 def _close_if_overtaken(visit: Visit, *, following: Visit | None, now: datetime) -> None:
