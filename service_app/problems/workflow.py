@@ -194,9 +194,9 @@ class Notice:
     """One row of the notice table (DESIGN §9): who hears of an action or a job's event, as which kind.
 
     Nobody is told of their own action (`send` leaves the actor out), inactive users are not told,
-    and nobody is told twice of one notice. `when` chooses between rows of
-    one action by who did it and what it carried (a satisfied rating is told, a dissatisfied one is
-    told by its reopen; a public comment goes to the other side, an internal one to the staff).
+    and nobody is told twice of one notice. `when` chooses between rows of one action by who did it
+    and what it carried (a satisfied rating is told, a dissatisfied one is told by its reopen; a
+    public comment goes to the other side, an internal one to the staff).
     The notice is stored as its kind and parameters (the problem's code and title, plus what `extra`
     adds) and rendered in the reader's language when read (notifications/messages.py).
     """
@@ -402,9 +402,9 @@ def transition(
 ) -> None:
     """Apply `action` to `problem`: the one way a problem changes.
 
-    A new problem is inserted at once (its timeline row and notices need its id); a
-    changed one is written by the caller's commit. The timeline row and the notices are one INSERT
-    each, written now, in the caller's transaction: no unit-of-work flush."""
+    A new problem is inserted at once (its timeline row and notices need its id); a changed one is
+    written by the caller's commit. The timeline row and each notice are one INSERT each, written
+    now, in the caller's transaction: no unit-of-work flush."""
     columns = apply(problem, action, actor=actor, now=now, params=params, parties=parties)
     if problem.id is None:  # a new problem, inserted outside the session (`insert_object`)
         insert_object(problem)

@@ -160,7 +160,7 @@ def check_in(
         # Another request with this client_id committed between our look-up and our insert.
         existing = _visit_by_client_id(cadre.id, client_id)
         if existing is None:  # taken and gone again (deleted): nothing to replay
-            raise Conflict("visit_in_progress", zh="相同签到正在处理，请稍后重试", en="The check-in is in progress")
+            raise Conflict()
         return _replayed(existing, enterprise_id), False
     _close_earlier_open_visit(visit, around.previous)
     photos = attachments.claim(owner_id=cadre.id, attachment_ids=photo_ids, visit_id=visit.id, field="photo_ids")
