@@ -163,8 +163,10 @@ def test_the_jobs_rows(people):
     assert (jobs.flag_overdue(now=now), jobs.notify_due_soon(now=now)) == (0, 0)  # first runs
     handled = problem_in(world, "in_progress")
     unclaimed = problem_in(world, "dispatched")
-    for problem_id in (handled, unclaimed):  # due in 12 h, then overdue
-        db.session.get(Problem, problem_id).due_at = now + timedelta(hours=12)
+    # Due in 20 minutes, then overdue. (Due in 12 h was not "due soon", within one working day, when
+    # run before the Shanghai working day opens: one working day then ends at that day's close.)
+    for problem_id in (handled, unclaimed):
+        db.session.get(Problem, problem_id).due_at = now + timedelta(minutes=20)
     db.session.commit()
     last_id = _last_id()
     assert jobs.notify_due_soon(now=now + timedelta(minutes=10)) == 2

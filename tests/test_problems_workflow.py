@@ -476,6 +476,10 @@ def test_a_cadre_files_for_a_linked_enterprise_with_its_own_visit(app_ctx):
     cases = [
         ({"enterprise_id": None}, "enterprise_id"),
         ({"enterprise_id": world.outsider.enterprise_id}, "enterprise_id"),
+        ({"enterprise_id": 999_999}, "enterprise_id"),
+        # Read in one statement with the category: the link is judged first.
+        ({"enterprise_id": world.outsider.enterprise_id, "category_id": 999_999}, "enterprise_id"),
+        ({"category_id": 999_999}, "category_id"),
         ({"visit_id": elsewhere.id}, "visit_id"),
         ({"visit_id": stolen.id}, "visit_id"),
     ]

@@ -82,6 +82,14 @@ def test_idempotent_replay_conflict_and_purge(idem_app):
                 client.post("/api/v1/_test_parks", json={"code": "idem3", "name": "无键"}, headers=no_key).status_code
                 == 201
             )
+            # An expired key is taken over by the next request that brings it (one statement, `_claim`).
+            db.session.execute(db.update(IdempotencyKey).values(expires_at=utcnow() - timedelta(seconds=1)))
+            db.session.commit()
+            reused = client.post("/api/v1/_test_parks", json={"code": "idem4", "name": "过期键"}, headers=headers)
+            assert reused.status_code == 201 and "Idempotent-Replayed" not in reused.headers
+            replayed = client.post("/api/v1/_test_parks", json={"code": "idem4", "name": "过期键"}, headers=headers)
+            assert replayed.get_json() == reused.get_json() and replayed.headers["Idempotent-Replayed"] == "true"
+            assert _park_count() == before + 3
             assert purge_expired(now=utcnow()) == 0
             assert purge_expired(now=utcnow() + timedelta(hours=25)) >= 1
         finally:

@@ -448,7 +448,7 @@ def test_check_in_answers_what_a_get_reads_afterwards_in_few_statements(client, 
     assert created.get_json() == read.get_json() and created.get_json()["photo_ids"] == sorted(photos)
     closed = client.get(f"/api/v1/visits/{earlier['id']}", headers=headers).get_json()
     assert closed["auto_closed"] is True and closed["open"] is False
-    # session check, cadre lock with the linked enterprise, the neighbours, the visit, the earlier
-    # open visit (read, closed), the photos claimed (read, updated), with a client_id its look-up;
-    # nothing after the commit
-    assert len(seen) <= 8 + (client_id is not None), seen
+    # session check, cadre lock with the linked enterprise, the visits around it (with the client_id's
+    # look-up), the visit (INSERT … RETURNING), the earlier open visit closed (one UPDATE), the photos
+    # claimed (read, updated); nothing after the commit
+    assert len(seen) == 7, seen

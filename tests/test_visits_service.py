@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -163,13 +164,12 @@ def test_client_id_returns_the_same_visit_days_later(link):
 
 
 def test_client_id_race_is_settled_by_the_unique_constraint(link, monkeypatch):
-    """Two requests with one client_id: the loser's insert fails and it answers with the winner's visit."""
+    """Two requests with one client_id: the loser's insert inserts nothing and it answers with the
+    winner's visit."""
     winner = VisitFactory(cadre=link.cadre, enterprise=link.enterprise, client_id="race-1", recorded_at=NOW)
-    lookups = iter([None])  # the loser looked before the winner committed
-    real_lookup = service._visit_by_client_id
-    monkeypatch.setattr(
-        service, "_visit_by_client_id", lambda cadre_id, client_id: next(lookups, real_lookup(cadre_id, client_id))
-    )
+    real_around = service._around
+    # The loser looked before the winner committed.
+    monkeypatch.setattr(service, "_around", lambda *args: dataclasses.replace(real_around(*args), existing=None))
     detail, created = service.check_in(
         cadre=link.cadre,
         enterprise_id=link.enterprise_id,

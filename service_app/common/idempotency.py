@@ -3,9 +3,10 @@
 The same key and body from the same user replays the first response; the same key with another
 body (or endpoint) is 422; keys live IDEMPOTENCY_TTL_HOURS (24 h).
 
-The key row is added to the session before the view runs, so the service's single commit stores
-the creation and the key together: a retry can never create a second object. The response is
-recorded right after; a retry that arrives in between answers 409 (in progress).
+The key row is written in the request's transaction before the view runs (`_claim`: one statement,
+no read before it), so the service's single commit stores the creation and the key together: a
+retry can never create a second object. The response is recorded right after; a retry that arrives
+in between answers 409 (in progress).
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import timedelta
-from functools import partial, wraps
+from functools import cache, partial, wraps
 
 from flask import Response, current_app, make_response, request
 from flask_jwt_extended import current_user
-from sqlalchemy import delete, inspect, select
+from sqlalchemy import TextClause, Update, bindparam, delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from service_app.common.i18n import bilingual
 from service_app.common.models import IdempotencyKey
 from service_app.common.time import utcnow
+from service_app.common.transactions import execute
 from service_app.errors import Conflict, ValidationFailed
 from service_app.extensions import db
 
@@ -89,16 +91,20 @@ def _replay(record: IdempotencyKey, fingerprint: str) -> Response:
             en="The Idempotency-Key was already used with a different request",
         )
     if record.response_status is None:
-        raise Conflict(
-            "idempotency_in_progress",
-            zh="相同请求正在处理，请稍后重试",
-            en="The same request is still being processed; retry shortly",
-        )
+        raise _in_progress()
     response = current_app.response_class(record.response_body, status=record.response_status)
     for name, value in (record.response_headers or {}).items():
         response.headers[name] = value
     response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def _in_progress() -> Conflict:
+    return Conflict(
+        "idempotency_in_progress",
+        zh="相同请求正在处理，请稍后重试",
+        en="The same request is still being processed; retry shortly",
+    )
 
 
 def idempotent(view: Callable) -> Callable:
@@ -111,41 +117,85 @@ def idempotent(view: Callable) -> Callable:
             return view(*args, **kwargs)
         user_id = current_user.id
         fingerprint = _fingerprint()
-        existing = _find(user_id, key)
-        if existing is not None:
-            return _replay(existing, fingerprint)
-        # An expired row with the same key would collide with the unique constraint.
-        db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key))
         now = utcnow()
-        record = IdempotencyKey(
-            user_id=user_id,
-            key=key,
-            endpoint=request.path[:255],
-            request_hash=fingerprint,
-            created_at=now,
-            expires_at=now + timedelta(hours=current_app.config["IDEMPOTENCY_TTL_HOURS"]),
-        )
-        db.session.add(record)
+        claimed = execute(
+            _claim(),
+            {
+                "user_id": user_id,
+                "key": key,
+                "endpoint": request.path[:255],
+                "request_hash": fingerprint,
+                "created_at": now,
+                "expires_at": now + timedelta(hours=current_app.config["IDEMPOTENCY_TTL_HOURS"]),
+            },
+        ).scalar()
+        if claimed is None:  # a live key: this request is a retry
+            existing = _find(user_id, key)
+            if existing is None:  # it expired in the instant between the two statements
+                raise _in_progress()
+            return _replay(existing, fingerprint)
         try:
             response = make_response(view(*args, **kwargs))
         except IntegrityError:
-            # A concurrent request with the same key committed first: answer as its retry.
+            # A constraint refused the creation: if a concurrent request with the same key committed
+            # first, answer as its retry.
             db.session.rollback()
             existing = _find(user_id, key)
             if existing is None:
                 raise
             return _replay(existing, fingerprint)
-        state = inspect(record)
-        if state.persistent and 200 <= response.status_code < 300:
-            record.response_status = response.status_code
-            record.response_body = response.get_data(as_text=True)
-            record.response_headers = {h: response.headers[h] for h in _REPLAYED_HEADERS if h in response.headers}
+        if 200 <= response.status_code < 300:
+            headers = {h: response.headers[h] for h in _REPLAYED_HEADERS if h in response.headers}
+            execute(
+                _record(),
+                {
+                    "key_id": claimed,
+                    "status": response.status_code,
+                    "body": response.get_data(as_text=True),
+                    "headers": headers,
+                },
+            )
             db.session.commit()
-        elif state.pending:
-            db.session.expunge(record)
         return response
 
     return wrapper
+
+
+@cache
+def _claim() -> TextClause:
+    """Take the key for this request, in the request's transaction: one statement, the same on SQLite
+    and PostgreSQL, that inserts it, or takes over the row of an expired one, and returns its id; a
+    live key returns nothing (the request is a retry). The view's commit stores the key with the
+    creation, so a retry can never create a second object. A concurrent first request with the same
+    key makes PostgreSQL wait for its end here, and then its row is live."""
+    table = IdempotencyKey.__table__
+    columns = ("user_id", "key", "endpoint", "request_hash", "created_at", "expires_at")
+    return (
+        text(
+            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(f':{c}' for c in columns)}) "
+            "ON CONFLICT (user_id, key) DO UPDATE SET endpoint = excluded.endpoint, "
+            "request_hash = excluded.request_hash, created_at = excluded.created_at, "
+            "expires_at = excluded.expires_at, response_status = NULL, response_body = NULL, "
+            f"response_headers = NULL WHERE {table.name}.expires_at <= excluded.created_at RETURNING id"
+        )
+        .bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
+        .columns(table.c.id)
+    )
+
+
+@cache
+def _record() -> Update:
+    """Store the answer a retry replays."""
+    table = IdempotencyKey.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("key_id", type_=table.c.id.type))
+        .values(
+            response_status=bindparam("status", type_=table.c.response_status.type),
+            response_body=bindparam("body", type_=table.c.response_body.type),
+            response_headers=bindparam("headers", type_=table.c.response_headers.type),
+        )
+    )
 
 
 def purge_expired(*, now=None) -> int:

@@ -7,39 +7,96 @@ notice is a kind and its parameters; `messages.render` gives its text in the rea
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Insert, bindparam, case, func, insert, or_, select, update
 
+from service_app.auth.models import User
 from service_app.common.pagination import Page, keyset_page
 from service_app.common.time import utcnow
+from service_app.common.transactions import execute
 from service_app.errors import NotFound
 from service_app.extensions import db
 from service_app.notifications.messages import KINDS
 from service_app.notifications.models import JobWatermark, Notification
 
 
+@dataclass(frozen=True, eq=False)
+class Audience:
+    """Recipients as conditions on `users`, with their bound parameters named: each active user that
+    meets one of them is told once, in the order of the conditions (by id within one). Keep one
+    instance per audience: `notify` builds its statement once per instance."""
+
+    conditions: tuple[ColumnElement[bool], ...]
+
+
 def notify(
-    user_ids: Iterable[int],
+    recipients: Iterable[int] | Audience,
     *,
     kind: str,
     params: dict[str, Any] | None = None,
     problem_id: int | None = None,
     visit_id: int | None = None,
-) -> list[Notification]:
-    """Queue one notice per user (deduplicated, order kept); flushes nothing, commits nothing."""
+    now: datetime | None = None,
+    bound: Mapping[str, Any] | None = None,
+    exclude: int | None = None,
+) -> int:
+    """Queue one notice per recipient in the caller's transaction; commits nothing. Returns how many.
+
+    `recipients` is either user ids (deduplicated, order kept; added to the session, stored at its
+    next flush) or an `Audience` (its bound parameters in `bound`): then the notices are one
+    `INSERT … SELECT` over the active users it names, deduplicated by construction and written at
+    once, without reading the recipients first. `exclude` (the actor) is never told.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
-    notices = []
-    for user_id in dict.fromkeys(uid for uid in user_ids if uid is not None):
-        notice = Notification(
-            user_id=user_id, kind=kind, params=dict(params or {}), problem_id=problem_id, visit_id=visit_id
+    created_at = now or utcnow()
+    if isinstance(recipients, Audience):
+        values = {
+            **(bound or {}), "kind": kind, "params": dict(params or {}), "problem_id": problem_id,
+            "visit_id": visit_id, "created_at": created_at, "exclude_id": exclude,
+        }
+        return execute(_insert_for(recipients), values).rowcount
+    count = 0
+    for user_id in dict.fromkeys(uid for uid in recipients if uid is not None and uid != exclude):
+        db.session.add(
+            Notification(
+                user_id=user_id, kind=kind, params=dict(params or {}), problem_id=problem_id, visit_id=visit_id,
+                created_at=created_at,
+            )
         )
-        db.session.add(notice)
-        notices.append(notice)
-    return notices
+        count += 1
+    return count
+
+
+@lru_cache(maxsize=128)
+def _insert_for(audience: Audience) -> Insert:
+    """`INSERT INTO notifications … SELECT` one row per active user of `audience` but the excluded
+    one, built once per audience (the notice table's rows hold theirs for the process)."""
+    conditions = audience.conditions
+    table = Notification.__table__
+    selected = select(
+        User.id,
+        bindparam("kind", type_=table.c.kind.type),
+        bindparam("problem_id", type_=table.c.problem_id.type),
+        bindparam("visit_id", type_=table.c.visit_id.type),
+        bindparam("params", type_=table.c.params.type),
+        bindparam("created_at", type_=table.c.created_at.type),
+    ).where(
+        User.is_active.is_(True),
+        User.id.is_distinct_from(bindparam("exclude_id", type_=User.id.type)),
+        or_(*conditions),
+    )
+    if len(conditions) > 1:
+        selected = selected.order_by(case(*((condition, index) for index, condition in enumerate(conditions))))
+    selected = selected.order_by(User.id)
+    return insert(table).from_select(
+        ["user_id", "kind", "problem_id", "visit_id", "params", "created_at"], selected, include_defaults=False
+    )
 
 
 def advance_watermark(job: str, *, now: datetime) -> datetime | None:

@@ -11,12 +11,13 @@ filing, so numbers have no gaps.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import Date, Integer
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Date, Integer, TextClause, bindparam, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service_app.common.time import SHANGHAI
+from service_app.common.transactions import execute
 from service_app.extensions import db
 
 PREFIX = "WT"
@@ -38,12 +39,15 @@ def format_code(day: date, number: int) -> str:
 def next_code(created_at: datetime) -> str:
     """Reserve the next code of `created_at`'s local day. Locks that day's counter until commit."""
     day = created_at.astimezone(SHANGHAI).date()
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    table = ProblemCodeCounter.__table__
-    statement = (
-        insert(table)
-        .values(day=day, last_number=1)
-        .on_conflict_do_update(index_elements=[table.c.day], set_={"last_number": table.c.last_number + 1})
-        .returning(table.c.last_number)
-    )
-    return format_code(day, db.session.execute(statement).scalar_one())
+    return format_code(day, execute(_reserve(), {"day": day}).scalar_one())
+
+
+@cache
+def _reserve() -> TextClause:
+    """The upsert as text, the same on SQLite and PostgreSQL: SQLAlchemy caches it, where its
+    `on_conflict_do_update` construct would be compiled anew at every filing."""
+    return text(
+        "INSERT INTO problem_code_counters (day, last_number) VALUES (:day, 1) "
+        "ON CONFLICT (day) DO UPDATE SET last_number = problem_code_counters.last_number + 1 "
+        "RETURNING last_number"
+    ).bindparams(bindparam("day", type_=Date()))

@@ -124,6 +124,6 @@ def alert_missing_calendar(*, now: datetime | None = None) -> int:
         db.session.commit()
         return 0
     admins = db.session.scalars(select(User.id).where(User.role == Role.ADMIN.value, User.is_active.is_(True)))
-    notices = notify(list(admins), kind="calendar_missing", params={"year": today.year + 1})
+    told = notify(list(admins), kind="calendar_missing", params={"year": today.year + 1})
     db.session.commit()
-    return len(notices)
+    return told

@@ -24,12 +24,11 @@ from service_app.auth.models import Role, User
 from service_app.common.pagination import Page, keyset_page, keyset_statement
 from service_app.common.search import contains_text
 from service_app.common.time import SHANGHAI, utcnow
-from service_app.common.transactions import commit_and_keep
+from service_app.common.transactions import commit_and_keep, execute
 from service_app.common.views import RowView
-from service_app.errors import Conflict, Forbidden, NotFound, PreconditionFailed
+from service_app.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from service_app.extensions import db
 from service_app.org.models import CadreLink, Category, Department, Enterprise
-from service_app.org.scoping import is_linked
 from service_app.problems import codes, sla, workflow
 from service_app.problems.models import Problem, ProblemEvent, Rating
 from service_app.problems.scoping import (
@@ -279,7 +278,7 @@ def file_problem(
     """
     now = now or utcnow()
     enterprise_id = _filing_enterprise(actor, enterprise_id)
-    category = _category_and_cadre(category_id, enterprise_id)
+    category = _category_and_cadre(actor, category_id, enterprise_id)
     if visit_id is not None:
         _check_visit(actor, visit_id, enterprise_id)
     counted = sla.deadlines(
@@ -340,9 +339,11 @@ def file_problem(
 
 
 def _filing_enterprise(actor: User | None, enterprise_id: int | None) -> int:
+    """The enterprise a filing is for, as far as the request tells; that it exists and, for a cadre,
+    is linked to it are read with the category (`_category_and_cadre`)."""
     if actor is None:  # a partner system names the enterprise (the gateway resolved its credit code)
-        if enterprise_id is None or db.session.get(Enterprise, enterprise_id) is None:
-            raise field_error("enterprise_id", "企业不存在", "No such enterprise")
+        if enterprise_id is None:
+            raise _no_such_enterprise()
         return enterprise_id
     if actor.role == Role.ENTERPRISE.value:
         if enterprise_id not in (None, actor.enterprise_id):
@@ -354,9 +355,15 @@ def _filing_enterprise(actor: User | None, enterprise_id: int | None) -> int:
         raise Forbidden()
     if enterprise_id is None:
         raise field_error("enterprise_id", "代企业反映问题时必填", "Required when a cadre files for an enterprise")
-    if not is_linked(actor.id, enterprise_id):
-        raise field_error("enterprise_id", "不是您结对联系的企业", "Not an enterprise linked to you")
     return enterprise_id
+
+
+def _no_such_enterprise() -> ValidationFailed:
+    return field_error("enterprise_id", "企业不存在", "No such enterprise")
+
+
+def _not_linked() -> ValidationFailed:
+    return field_error("enterprise_id", "不是您结对联系的企业", "Not an enterprise linked to you")
 
 
 def _check_visit(actor: User, visit_id: int, enterprise_id: int) -> None:
@@ -367,8 +374,9 @@ def _check_visit(actor: User, visit_id: int, enterprise_id: int) -> None:
 
 @cache
 def _filing_read() -> Select:
-    """Built once per process with bound parameters (`category_id`, `enterprise_id`): SQLAlchemy keeps
-    the statement's cache key, which it would otherwise derive again, node by node, at every filing."""
+    """Built once per process with bound parameters (`category_id`, `enterprise_id`, `cadre_id`):
+    SQLAlchemy keeps the statement's cache key, which it would otherwise derive again, node by node,
+    at every filing."""
     enterprise_id = bindparam("enterprise_id", type_=Integer())
     cadre = (
         select(CadreLink.cadre_id)
@@ -378,23 +386,44 @@ def _filing_read() -> Select:
         .limit(1)
         .scalar_subquery()
     )
+    linked = (
+        select(CadreLink.id)
+        .where(
+            CadreLink.cadre_id == bindparam("cadre_id", type_=Integer()),
+            CadreLink.enterprise_id == Enterprise.id,
+            CadreLink.ended_at.is_(None),
+        )
+        .exists()
+    )
     return (
         select(
             Category.id, Category.name, Category.name_en, Category.response_days, Category.resolve_days,
-            select(Enterprise.name).where(Enterprise.id == enterprise_id).scalar_subquery().label("enterprise_name"),
+            Enterprise.name.label("enterprise_name"), linked.label("linked"),
             User.id.label("cadre_id"), User.name.label("cadre_name"), revision_token().label("calendar_revision"),
         )
+        .select_from(Enterprise)
+        .outerjoin(
+            Category,
+            and_(Category.id == bindparam("category_id", type_=Integer()), Category.is_active.is_(True)),
+        )
         .outerjoin(User, User.id == cadre)
-        .where(Category.id == bindparam("category_id", type_=Integer()), Category.is_active.is_(True))
+        .where(Enterprise.id == enterprise_id)
     )
 
 
-def _category_and_cadre(category_id: int, enterprise_id: int) -> Row:
-    """What filing reads, in one statement: the active category (else 422) with its deadlines and
-    names, the enterprise's name, its responsible cadre's id and name (the primary active linked
+def _category_and_cadre(actor: User | None, category_id: int, enterprise_id: int) -> Row:
+    """What filing reads, in one statement: the enterprise (else 422) with its name and, for a cadre
+    filing, whether it is linked to the cadre (else 422), the active category (else 422) with its
+    deadlines and names, the enterprise's responsible cadre's id and name (the primary active linked
     cadre, a leader when it has no primary one), and the calendar's revision token (`calendar_at`)."""
-    row = db.session.execute(_filing_read(), {"category_id": category_id, "enterprise_id": enterprise_id}).first()
+    cadre_id = actor.id if actor is not None and actor.role == Role.CADRE.value else None
+    parameters = {"category_id": category_id, "enterprise_id": enterprise_id, "cadre_id": cadre_id}
+    row = execute(_filing_read(), parameters).first()
+    if cadre_id is not None and (row is None or not row.linked):
+        raise _not_linked()
     if row is None:
+        raise _no_such_enterprise()
+    if row.id is None:
         raise field_error("category_id", "问题类别不存在", "No such category")
     return row
 

@@ -35,15 +35,17 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from marshmallow import fields, validate
-from sqlalchemy import select
+from sqlalchemy import BindParameter, ColumnElement, Insert, and_, bindparam, exists, insert, or_, select
+from sqlalchemy import Integer as SQLInteger
 
 from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.schemas import MAX_ID, AwareDateTime, Integer, Schema, Text
 from service_app.common.time import SHANGHAI, as_utc
+from service_app.common.transactions import execute, insert_object
 from service_app.errors import Conflict, Forbidden, ValidationFailed
 from service_app.extensions import db
-from service_app.notifications.service import notify
+from service_app.notifications.service import Audience, notify
 from service_app.org.models import CadreLink, Category, Department
 from service_app.org.scoping import is_linked
 from service_app.problems.models import (
@@ -175,7 +177,8 @@ class Params:
 
 Effect = Callable[[Problem, User | None, Params], None]
 Prepare = Callable[..., Params]
-Recipients = Callable[[Problem], Iterable[int | None]]
+# A recipient column of the notice table: a condition on `users` (see "recipients" below).
+Recipients = Callable[[], ColumnElement[bool]]
 
 
 def _always(actor: User | None, params: Params) -> bool:
@@ -190,9 +193,10 @@ def _no_extra(problem: Problem, params: Params) -> dict[str, Any]:
 class Notice:
     """One row of the notice table (DESIGN §9): who hears of an action or a job's event, as which kind.
 
-    Nobody is told of their own action (`send` leaves the actor out). `when` chooses between rows of
-    one action by who did it and what it carried (a satisfied rating is told, a dissatisfied one is
-    told by its reopen; a public comment goes to the other side, an internal one to the staff).
+    Nobody is told of their own action (`send` leaves the actor out), inactive users are not told,
+    and nobody is told twice of one notice. `when` chooses between rows of one action by who did it
+    and what it carried (a satisfied rating is told, a dissatisfied one is told by its reopen; a
+    public comment goes to the other side, an internal one to the staff).
     The notice is stored as its kind and parameters (the problem's code and title, plus what `extra`
     adds) and rendered in the reader's language when read (notifications/messages.py).
     """
@@ -202,15 +206,24 @@ class Notice:
     when: Callable[[User | None, Params], bool] = _always
     extra: Callable[[Problem, Params], dict[str, Any]] = _no_extra
 
-    def recipients(self, problem: Problem, actor: User | None) -> list[int]:
-        found = (uid for recipients in self.to for uid in recipients(problem) if uid is not None)
-        return [uid for uid in dict.fromkeys(found) if actor is None or uid != actor.id]
-
-    def send(self, problem: Problem, actor: User | None, params: Params) -> None:
+    def send(self, problem: Problem, actor: User | None, params: Params) -> int:
+        """Queue this notice of `problem` in the caller's transaction: one statement, which finds the
+        recipients itself. Returns how many were told."""
         if not self.when(actor, params):
-            return
+            return 0
         data = {"code": problem.code, "title": problem.title, **self.extra(problem, params)}
-        notify(self.recipients(problem, actor), kind=self.kind, params=data, problem_id=problem.id)
+        return notify(
+            _audience(self.to), kind=self.kind, params=data, problem_id=problem.id,
+            bound={name: getattr(problem, name) for name in RECIPIENT_COLUMNS},
+            exclude=actor.id if actor is not None else None,
+        )
+
+
+@functools.cache
+def _audience(to: tuple[Recipients, ...]) -> Audience:
+    """A notice's recipient columns as one `Audience`, built once per combination (`notify` keeps its
+    statement)."""
+    return Audience(tuple(recipients() for recipients in to))
 
 
 @dataclass(frozen=True)
@@ -386,17 +399,23 @@ def transition(
     now: datetime,
     params: Params = Params(),
     parties: frozenset[Party] | None = None,
-) -> ProblemEvent:
-    """Apply `action` to `problem`: the one way a problem changes. Flushes only when it must."""
+) -> None:
+    """Apply `action` to `problem`: the one way a problem changes.
+
+    A new problem is inserted at once (its timeline row and notices need its id); a changed one is
+    written by the caller's commit. The timeline row and each notice are one INSERT each, written
+    now, in the caller's transaction: no unit-of-work flush."""
     columns = apply(problem, action, actor=actor, now=now, params=params, parties=parties)
-    if problem.id is None:  # a new problem: the event and notices need its id
-        db.session.add(problem)
-        db.session.flush()
-    event = ProblemEvent(problem_id=problem.id, **columns)
-    db.session.add(event)
+    if problem.id is None:  # a new problem, inserted outside the session (`insert_object`)
+        insert_object(problem)
+    execute(_insert_event(), {"problem_id": problem.id, **columns})
     for notice in ACTIONS[action].notices:
         notice.send(problem, actor, params)
-    return event
+
+
+@functools.cache
+def _insert_event() -> Insert:
+    return insert(ProblemEvent.__table__)
 
 
 def rating_steps(score: int, comment: str | None) -> list[tuple[str, Params]]:
@@ -507,46 +526,60 @@ def _reopen(problem: Problem, actor: User | None, params: Params) -> None:
 
 
 # --- recipients: the columns of the notice table --------------------------------------------------
+# Each is a condition on `users` over the problem's columns as bound parameters (`RECIPIENT_COLUMNS`):
+# a notice's recipients are resolved in its own INSERT … SELECT (`Notice.send`, `notify`), which also
+# keeps active users only, leaves the actor out and tells each user once.
 
-def _active_users(*conditions) -> list[int]:
-    return list(db.session.scalars(select(User.id).where(User.is_active.is_(True), *conditions).order_by(User.id)))
+RECIPIENT_COLUMNS = ("enterprise_id", "cadre_id", "handler_id", "department_id")
 
 
-def _department_lead(problem: Problem) -> list[int]:
+@functools.cache
+def _column(name: str) -> BindParameter:
+    return bindparam(name, type_=SQLInteger())
+
+
+def _department_lead() -> ColumnElement[bool]:
     """Who takes a department's problem nobody handles yet: its lead (`User.is_lead`), or its staff
     when the department has no active lead."""
-    if problem.department_id is None:
-        return []
-    in_department = (User.role == Role.DEPARTMENT.value, User.department_id == problem.department_id)
-    return _active_users(*in_department, User.is_lead.is_(True)) or _active_users(*in_department)
-
-
-def enterprise_users(problem: Problem) -> list[int]:
-    return _active_users(User.role == Role.ENTERPRISE.value, User.enterprise_id == problem.enterprise_id)
-
-
-def _linked_cadres(problem: Problem) -> list[int]:
-    linked = select(CadreLink.cadre_id).where(
-        CadreLink.enterprise_id == problem.enterprise_id, CadreLink.ended_at.is_(None)
+    department = _column("department_id")
+    lead = User.__table__.alias("department_lead")
+    has_lead = exists().where(
+        lead.c.role == Role.DEPARTMENT.value,
+        lead.c.department_id == department,
+        lead.c.is_lead.is_(True),
+        lead.c.is_active.is_(True),
     )
-    return _active_users(User.role == Role.CADRE.value, User.id.in_(linked))
+    return and_(
+        User.role == Role.DEPARTMENT.value, User.department_id == department, or_(User.is_lead.is_(True), ~has_lead)
+    )
 
 
-def managers(problem: Problem) -> list[int]:
-    return _active_users(User.role == Role.MANAGER.value)
+def enterprise_users() -> ColumnElement[bool]:
+    return and_(User.role == Role.ENTERPRISE.value, User.enterprise_id == _column("enterprise_id"))
 
 
-def cadre_of(problem: Problem) -> list[int | None]:
-    return [problem.cadre_id]
+def _linked_cadres() -> ColumnElement[bool]:
+    linked = select(CadreLink.cadre_id).where(
+        CadreLink.enterprise_id == _column("enterprise_id"), CadreLink.ended_at.is_(None)
+    )
+    return and_(User.role == Role.CADRE.value, User.id.in_(linked))
 
 
-def _handler(problem: Problem) -> list[int | None]:
-    return [problem.handler_id]
+def managers() -> ColumnElement[bool]:
+    return User.role == Role.MANAGER.value
 
 
-def doers(problem: Problem) -> list[int | None]:
+def cadre_of() -> ColumnElement[bool]:
+    return User.id == _column("cadre_id")
+
+
+def _handler() -> ColumnElement[bool]:
+    return User.id == _column("handler_id")
+
+
+def doers() -> ColumnElement[bool]:
     """"Someone handling it" (DESIGN §15): the handler or, nobody assigned, the department's lead."""
-    return [problem.handler_id] if problem.handler_id is not None else _department_lead(problem)
+    return or_(_handler(), and_(_column("handler_id").is_(None), _department_lead()))
 
 
 def _by_person(actor: User | None, params: Params) -> bool:

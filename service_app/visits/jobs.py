@@ -67,8 +67,7 @@ def remind_unvisited(*, now: datetime, days: int = coverage.WINDOW_DAYS) -> int:
         unvisited[cadre_id].append(enterprise_id)
     for cadre_id, enterprise_ids in unvisited.items():
         params = {"count": len(enterprise_ids), "days": days, "enterprise_ids": enterprise_ids}
-        for notice in notify([cadre_id], kind=REMINDER, params=params):
-            notice.created_at = now  # the job's clock, like the watermark
+        notify([cadre_id], kind=REMINDER, params=params, now=now)  # the job's clock, like the watermark
     db.session.commit()
     return len(unvisited)
 

@@ -19,8 +19,7 @@ from functools import cache
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Integer, Select, and_, bindparam, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Integer, Row, Select, Update, and_, bindparam, case, select, update
 from sqlalchemy.orm import joinedload
 
 from service_app.attachments import service as attachments
@@ -29,7 +28,7 @@ from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.pagination import Page, decode_cursor, effective_limit, encode_cursor, keyset_page
 from service_app.common.time import utcnow
-from service_app.common.transactions import commit_and_keep
+from service_app.common.transactions import commit_and_keep, execute, insert_object
 from service_app.common.views import RowView
 from service_app.errors import Conflict, NotFound, ValidationFailed
 from service_app.extensions import db
@@ -121,16 +120,20 @@ def check_in(
     """Record a check-in at an enterprise linked to `cadre`: (the visit, whether it is new).
 
     A `client_id` this cadre already used returns that visit, however late it is sent again.
+
+    The round trips: the cadre's lock with the linked enterprise; the visits around the check-in
+    (with the client_id's visit); the INSERT … RETURNING of the new one; the earlier open visit's
+    close when there is one; the photos when there are some; the commit.
     """
     now = now or utcnow()
     linked = _lock_cadre_and_read_enterprise(cadre.id, enterprise_id)
-    if client_id is not None and (existing := _visit_by_client_id(cadre.id, client_id)) is not None:
-        return _replayed(existing, enterprise_id), False
+    around = _around(cadre.id, recorded_at or now, client_id)
+    if around.existing is not None:
+        return _replayed(around.existing, enterprise_id), False
     recorded_at = _capture_time(recorded_at, now=now)
     if linked is None:  # not actively linked to the cadre: 404, as if it did not exist
         raise NotFound()
     enterprise = linked
-    previous, following = _neighbours(cadre.id, recorded_at)
     visit = Visit(
         client_id=client_id,
         cadre_id=cadre.id,
@@ -142,21 +145,24 @@ def check_in(
         accuracy_m=accuracy_m,
         mock_location=mock_location,
         note=note,
+        checked_out_at=None,
+        duration_s=None,
+        auto_closed=False,
         # Loaded already: the answer names them without another read.
         cadre=cadre,
         enterprise=enterprise,
     )
-    _assess(visit, enterprise=enterprise, previous=previous)
-    try:
-        _insert(visit)
-    except IntegrityError:
-        # Another request with this client_id committed between our lookup and our insert.
-        existing = _visit_by_client_id(cadre.id, client_id) if client_id is not None else None
-        if existing is None:
-            raise
+    _assess(visit, enterprise=enterprise, previous=around.previous)
+    _close_if_overtaken(visit, following=around.following, now=now)
+    # The row as written, its id included; a client_id the cadre already used inserts nothing (no
+    # savepoint, no IntegrityError to recover from).
+    if not insert_object(visit, unique=("cadre_id", "client_id")):
+        # Another request with this client_id committed between our look-up and our insert.
+        existing = _visit_by_client_id(cadre.id, client_id)
+        if existing is None:  # taken and gone again (deleted): nothing to replay
+            raise Conflict()
         return _replayed(existing, enterprise_id), False
-    _close_earlier_open_visits(visit)
-    _close_if_overtaken(visit, following=following, now=now)
+    _close_earlier_open_visit(visit, around.previous)
     photos = attachments.claim(owner_id=cadre.id, attachment_ids=photo_ids, visit_id=visit.id, field="photo_ids")
     # GET /visits/{id}'s answer from what this transaction wrote: no problem can name a visit that did
     # not exist before it (tests/test_visits_routes.py compares it with a GET afterwards).
@@ -168,29 +174,42 @@ def check_in(
 @cache
 def _lock_and_link() -> Select:
     """Built once per process with bound parameters (`cadre_id`, `enterprise_id`), so SQLAlchemy keeps
-    its cache key instead of deriving it at every check-in."""
+    its cache key instead of deriving it at every check-in. Core columns, no ORM entity: what the
+    check-in uses of the enterprise is its name (the answer) and its location (the geofence)."""
     cadre_id, enterprise_id = bindparam("cadre_id", type_=Integer()), bindparam("enterprise_id", type_=Integer())
     linked = org_scoping.linked_enterprise_ids(cadre_id).where(CadreLink.enterprise_id == enterprise_id)
+    users, enterprises = User.__table__, Enterprise.__table__
     return (
-        select(User.id, Enterprise)
-        .select_from(User)
-        .outerjoin(Enterprise, and_(Enterprise.id == enterprise_id, linked.exists()))
-        .where(User.id == cadre_id)
-        .with_for_update(of=User)
+        select(
+            users.c.id, enterprises.c.id.label("enterprise_id"), enterprises.c.name, enterprises.c.lat,
+            enterprises.c.lng,
+        )
+        .select_from(users)
+        .outerjoin(enterprises, and_(enterprises.c.id == enterprise_id, linked.exists()))
+        .where(users.c.id == cadre_id)
+        .with_for_update(of=users)
     )
 
 
 def _lock_cadre_and_read_enterprise(cadre_id: int, enterprise_id: int) -> Enterprise | None:
     """Lock the cadre's row, serialising one cadre's check-ins so two at once cannot both stay open
-    (PostgreSQL), and read the enterprise if it is actively linked to the cadre, in one statement."""
-    return db.session.execute(_lock_and_link(), {"cadre_id": cadre_id, "enterprise_id": enterprise_id}).one()[1]
+    (PostgreSQL), and read the enterprise if it is actively linked to the cadre, in one statement
+    (the enterprise as an object outside the session, with the columns the check-in uses).
+
+    What the check-in reads of the cadre's visits comes in the next statement: on PostgreSQL a
+    statement that waited for the lock still sees the database as it was when it started, without
+    the check-in it waited for."""
+    row = execute(_lock_and_link(), {"cadre_id": cadre_id, "enterprise_id": enterprise_id}).one()
+    if row.enterprise_id is None:
+        return None
+    return Enterprise(id=row.enterprise_id, name=row.name, lat=row.lat, lng=row.lng)
 
 
 def _visit_by_client_id(cadre_id: int, client_id: str) -> Visit | None:
     return db.session.scalar(select(Visit).where(Visit.cadre_id == cadre_id, Visit.client_id == client_id))
 
 
-def _replayed(visit: Visit, enterprise_id: int) -> VisitDetail:
+def _replayed(visit: Visit | Row, enterprise_id: int) -> VisitDetail:
     if visit.enterprise_id != enterprise_id:
         raise ValidationFailed(
             errors={
@@ -200,20 +219,49 @@ def _replayed(visit: Visit, enterprise_id: int) -> VisitDetail:
     return _detail(select(Visit).where(Visit.id == visit.id))
 
 
-def _neighbours(cadre_id: int, recorded_at: datetime) -> tuple[Visit | None, Visit | None]:
-    """The cadre's check-ins recorded just before (or at) and just after `recorded_at`, in one
-    statement: each found by its own ordered look-up, both read by id."""
+@dataclass
+class Around:
+    """The cadre's check-ins recorded just before (or at) and just after a moment, and the one a
+    client_id names (columns only: what `_assess`, the closes and a replay use)."""
+
+    previous: Row | None = None
+    following: Row | None = None
+    existing: Row | None = None
+
+
+# The columns of a neighbouring visit the check-in uses.
+_AROUND_COLUMNS = (
+    Visit.id, Visit.enterprise_id, Visit.lat, Visit.lng, Visit.accuracy_m, Visit.recorded_at, Visit.checked_out_at,
+)
+
+
+@cache
+def _around_statement(with_client_id: bool) -> Select:
+    """One statement, built once per shape: each visit found by its own ordered look-up (an index
+    range on (cadre_id, recorded_at, id)), all three read by id, labelled with which they are."""
+    cadre_id = bindparam("cadre_id", type_=Integer())
+    at = bindparam("recorded_at", type_=Visit.recorded_at.type)
     mine = select(Visit.id).where(Visit.cadre_id == cadre_id)
-    before = Visit.recorded_at <= recorded_at
-    previous_id = mine.where(before).order_by(Visit.recorded_at.desc(), Visit.id.desc()).limit(1)
-    following_id = mine.where(Visit.recorded_at > recorded_at).order_by(Visit.recorded_at, Visit.id).limit(1)
-    rows = db.session.execute(
-        select(Visit, before.label("before")).where(
-            Visit.id.in_([query.correlate(None).scalar_subquery() for query in (previous_id, following_id)])
-        )
-    ).all()
-    found = {bool(is_before): visit for visit, is_before in rows}
-    return found.get(True), found.get(False)
+    found = {}
+    if with_client_id:  # first: the visit a client_id names is the replay, even when it is a neighbour too
+        found["existing"] = mine.where(Visit.client_id == bindparam("client_id", type_=Visit.client_id.type))
+    found |= {
+        "previous": mine.where(Visit.recorded_at <= at).order_by(Visit.recorded_at.desc(), Visit.id.desc()).limit(1),
+        "following": mine.where(Visit.recorded_at > at).order_by(Visit.recorded_at, Visit.id).limit(1),
+    }
+    ids = {name: query.correlate(None).scalar_subquery() for name, query in found.items()}
+    which = case(*((Visit.id == subquery, name) for name, subquery in ids.items())).label("which")
+    return select(*_AROUND_COLUMNS, which).where(Visit.id.in_(list(ids.values())))
+
+
+def _around(cadre_id: int, recorded_at: datetime, client_id: str | None) -> Around:
+    parameters = {"cadre_id": cadre_id, "recorded_at": recorded_at}
+    if client_id is not None:
+        parameters["client_id"] = client_id
+    found = Around()
+    for row in execute(_around_statement(client_id is not None), parameters):
+        setattr(found, row.which, row)
+    return found
 
 
 def _assess(visit: Visit, *, enterprise: Enterprise, previous: Visit | None) -> None:
@@ -236,32 +284,29 @@ def _assess(visit: Visit, *, enterprise: Enterprise, previous: Visit | None) -> 
     visit.flagged = bool(visit.flags)
 
 
-def _insert(visit: Visit) -> None:
-    """Insert in a savepoint when it carries a client_id: a duplicate one undoes only this row, not
-    the request's earlier work (e.g. the Idempotency-Key row, which is flushed first). Without a
-    client_id no unique constraint can refuse it, and the savepoint's two round trips are spared."""
-    if visit.client_id is None:
-        db.session.add(visit)
-        db.session.flush()
-        return
-    db.session.flush()
-    with db.session.begin_nested():
-        db.session.add(visit)
-
-
-def _close_earlier_open_visits(visit: Visit) -> None:
-    earlier = db.session.scalars(
-        select(Visit)
-        .where(
-            Visit.cadre_id == visit.cadre_id,
-            Visit.id != visit.id,
-            Visit.checked_out_at.is_(None),
-            Visit.recorded_at <= visit.recorded_at,
+@cache
+def _close_statement() -> Update:
+    table = Visit.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("visit_id", type_=Integer()), table.c.checked_out_at.is_(None))
+        .values(
+            checked_out_at=bindparam("closed_at", type_=table.c.checked_out_at.type),
+            duration_s=bindparam("duration", type_=Integer()),
+            auto_closed=True,
         )
-        .with_for_update()
-    ).all()
-    for other in earlier:
-        auto_close(other, at=visit.recorded_at, limit=auto_close_limit())
+    )
+
+
+def _close_earlier_open_visit(visit: Visit, previous: Row | None) -> None:
+    """Close the cadre's open visit recorded before this one, in one UPDATE. It can only be the
+    previous check-in: a cadre has at most one open visit, the one recorded last. The UPDATE re-checks
+    that it is still open, so a check-out committed meanwhile is kept."""
+    if previous is None or previous.checked_out_at is not None:
+        return
+    closed_at = min(visit.recorded_at, previous.recorded_at + auto_close_limit())
+    duration = int((closed_at - previous.recorded_at).total_seconds())
+    execute(_close_statement(), {"visit_id": previous.id, "closed_at": closed_at, "duration": duration})
 
 
 def _close_if_overtaken(visit: Visit, *, following: Visit | None, now: datetime) -> None:
