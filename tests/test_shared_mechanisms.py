@@ -26,8 +26,9 @@ from tests.helpers import assert_error, auth_headers
 
 
 @pytest.fixture(scope="session")
-def idem_app(database_url):
-    """A separate app with a create endpoint guarded by `idempotent` (routes cannot be added later)."""
+def idem_app(app, database_url):
+    """A separate app with a create endpoint guarded by `idempotent` (routes cannot be added later),
+    on the database `app` migrated (so this file also runs on its own)."""
     from service_app.auth.permissions import login_required
     from tests.conftest import make_app
 
