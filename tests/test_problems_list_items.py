@@ -22,20 +22,28 @@ ROLES = ("owner", "cadre", "staff", "lead", "other_staff", "manager", "outsider"
 PATHS_INDEX = {state: i for i, state in enumerate(PATHS)}
 
 
+def _problems_of_every_kind(world, now) -> list[int]:
+    """One problem in every state (first, in PATHS order), an overdue one, an urgent supervised and
+    urged one, one a cadre filed and one a partner system filed: their ids."""
+    ids = [problem_in(world, state) for state in PATHS]
+    ids.append(file(world, now=now - timedelta(days=30)))  # overdue
+    ids.append(problem_in(world, "in_progress", urgent=True))
+    service.perform(world.manager, ids[-1], "supervise")
+    act(world, ids[-1], "urge", "owner")
+    ids.append(file(world, by=world.cadre))
+    ids.append(service.file_problem(None, enterprise_id=world.enterprise.id, title="井盖缺失", description="东门",
+                                    category_id=world.category.id, source="open311:hotline").problem.id)
+    return ids
+
+
 def test_every_list_item_equals_the_schema_dump_for_every_role_and_state(client, app_ctx, headers):
     world = make_world()
     now = utcnow()
     with time_machine.travel(now, tick=False):
-        ids = [problem_in(world, state) for state in PATHS]
-        ids.append(file(world, now=now - timedelta(days=30)))  # overdue
-        ids.append(problem_in(world, "in_progress", urgent=True))
-        service.perform(world.manager, ids[-1], "supervise")
-        act(world, ids[-1], "urge", "owner")
+        ids = _problems_of_every_kind(world, now)
         reassigned = problem_in(world, "dispatched")
         service.perform(world.manager, reassigned, "dispatch", department_id=world.other_department.id)
-        ids += [reassigned, file(world, by=world.cadre)]
-        ids.append(service.file_problem(None, enterprise_id=world.enterprise.id, title="井盖缺失", description="东门",
-                                        category_id=world.category.id, source="open311:hotline").problem.id)
+        ids.append(reassigned)
         db.session.commit()
         db.session.expire_all()
         problems = db.session.scalars(
@@ -83,14 +91,7 @@ def test_every_detail_equals_the_schema_dump_for_every_role_and_state(client, ap
     world = make_world()
     now = utcnow()
     with time_machine.travel(now, tick=False):
-        ids = [problem_in(world, state) for state in PATHS]
-        ids.append(file(world, now=now - timedelta(days=30)))  # overdue
-        ids.append(problem_in(world, "in_progress", urgent=True))
-        service.perform(world.manager, ids[-1], "supervise")
-        act(world, ids[-1], "urge", "owner")
-        ids += [file(world, by=world.cadre)]
-        ids.append(service.file_problem(None, enterprise_id=world.enterprise.id, title="井盖缺失", description="东门",
-                                        category_id=world.category.id, source="open311:hotline").problem.id)
+        ids = _problems_of_every_kind(world, now)
         ids.append(file(world, by=world.outsider))
         for i, pid in enumerate((ids[0], ids[0], ids[PATHS_INDEX["closed"]])):
             db.session.add(
