@@ -452,3 +452,52 @@ def test_check_in_answers_what_a_get_reads_afterwards_in_few_statements(client, 
     # look-up), the visit (INSERT … RETURNING), the earlier open visit closed (one UPDATE), the photos
     # claimed (read, updated); nothing after the commit
     assert len(seen) == 7, seen
+
+
+def test_visit_document_equals_the_schema_dump_in_every_state(client, app_ctx):
+    """Visit answers are written by schemas.visit_document, not dumped: for open, checked-out,
+    auto-closed, flagged (pending, confirmed, dismissed) and sparse visits, with photos and
+    problems, it must equal VisitDetailSchema's dump and be what GET /visits/{id} sends."""
+    from service_app.auth.models import Role
+    from service_app.visits import service
+    from service_app.visits.schemas import VisitDetailSchema, visit_document
+
+    site = pair()
+    now = utcnow()
+    manager = UserFactory(role=Role.MANAGER.value)
+    kinds = [
+        {},
+        {"note": "了解生产情况", "client_id": "phone-7", "mock_location": True},
+        {
+            "checked_out_at": now, "check_out_lat": site.enterprise.lat, "check_out_lng": site.enterprise.lng,
+            "summary": "了解融资需求", "duration_s": 1800,
+        },
+        {"checked_out_at": now, "duration_s": 43200, "auto_closed": True},
+        {"flags": ["far_from_site", "poor_accuracy"], "flagged": True, "within_geofence": False, "distance_m": 1234.56},
+        *(
+            {
+                "flags": ["impossible_speed"], "flagged": True, "within_geofence": False, "distance_m": 10.04,
+                "review": review, "reviewed_at": now, "reviewed_by_id": manager.id, "review_note": note,
+            }
+            for review, note in (("confirmed", "属实"), ("dismissed", None))
+        ),
+        {"accuracy_m": None, "distance_m": None},
+    ]
+    visits = [VisitFactory(cadre=site.cadre, enterprise=site.enterprise, **kind) for kind in kinds]
+    db.session.commit()
+    headers = auth_headers(client, manager)
+    for visit in visits:
+        view = service.get_visit(actor=manager, visit_id=visit.id)
+        assert visit_document(view) == VisitDetailSchema().dump(view), visit.id
+        assert client.get(f"/api/v1/visits/{visit.id}", headers=headers).get_json() == VisitDetailSchema().dump(view)
+    # A check-in's own answer, with photos, against the schema's dump of the visit read back.
+    cadre_headers = auth_headers(client, site.cadre)
+    photo = client.post(
+        "/api/v1/attachments", data={"file": (io.BytesIO(JPEG), "p.jpg", "image/jpeg")}, headers=cadre_headers,
+        content_type="multipart/form-data",
+    ).get_json()["id"]
+    created = client.post(CHECK_IN, json=_body(site.enterprise, photo_ids=[photo]), headers=cadre_headers)
+    assert created.status_code == 201, created.get_json()
+    view = service.get_visit(actor=manager, visit_id=created.get_json()["id"])
+    assert view.photo_ids == [photo]
+    assert created.get_json() == VisitDetailSchema().dump(view)

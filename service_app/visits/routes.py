@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import Response, current_app
+
 from service_app.auth.models import Role
 from service_app.auth.permissions import actor, roles_required
 from service_app.common.api import Blueprint, error_responses
@@ -17,6 +19,7 @@ from service_app.visits.schemas import (
     VisitDetailSchema,
     VisitPageSchema,
     VisitQuerySchema,
+    visit_document,
 )
 
 blp = Blueprint("visits", __name__, url_prefix="/api/v1", description="走访签到 / Visits")
@@ -30,6 +33,13 @@ _IDEMPOTENCY_PARAMETER = {
 }
 
 
+def _visit(view: service.VisitDetail, status: int = 200) -> Response:
+    """The document VisitDetailSchema describes, written by `visit_document` (not dumped)."""
+    response = current_app.json.response(visit_document(view))
+    response.status_code = status
+    return response
+
+
 @blp.route("/visits/check-in", methods=["POST"])
 @roles_required(Role.CADRE)
 @idempotent
@@ -40,7 +50,7 @@ _IDEMPOTENCY_PARAMETER = {
 def check_in(data):
     """走访签到 / Check in at a linked enterprise (GPS verified, flags recorded, offline capture allowed)."""
     visit, created = service.check_in(cadre=actor(), **data)
-    return visit, 201 if created else 200
+    return _visit(visit, 201 if created else 200)
 
 
 @blp.route("/visits/<int:visit_id>/check-out", methods=["POST"])
@@ -50,7 +60,7 @@ def check_in(data):
 @blp.doc(responses=error_responses(404, 409, 422))
 def check_out(data, visit_id):
     """走访签退 / Check out of one's own visit with position and summary."""
-    return service.check_out(cadre=actor(), visit_id=visit_id, **data)
+    return _visit(service.check_out(cadre=actor(), visit_id=visit_id, **data))
 
 
 @blp.route("/visits/<int:visit_id>/review", methods=["POST"])
@@ -61,7 +71,7 @@ def check_out(data, visit_id):
 @blp.doc(responses=error_responses(404, 409, 422))
 def review(data, visit_id):
     """审核走访 / Confirm or dismiss a flagged check-in (a confirmed one counts as a visit); once per visit."""
-    return service.review_visit(actor=actor(), visit_id=visit_id, **data)
+    return _visit(service.review_visit(actor=actor(), visit_id=visit_id, **data))
 
 
 @blp.route("/visits", methods=["GET"])
@@ -80,7 +90,7 @@ def list_visits(args):
 @blp.doc(responses=error_responses(404))
 def get_visit(visit_id):
     """走访详情 / One visit, with its photos and the problems raised during it."""
-    return service.get_visit(actor=actor(), visit_id=visit_id)
+    return _visit(service.get_visit(actor=actor(), visit_id=visit_id))
 
 
 @blp.route("/visits/coverage", methods=["GET"])

@@ -36,7 +36,7 @@ from service_app.org import scoping as org_scoping
 from service_app.org.models import CadreLink, Enterprise
 from service_app.visits import coverage, geo
 from service_app.visits.models import PENDING_REVIEW, REVIEW_DECISIONS, Visit
-from service_app.visits.schemas import VisitDetailSchema
+from service_app.visits.schemas import visit_document
 from service_app.visits.scoping import get_visible_visit, visible_visits
 
 
@@ -362,7 +362,7 @@ def _check_out_time(visit: Visit, *, recorded_at: datetime | None, now: datetime
 
 def _already_checked_out(visit: Visit) -> Conflict:
     """409 carrying the visit as it stands, so an app retrying an offline check-out can reconcile."""
-    current = VisitDetailSchema().dump(_detail(select(Visit).where(Visit.id == visit.id)))
+    current = visit_document(_detail(select(Visit).where(Visit.id == visit.id)))
     return Conflict(
         "visit_checked_out", zh="该走访已签退", en="This visit is already checked out", extra={"visit": current}
     )
