@@ -245,6 +245,22 @@ def test_filing_a_problem_moves_the_tile_by_one(page):
     page.assert_clean()
 
 
+def test_supervising_a_problem_moves_the_supervised_tile_by_one(page):
+    """督办: the tile is the summary's count of open supervised problems (no paging through lists)."""
+    page.open("manager")
+    before = page.api("GET", "/stats/summary", username="manager")["supervised"]
+    assert page.tile("supervised") == str(before)
+    target = next(
+        item for item in page.api("GET", "/problems?status=submitted&limit=50", username="manager")["items"]
+        if not item["supervised"]
+    )
+    page.api("POST", f"/problems/{target['id']}/supervise", username="manager", body={})
+    page.api("POST", "/stats/refresh", username="manager")
+    page.reload_panels()
+    assert page.tile("supervised") == str(before + 1)
+    page.assert_clean()
+
+
 def test_a_department_user_sees_only_its_scope(page):
     page.open("dept01")
     own = page.api("GET", "/stats/summary", username="dept01")

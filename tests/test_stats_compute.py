@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from service_app.extensions import db
 from service_app.stats import compute, service
 from service_app.stats.compute import Scope
 from tests.factories import (
@@ -115,6 +116,18 @@ def figures(scope: Scope = compute.ZONE) -> dict:
     return compute.metrics(compute.compute_counts(now=NOW, scope=scope))
 
 
+def test_supervised_counts_the_open_problems_under_supervision(world):
+    """督办中: a supervised problem counts while it is open, not once resolved; in every scope."""
+    p = world.problems
+    for number in (1, 3, 8):  # resolved; in progress; dispatched to d1
+        p[number].supervised = True
+    db.session.commit()
+    assert compute.compute_counts(now=NOW).supervised == 2
+    assert figures(Scope(department_id=world.departments["d1"].id))["supervised"] == 1
+    assert figures(Scope(department_id=world.departments["d2"].id))["supervised"] == 0
+    assert service.refresh(now=NOW)["supervised"] == 2  # the snapshot carries it too
+
+
 def test_zone_figures_match_hand_counts(world):
     counts = compute.compute_counts(now=NOW)
     assert (counts.total, counts.resolved, counts.rejected, counts.open, counts.overdue) == (8, 3, 1, 4, 2)
@@ -132,6 +145,7 @@ def test_zone_figures_match_hand_counts(world):
         "awaiting_info": 0,
         "urge_count": 0,
         "overdue": 2,
+        "supervised": 0,
         "on_time_rate": round(2 / 3, 4),
         "satisfaction_rate": round(2 / 3, 4),
         "avg_resolution_hours": round((24 + 240 + 48) / 3, 1),

@@ -28,7 +28,7 @@ from tests.helpers import assert_error, auth_headers
 
 SUMMARY_KEYS = {
     "total", "resolved", "resolution_rate", "response_rate", "open", "in_progress", "awaiting_info", "urge_count",
-    "overdue",
+    "overdue", "supervised",
     "on_time_rate", "satisfaction_rate", "avg_resolution_hours", "visits", "coverage", "computed_at",
 }
 

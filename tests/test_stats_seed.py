@@ -15,7 +15,7 @@ from service_app.common.time import SHANGHAI
 from service_app.extensions import db
 from service_app.org.models import CadreLink, Category
 from service_app.problems import sla, workflow
-from service_app.problems.models import RESOLVED_STATUSES, Problem, ProblemEvent, Rating
+from service_app.problems.models import OPEN_STATUSES, RESOLVED_STATUSES, Problem, ProblemEvent, Rating
 from service_app.visits.models import Visit
 from service_app.workdays.service import calendar_for
 from tests.helpers import login
@@ -135,6 +135,11 @@ def test_flask_seed_then_summary_says_749_of_1301(app, client, app_ctx):
     # Read in the present, the problems still open in 2019 are long overdue; coverage is measured now.
     assert summary["overdue"] == summary["open"] - summary["awaiting_info"] > 0
     assert summary["awaiting_info"] > 0 and summary["urge_count"] > 0 and summary["in_progress"] < summary["open"]
+    # 督办中: the open problems under supervision, the figure of the dashboard's 督办 tile.
+    open_supervised = db.session.scalar(
+        select(func.count()).select_from(Problem).where(Problem.supervised, Problem.status.in_(OPEN_STATUSES))
+    )
+    assert summary["supervised"] == open_supervised
     computed_at = summary["computed_at"]
     assert computed_at is not None and datetime.fromisoformat(computed_at) > datetime(2020, 1, 1, tzinfo=UTC)
 

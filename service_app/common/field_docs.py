@@ -335,6 +335,7 @@ GLOSSARY: dict[str, Doc] = {
     # --- statistics
     "total": Doc("总数", "Total", 1301),
     "Metrics.overdue": Doc("超期数", "Overdue", 6),
+    "Metrics.supervised": Doc("督办中问题数", "Under supervision", 3),
     "resolved": Doc("已解决数", "Resolved", 749),
     "in_progress": Doc("办理中数", "In progress", 38),
     "awaiting_info": Doc("待补充材料数", "Awaiting information", 4),

@@ -14,6 +14,7 @@ the problems in scope, so the database does the work and the Python side holds o
 - open: problems not finished (submitted, accepted, dispatched, in_progress or awaiting_info);
   in_progress: status in_progress only; awaiting_info: waiting for the enterprise (the clock stops).
 - overdue: open problems with the clock running past `due_at` at `now` (`sla.overdue_clause`).
+- supervised: open problems a manager (or the overdue job) has put under supervision (督办中).
 - urge_count: how many times the enterprises urged (催办).
 - on_time_rate = resolved problems with `resolved_at <= due_at` / resolved.
 - satisfaction_rate = problems whose latest rating (highest `resolution_no`) scored >= 3 / problems
@@ -64,6 +65,7 @@ COUNT_FIELDS = (
     "awaiting_info",
     "urge_count",
     "overdue",
+    "supervised",
     "response_counted",
     "responded_on_time",
     "resolved_on_time",
@@ -117,6 +119,7 @@ class Counts:
     awaiting_info: int = 0
     urge_count: int = 0
     overdue: int = 0
+    supervised: int = 0
     response_counted: int = 0
     responded_on_time: int = 0
     resolved_on_time: int = 0
@@ -168,6 +171,7 @@ def metrics(counts: Any) -> dict[str, Any]:
         "awaiting_info": counts.awaiting_info,
         "urge_count": counts.urge_count,
         "overdue": counts.overdue,
+        "supervised": counts.supervised,
         "on_time_rate": _ratio(counts.resolved_on_time, counts.resolved),
         "satisfaction_rate": _ratio(counts.satisfied, counts.rated),
         "avg_resolution_hours": round(counts.resolution_seconds / counts.resolved / 3600, 1)
@@ -213,6 +217,7 @@ def _aggregates(now: datetime, latest) -> list:
         _count_if(Problem.status == "awaiting_info").label("awaiting_info"),
         func.coalesce(func.sum(Problem.urge_count), 0).label("urge_count"),
         _count_if(overdue_clause(now)).label("overdue"),
+        _count_if(and_(Problem.supervised, is_open)).label("supervised"),
         _count_if(or_(answered, Problem.response_due_at <= now)).label("response_counted"),
         _count_if(and_(answered, Problem.first_response_at <= Problem.response_due_at)).label("responded_on_time"),
         _count_if(and_(resolved, Problem.resolved_at <= Problem.due_at)).label("resolved_on_time"),

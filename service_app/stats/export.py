@@ -22,6 +22,7 @@ METRIC_HEADERS = [
     ("awaiting_info", "待补充"),
     ("urge_count", "催办次数"),
     ("overdue", "超期"),
+    ("supervised", "督办中"),
     ("on_time_rate", "按期办结率"),
     ("satisfaction_rate", "满意率"),
     ("avg_resolution_hours", "平均办结时长（小时）"),

@@ -87,6 +87,7 @@ class MetricsSchema(Schema):
     awaiting_info = fields.Integer(metadata={"description": "Waiting for the enterprise's information (clock stopped)"})
     urge_count = fields.Integer(metadata={"description": "Times the enterprises urged (催办)"})
     overdue = fields.Integer(metadata={"description": "Open, clock running, past due_at"})
+    supervised = fields.Integer(metadata={"description": "Open and under supervision (督办中)"})
     on_time_rate = _rate("resolved by due_at / resolved")
     satisfaction_rate = _rate("latest rating >= 3 / rated problems")
     avg_resolution_hours = fields.Float(allow_none=True)

@@ -5,7 +5,6 @@ import { LANG, applyLabels, dateTime, number, percent, t } from "./i18n.js";
 
 const ROLES = new Set(["manager", "department", "cadre"]);
 const LIST_LIMIT = 100;
-const SUPERVISED_PAGES = 10;
 
 const state = { user: null, timer: null, loading: false };
 const $ = (id) => document.getElementById(id);
@@ -136,6 +135,7 @@ function renderSummary(summary) {
   setTile("tile-on-time", percent(summary.on_time_rate));
   setTile("tile-satisfaction", percent(summary.satisfaction_rate));
   setTile("tile-overdue", number(summary.overdue));
+  setTile("tile-supervised", number(summary.supervised));
   $("updated").textContent = `${t("updatedAt")}: ${dateTime(summary.computed_at)}`;
 }
 
@@ -185,18 +185,6 @@ function problemItem(problem) {
 function renderProblems(listId, countId, page, count) {
   fill($(listId), page.items.map(problemItem));
   $(countId).textContent = count === undefined ? "" : `(${count})`;
-}
-
-async function supervisedCount(first) {
-  // The summary has no supervised figure: count the scoped list page by page (a handful of pages).
-  let count = first.items.length;
-  let cursor = first.next_cursor;
-  for (let page = 1; cursor && page < SUPERVISED_PAGES; page += 1) {
-    const next = await api.get("/problems", { supervised: true, limit: LIST_LIMIT, cursor });
-    count += next.items.length;
-    cursor = next.next_cursor;
-  }
-  return cursor ? `${number(count)}+` : number(count);
 }
 
 function renderCommon(body) {
@@ -324,7 +312,6 @@ async function reload() {
     if (failures.length) report(failures[0]);
     else clearMessage();
     render(data);
-    if (data.supervised) setTile("tile-supervised", await supervisedCount(data.supervised));
   } catch (error) {
     report(error);
   } finally {
