@@ -42,7 +42,8 @@ def one_commit() -> Iterator[Unit]:
     transaction after the service's commit, if a commit was asked for (`Unit.requested`, the caller
     may set it too). An exception, in the block or from that COMMIT, rolls everything back and runs
     the undo steps. A `Session.commit` called directly in the block (a path that passed this module
-    by) is a RuntimeError: the block would no longer be one transaction."""
+    by) is found at the block's end: a RuntimeError, and what came after it is rolled back (what it
+    committed stays), so a test of that path shows the block was no longer one transaction."""
     session = db.session()
     unit = Unit()
     transaction = session.get_transaction()
