@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from service_app import create_app
 from service_app.attachments import storage
@@ -260,20 +261,39 @@ def backend_name(app) -> str:
 
 
 @contextmanager
-def count_queries(app, *, with_parameters: bool = False):
+def count_queries(app, *, with_parameters: bool = False, transactions: bool = False):
     """The SQL statements executed on the app's engine inside the block (savepoints aside);
-    `(statement, parameters)` pairs with `with_parameters=True`."""
+    `(statement, parameters)` pairs with `with_parameters=True`. With `transactions=True` the
+    session's transactions are in the list too, as "BEGIN" and "COMMIT" where a session begins and
+    commits one: the round trips the driver sends by itself (here the tests' savepoints stand in
+    for them, which the list leaves out)."""
     statements: list = []
 
     def listener(_conn, _cursor, statement, params, _context, _executemany):
         if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
             statements.append((statement, params) if with_parameters else statement)
 
+    def mark(word: str) -> None:
+        statements.append((word, None) if with_parameters else word)
+
+    def begun(_session, transaction) -> None:
+        if transaction.parent is None:  # a session's own transaction, not a savepoint in it
+            mark("BEGIN")
+
+    def committed(session) -> None:
+        if not session.in_nested_transaction():  # a savepoint's release is not a COMMIT
+            mark("COMMIT")
+
+    session_events = (("after_transaction_create", begun), ("after_commit", committed)) if transactions else ()
     with app.app_context():
         bind = db.engines[None]
         engine = bind.engine if isinstance(bind, sa.engine.Connection) else bind
     sa.event.listen(engine, "before_cursor_execute", listener)
+    for name, function in session_events:
+        sa.event.listen(sa.orm.Session, name, function)
     try:
         yield statements
     finally:
         sa.event.remove(engine, "before_cursor_execute", listener)
+        for name, function in session_events:
+            sa.event.remove(sa.orm.Session, name, function)

@@ -14,6 +14,7 @@ from service_app.attachments.service import claim
 from service_app.common.idempotency import idempotent, purge_expired
 from service_app.common.models import IdempotencyKey
 from service_app.common.time import utcnow
+from service_app.common.transactions import commit
 from service_app.errors import ValidationFailed
 from service_app.extensions import db
 from service_app.notifications.models import Notification
@@ -43,7 +44,7 @@ def idem_app(app, database_url):
         body = request.get_json()
         park = Park(code=body["code"], name=body["name"])
         db.session.add(park)
-        db.session.commit()
+        commit()  # inside `idempotent`: a flush; the wrapper commits once, with the recorded answer
         response = jsonify({"id": park.id, "code": park.code, "by": current_user.username})
         response.status_code = 201
         response.headers["ETag"] = f'"park-{park.id}"'

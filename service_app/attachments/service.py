@@ -6,6 +6,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import BinaryIO
 
 from flask import Flask, current_app
@@ -16,6 +17,7 @@ from service_app.attachments import content, storage
 from service_app.attachments.models import Attachment
 from service_app.auth.models import User
 from service_app.common.i18n import bilingual
+from service_app.common.transactions import commit
 from service_app.errors import NotFound, PayloadTooLarge, ValidationFailed
 from service_app.extensions import db
 
@@ -117,12 +119,7 @@ def upload(*, owner_id: int, file: FileStorage) -> Attachment:
         sha256=reader.sha256,
     )
     db.session.add(attachment)
-    try:
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        _discard(backend, key)
-        raise
+    commit(undo=partial(_discard, backend, key))
     return attachment
 
 

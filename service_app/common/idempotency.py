@@ -4,9 +4,14 @@ The same key and body from the same user replays the first response; the same ke
 body (or endpoint) is 422; keys live IDEMPOTENCY_TTL_HOURS (24 h).
 
 The key row is written in the request's transaction before the view runs (`_claim`: one statement,
-no read before it), so the service's single commit stores the creation and the key together: a
-retry can never create a second object. The response is recorded right after; a retry that arrives
-in between answers 409 (in progress).
+no read before it). While the view runs, the service's commit only flushes
+(`common.transactions.one_commit`); the wrapper records the 2xx answer in the same transaction and
+one COMMIT stores the key, the creation and the answer together: a retry can never create a second
+object, and there is no moment at which the creation is committed and its answer not (a worker that
+dies after the COMMIT leaves a key that replays). A retry that arrives while the first request runs
+waits for it on PostgreSQL (the key's row) or SQLite (the write lock) and replays its answer; one
+that finds the key without an answer (a view that committed a non-2xx answer) is 409 (in progress).
+A failure anywhere rolls back the key with the creation, so a retry runs for real.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from service_app.common.i18n import bilingual
 from service_app.common.models import IdempotencyKey
 from service_app.common.time import utcnow
-from service_app.common.transactions import execute
+from service_app.common.transactions import execute, one_commit
 from service_app.errors import Conflict, ValidationFailed
 from service_app.extensions import db
 
@@ -135,27 +140,29 @@ def idempotent(view: Callable) -> Callable:
                 raise _in_progress()
             return _replay(existing, fingerprint)
         try:
-            response = make_response(view(*args, **kwargs))
+            # The service's commit only flushes here: the answer is recorded in the creation's
+            # transaction and one COMMIT stores the key, the creation and the answer together.
+            with one_commit() as unit:
+                response = make_response(view(*args, **kwargs))
+                if 200 <= response.status_code < 300:
+                    headers = {h: response.headers[h] for h in _REPLAYED_HEADERS if h in response.headers}
+                    execute(
+                        _record(),
+                        {
+                            "key_id": claimed,
+                            "status": response.status_code,
+                            "body": response.get_data(as_text=True),
+                            "headers": headers,
+                        },
+                    )
+                    unit.requested = True
         except IntegrityError:
-            # A constraint refused the creation: if a concurrent request with the same key committed
-            # first, answer as its retry.
-            db.session.rollback()
+            # A constraint refused the creation (rolled back, key and all): if a concurrent request
+            # with the same key committed first, answer as its retry.
             existing = _find(user_id, key)
             if existing is None:
                 raise
             return _replay(existing, fingerprint)
-        if 200 <= response.status_code < 300:
-            headers = {h: response.headers[h] for h in _REPLAYED_HEADERS if h in response.headers}
-            execute(
-                _record(),
-                {
-                    "key_id": claimed,
-                    "status": response.status_code,
-                    "body": response.get_data(as_text=True),
-                    "headers": headers,
-                },
-            )
-            db.session.commit()
         return response
 
     return wrapper
@@ -165,8 +172,8 @@ def idempotent(view: Callable) -> Callable:
 def _claim() -> TextClause:
     """Take the key for this request, in the request's transaction: one statement, the same on SQLite
     and PostgreSQL, that inserts it, or takes over the row of an expired one, and returns its id; a
-    live key returns nothing (the request is a retry). The view's commit stores the key with the
-    creation, so a retry can never create a second object. A concurrent first request with the same
+    live key returns nothing (the request is a retry). The request's one COMMIT stores the key with
+    the creation and its answer, so a retry can never create a second object. A concurrent first request with the same
     key makes PostgreSQL wait for its end here, and then its row is live."""
     table = IdempotencyKey.__table__
     columns = ("user_id", "key", "endpoint", "request_hash", "created_at", "expires_at")

@@ -23,7 +23,8 @@ class IdempotencyKey(db.Model):
     key: Mapped[str] = mapped_column(String(128))
     endpoint: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
-    # NULL until the response is recorded: the creation committed, the response is on its way.
+    # Written in the creation's transaction, so NULL only while it runs (or after a view committed
+    # an answer that is not 2xx, which is not recorded).
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)
     response_headers: Mapped[dict | None] = mapped_column(JSON)

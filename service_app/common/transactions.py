@@ -1,8 +1,15 @@
-"""Ending a unit of work."""
+"""Ending a unit of work.
+
+A service ends its unit of work with `commit`, `commit_and_keep` or `commit_or_conflict`. Inside
+`one_commit` (an `Idempotency-Key` request: the key, the creation and the recorded answer are one
+transaction) these only flush, and `one_commit` sends the one COMMIT at its end; outside it they
+commit at once, exactly as `Session.commit` does.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -13,12 +20,86 @@ from sqlalchemy.orm.attributes import set_committed_value
 from service_app.errors import AppError
 from service_app.extensions import db
 
+_ONE_COMMIT = "one_commit"
+
+
+class Unit:
+    """The unit of work `one_commit` commits: whether a commit was asked for in it, and what to undo
+    outside the database (a stored file) if it does not commit."""
+
+    __slots__ = ("requested", "undo")
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.undo: list[Callable[[], object]] = []
+
+
+@contextmanager
+def one_commit() -> Iterator[Unit]:
+    """The block's commits (`commit`, `commit_and_keep`, `commit_or_conflict`) only flush, with the
+    expiry a commit would bring, so what the block reads afterwards is what it would read after a
+    COMMIT; at the end of the block one COMMIT stores its work and whatever the caller added to the
+    transaction after the service's commit, if a commit was asked for (`Unit.requested`, the caller
+    may set it too). An exception, in the block or from that COMMIT, rolls everything back and runs
+    the undo steps. A `Session.commit` called directly in the block (a path that passed this module
+    by) is found at the block's end: a RuntimeError, and what came after it is rolled back (what it
+    committed stays), so a test of that path shows the block was no longer one transaction."""
+    session = db.session()
+    unit = Unit()
+    transaction = session.get_transaction()
+    session.info[_ONE_COMMIT] = unit
+    try:
+        yield unit
+        del session.info[_ONE_COMMIT]
+        if transaction is not None and session.get_transaction() is not transaction:
+            raise RuntimeError("a unit of work inside one_commit ended by itself; commit with common.transactions")
+        if unit.requested:
+            session.commit()
+    except BaseException:
+        session.info.pop(_ONE_COMMIT, None)
+        session.rollback()
+        _undo(unit.undo)
+        raise
+
+
+def _undo(steps: list[Callable[[], object]]) -> None:
+    for step in reversed(steps):
+        step()
+
+
+def _deferred() -> Unit | None:
+    """The `one_commit` unit the session is in, if any."""
+    return db.session().info.get(_ONE_COMMIT)
+
+
+def commit(*, undo: Callable[[], object] | None = None) -> None:
+    """`Session.commit()`; inside `one_commit` a flush and the expiry instead (its end commits).
+    `undo` reverts what the unit of work did outside the database (a stored file): it runs after
+    the rollback when the commit fails, here or at the end of `one_commit`."""
+    session = db.session()
+    unit = _deferred()
+    try:
+        if unit is None:
+            session.commit()
+        else:
+            session.flush()
+            session.expire_all()
+    except BaseException:
+        if undo is not None:
+            session.rollback()
+            undo()
+        raise
+    if unit is not None:
+        unit.requested = True
+        if undo is not None:
+            unit.undo.append(undo)
+
 
 def commit_or_conflict(conflict: AppError) -> None:
     """Commit; when a constraint stops it (a concurrent writer took the same unique value between our
     check and our commit), roll back and raise `conflict` instead of answering 500."""
     try:
-        db.session.commit()
+        commit()
     except IntegrityError:
         db.session.rollback()
         raise conflict from None
@@ -28,8 +109,14 @@ def commit_and_keep() -> None:
     """Commit without expiring what the session holds, for a write that answers from the objects it
     has just written (every column of theirs is set in Python or returned by the INSERT): reading
     them back after the commit would only send the same values again, and expiring the caller's
-    user row would re-read it too. The session ends with the request, so nothing stale outlives it."""
+    user row would re-read it too. The session ends with the request, so nothing stale outlives it.
+    Inside `one_commit`: a flush (its end commits)."""
     session = db.session()
+    unit = _deferred()
+    if unit is not None:
+        session.flush()
+        unit.requested = True
+        return
     expire, session.expire_on_commit = session.expire_on_commit, False
     try:
         session.commit()

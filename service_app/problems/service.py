@@ -24,7 +24,7 @@ from service_app.auth.models import Role, User
 from service_app.common.pagination import Page, keyset_page, keyset_statement
 from service_app.common.search import contains_text
 from service_app.common.time import SHANGHAI, utcnow
-from service_app.common.transactions import commit_and_keep, execute
+from service_app.common.transactions import commit, commit_and_keep, execute
 from service_app.common.views import RowView
 from service_app.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from service_app.extensions import db
@@ -311,7 +311,7 @@ def file_problem(
     parties = workflow.relations(problem, actor, linked=linked)
     workflow.transition(problem, "submit", actor=actor, now=now, parties=parties)
     if actor is None:
-        db.session.commit()
+        commit()
         return ProblemView(problem)
     claimed = claim(owner_id=actor.id, attachment_ids=attachment_ids, problem_id=problem.id)
     # The answer is GET /problems/{id}'s, from what this transaction wrote and read: a new problem has
@@ -332,7 +332,7 @@ def file_problem(
         },
     )
     if problem.department_id is not None or problem.handler_id is not None:  # not so at filing today
-        db.session.commit()
+        commit()
         return get_problem(actor, problem.id, now=now)
     commit_and_keep()
     return view
@@ -483,7 +483,7 @@ def rate(
     _add_rating(problem, actor, score=score, comment=comment, now=now)
     for action, params in workflow.rating_steps(score, comment):
         workflow.transition(problem, action, actor=actor, now=now, params=params)
-    db.session.commit()
+    commit()
     return get_problem(actor, problem_id, now=now)
 
 
