@@ -90,8 +90,9 @@ def attach_row(model: type, values: Sequence[Any], *, key: Any) -> Any:
 
     The values go straight into the instance's dict, then `make_transient_to_detached` commits
     them "as though the instance were freshly loaded" (its documented purpose) and `Session.add`
-    attaches it: one `set_committed_value` per column costs more than the ORM's load
-    (`tests/test_auth.py` checks the instance behaves as a loaded one)."""
+    attaches it: one `set_committed_value` per column costs more than the ORM's load. No `load`
+    event is emitted (no listener here needs one); `tests/test_auth.py` checks that the instance
+    behaves as a loaded one with the pinned SQLAlchemy."""
     session = db.session()
     keys = _keys_in_table_order(model)
     present = session.identity_map.get(identity_key(model, key))
