@@ -7,10 +7,14 @@ import json
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from flask_jwt_extended import create_access_token, decode_token
+from sqlalchemy.orm.util import identity_key
 
-from service_app.auth.models import AuthSession
+from service_app.auth import service
+from service_app.auth.models import AuthSession, User
 from service_app.extensions import db
+from tests.conftest import count_queries
 from tests.factories import PASSWORD, AdminFactory, CadreFactory, EnterpriseUserFactory, UserFactory
 from tests.helpers import assert_error, auth_headers, login
 
@@ -184,6 +188,53 @@ def test_kept_claims_are_a_copy(client, app, app_ctx):
     decode_token(token)["role"] = "admin"
     assert decode_token(token)["role"] == "manager"
     assert app.extensions["verified_tokens"][token][0]["role"] == "manager"
+
+
+def _stored_user(user_id: int) -> dict:
+    users = User.__table__
+    return db.session.connection().execute(sa.select(users).where(users.c.id == user_id)).one()._asdict()
+
+
+def test_the_session_check_attaches_the_user_as_an_orm_load_would(client, app, app_ctx):
+    """The session check reads a Core row and builds the user from it (`transactions.attach_row`:
+    its dict filled, `make_transient_to_detached`, `Session.add`), bypassing the ORM's load. The
+    user must be what that load gives, whatever the pinned SQLAlchemy does underneath: persistent,
+    every column loaded with no history, the identity map's (a later `get` sends nothing), and a
+    change to it flushed as an UPDATE of that column."""
+    user = UserFactory(username="attached", name="甲")
+    claims = decode_token(login(client, "attached")["access_token"])
+    stored = _stored_user(user.id)
+    db.session.expunge_all()  # a request's session starts empty
+    with app.test_request_context("/api/v1/me"), count_queries(app) as statements:
+        assert service.check_token(claims) is False
+        loaded = service.loaded_user()
+        state = sa.inspect(loaded)
+        assert state.persistent and state.key == identity_key(User, user.id)
+        assert not state.modified and not state.unloaded & set(stored)
+        assert {key: getattr(loaded, key) for key in stored} == stored
+        assert not any(state.attrs[key].history.has_changes() for key in stored)
+        assert db.session.get(User, user.id) is loaded
+    assert len(statements) == 1  # the session check only
+    loaded.name = "乙"
+    with count_queries(app, with_parameters=True) as statements:
+        db.session.flush()
+    assert len(statements) == 1 and statements[0][0].lstrip().upper().startswith("UPDATE USERS SET NAME")
+    assert _stored_user(user.id)["name"] == "乙"
+    db.session.expire(loaded)  # an expired user reloads as any other
+    assert loaded.username == "attached"
+
+
+def test_the_session_check_fills_the_user_the_session_already_holds(client, app, app_ctx):
+    """As the ORM's load does: the instance in the identity map is the one returned, its expired
+    columns filled from the row (no statement later to reload them)."""
+    user = UserFactory(username="held")
+    claims = decode_token(login(client, "held")["access_token"])
+    db.session.expire(user)
+    with app.test_request_context("/api/v1/me"), count_queries(app) as statements:
+        assert service.check_token(claims) is False
+        assert service.loaded_user() is user
+        assert user.username == "held" and not sa.inspect(user).modified
+    assert len(statements) == 1
 
 
 def _b64(data: dict) -> str:

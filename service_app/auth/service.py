@@ -21,7 +21,7 @@ from service_app.common.patch import UNCHANGED, sent
 from service_app.common.references import check_references
 from service_app.common.search import contains_text
 from service_app.common.time import utcnow
-from service_app.common.transactions import commit_or_conflict
+from service_app.common.transactions import attach_row, commit_or_conflict, execute
 from service_app.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from service_app.extensions import db
 
@@ -124,35 +124,41 @@ def revoke_sessions(condition, *, reason: str) -> None:
 @cache
 def _session_check() -> Select:
     """Built once per process with bound parameters: SQLAlchemy keeps the statement's cache key, which
-    it would otherwise derive again, node by node, at every request."""
+    it would otherwise derive again, node by node, at every request. The user's columns in table
+    order (`attach_row`), then the session's two."""
+    users = User.__table__
     return (
-        select(User, AuthSession.revoked_at, AuthSession.refresh_jti)
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .where(User.id == bindparam("user_id"), AuthSession.id == bindparam("session_id"))
+        select(users, AuthSession.revoked_at, AuthSession.refresh_jti)
+        .join(AuthSession, AuthSession.user_id == users.c.id)
+        .where(users.c.id == bindparam("user_id"), AuthSession.id == bindparam("session_id"))
     )
 
 
 def check_token(jwt_payload: dict[str, Any]) -> bool:
     """True when the token must be refused: unknown or revoked session, disabled user, used refresh.
 
-    One statement per request: the user and its session are read together and the user is kept
-    for `current_user`. A refresh token presented after it was rotated revokes its whole session.
+    One statement per request: the user and its session are read together, as a Core row on the
+    session's connection, and the user built from it is kept for `current_user`. A refresh token
+    presented after it was rotated revokes its whole session.
     """
     try:
         user_id, session_id = int(jwt_payload["sub"]), str(jwt_payload["sid"])
     except (KeyError, TypeError, ValueError):
         return True
-    row = db.session.execute(_session_check(), {"user_id": user_id, "session_id": session_id}).first()
+    db.session.flush()  # what the ORM's autoflush did: the row must show what this session changed
+    row = execute(_session_check(), {"user_id": user_id, "session_id": session_id}).first()
     if row is None:
         return True
-    user, revoked_at, refresh_jti = row
-    if revoked_at is not None or not user.is_active:
+    *user_values, revoked_at, refresh_jti = row
+    if revoked_at is not None or not row.is_active:
         return True
     if jwt_payload.get("type") == "refresh" and jwt_payload.get("jti") != refresh_jti:
         revoke_sessions(AuthSession.id == session_id, reason="refresh_reuse")
         db.session.commit()
         return True
-    g._auth_user = user
+    # Built from the row without the ORM's execute and entity load (their CPU is most of this
+    # check's), as the ORM would have loaded it: persistent, in the identity map.
+    g._auth_user = attach_row(User, user_values, key=user_id)
     return False
 
 

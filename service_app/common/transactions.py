@@ -8,14 +8,16 @@ commit at once, exactly as `Session.commit` does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Column, CursorResult, Executable, Table, TextClause, bindparam, inspect, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from service_app.errors import AppError
 from service_app.extensions import db
@@ -163,6 +165,46 @@ def insert_object(instance: Any, *, unique: tuple[str, ...] = ()) -> bool:
         if key not in state:
             set_committed_value(instance, key, row[column])
     return True
+
+
+def attach_row(model: type, values: Sequence[Any], *, key: Any) -> Any:
+    """The persistent `model` instance of primary key `key` in the session, built from `values`
+    (the row's columns in `model.__table__`'s order, as a Core SELECT of the table returns them)
+    as an ORM load would give it, without the ORM's loading machinery: committed values, no history,
+    in the identity map, so `db.session.get(model, key)` returns it without a statement and a change
+    to it is flushed as an UPDATE. An instance the session already holds is returned instead, its
+    unloaded (expired) column attributes filled from `values`, as the ORM's load does.
+
+    The values go straight into the instance's dict, then `make_transient_to_detached` commits
+    them "as though the instance were freshly loaded" (its documented purpose) and `Session.add`
+    attaches it: one `set_committed_value` per column costs more than the ORM's load. No `load`
+    event is emitted (no listener here needs one); `tests/test_auth.py` checks that the instance
+    behaves as a loaded one with the pinned SQLAlchemy."""
+    session = db.session()
+    keys = _keys_in_table_order(model)
+    present = session.identity_map.get(identity_key(model, key))
+    if present is not None:
+        unloaded = inspect(present).unloaded
+        for attribute, value in zip(keys, values, strict=True):
+            if attribute in unloaded:
+                set_committed_value(present, attribute, value)
+        return present
+    instance = model()
+    inspect(instance).dict.update(zip(keys, values, strict=True))
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
+
+
+@cache
+def _keys_in_table_order(model: type) -> tuple[str, ...]:
+    """The attribute of each column of `model.__table__`, in the table's order (every column must
+    be mapped by one attribute, else a SELECT of the table does not hold the instance)."""
+    by_column = {column: attribute for attribute, column in _attributes(model)}
+    columns = [column.key for column in model.__table__.c]
+    if sorted(by_column) != sorted(columns):
+        raise ValueError(f"{model.__name__}: its attributes do not map its table's columns one to one")
+    return tuple(by_column[column] for column in columns)
 
 
 @cache
