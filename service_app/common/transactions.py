@@ -101,7 +101,7 @@ def chain(steps: Sequence[Step], *, head: Any | None = None, feeds: str | None =
 
     On PostgreSQL it is one statement, `WITH s0 AS (INSERT … RETURNING id), s1 AS (INSERT … SELECT
     …, (SELECT s0.id FROM s0) … RETURNING 1), … SELECT s0.id, (SELECT count(*) FROM s1), … FROM s0`:
-    each step is the statement its own caller runs, its bound parameters renamed per step and
+    each step is the statement its own caller runs, its bound parameters renamed (`p0`, `p1`…) and
     `feeds` replaced by the head's returned id. Elsewhere (SQLite) one statement per step, the id
     passed as a parameter. The final SELECT reads the steps in order, which runs them in order (ids
     are given as they are step by step); its counts cost a few rows of RETURNING. The sub-statements
@@ -114,12 +114,16 @@ def chain(steps: Sequence[Step], *, head: Any | None = None, feeds: str | None =
         fed = {feeds: head.id} if head is not None else {}
         return [execute(statement, {**parameters, **fed}).rowcount for statement, parameters in steps]
     table = type(head).__table__ if head is not None else None
-    statement = _chained(table, tuple(step[0] for step in steps), feeds)
-    parameters = {f"s{index}_{name}": value for index, step in enumerate(steps, 1) for name, value in step[1].items()}
+    row = _row(table, _values(head)) if head is not None else {}
+    # The head's NULLs are left out of its INSERT (NULL is what they get without it): one shape per
+    # set of columns written, and a statement short enough for psycopg to cache its parsing (at most
+    # 50 parameters and 4096 bytes; above that it parses the text again at every execution).
+    written = tuple(key for key, value in row.items() if value is not None or table.c[key].server_default is not None)
+    statement, names = _chained(table, written, tuple(step[0] for step in steps), feeds)
+    given = (row, *(step[1] for step in steps))
+    parameters = {short: given[index][name] for (index, name), short in names.items() if name in given[index]}
     if head is None:
         return list(execute(statement, parameters).one())
-    row = _row(table, _values(head))
-    parameters.update({f"s0_{name}": value for name, value in row.items()})
     row["id"], *counts = execute(statement, parameters).one()
     _keep(head, row)
     return counts
@@ -146,13 +150,21 @@ def _one_statement() -> bool:
 
 
 @lru_cache(maxsize=256)
-def _chained(table: Table | None, statements: tuple[Executable, ...], feeds: str | None) -> Select:
-    """`chain`'s one statement for a head row of `table` (or none) and these steps, with the bound
-    parameters of step n renamed `s{n}_{name}` (the head's: `s0_{column}`)."""
+def _chained(
+    table: Table | None, written: tuple[str, ...], statements: tuple[Executable, ...], feeds: str | None
+) -> tuple[Select, dict[tuple[int, str], str]]:
+    """`chain`'s one statement for a head row of `table` (or none) with the columns `written`, and
+    these steps; and the names of its bound parameters: (step, name in the step's own statement) ->
+    `p{n}`, step 0 being the head (short names keep the text short)."""
+    names: dict[tuple[int, str], str] = {}
+
+    def short(index: int, key: str) -> str:
+        return names.setdefault((index, key), f"p{len(names)}")
+
     counts = []
     head = None
     if table is not None:
-        values = {column.key: bindparam(f"s0_{column.key}", type_=column.type) for column in _columns(table)}
+        values = {key: bindparam(short(0, key), type_=table.c[key].type) for key in written}
         head = insert(table).values(values).returning(table.c.id).cte("s0")
         fed = select(head.c.id).scalar_subquery()  # `(SELECT s0.id FROM s0)`: no join for the steps to name
     for index, statement in enumerate(statements, start=1):
@@ -162,11 +174,11 @@ def _chained(table: Table | None, statements: tuple[Executable, ...], feeds: str
                 return None  # a literal's anonymous parameter keeps its value and gets a unique name
             if head is not None and element.key == feeds:
                 return fed  # the one new row's id
-            return bindparam(f"s{index}_{element.key}", type_=element.type)
+            return bindparam(short(index, element.key), type_=element.type)
 
-        written = replacement_traverse(statement, {}, renamed).returning(literal_column("1")).cte(f"s{index}")
-        counts.append(select(func.count()).select_from(written).scalar_subquery())
-    return select(head.c.id, *counts) if head is not None else select(*counts)
+        step = replacement_traverse(statement, {}, renamed).returning(literal_column("1")).cte(f"s{index}")
+        counts.append(select(func.count()).select_from(step).scalar_subquery())
+    return (select(head.c.id, *counts) if head is not None else select(*counts)), names
 
 
 def _row(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
