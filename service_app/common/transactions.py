@@ -1,4 +1,5 @@
-"""Ending a unit of work."""
+"""Write statements and the end of a unit of work: Core INSERTs past the session (`insert_row`,
+`insert_object`), dependent writes as one statement on PostgreSQL (`chain`), commits."""
 
 from __future__ import annotations
 
