@@ -245,11 +245,13 @@ def test_the_chain_writes_what_its_steps_write(app, people, row, backend_name, m
             _act(people, problem_id, action, actor, body)
         # (a transition that tells nobody, like a rating's close, has one step: no WITH)
         assert any(statement.startswith("WITH ") for statement in seen) == one_statement, seen
-        sent.append(seen)
+        chained_tables = ("WITH ", "INSERT INTO problems ", "INSERT INTO problem_events", "INSERT INTO notifications")
+        sent.append([statement for statement in seen if statement.startswith(chained_tables)])
         written.append(_written(before))
     chained, stepwise = written
     assert chained == stepwise
-    # On PostgreSQL no notice is a statement of its own, and the action costs fewer statements.
+    # On PostgreSQL no notice is a statement of its own: the chain's writes are fewer statements (the
+    # rest of the request is the same; the first run may also warm a process cache, so not compared).
     assert not any(statement.startswith("INSERT INTO notifications") for statement in sent[0]), sent[0]
     assert len(sent[0]) < len(sent[1]), sent
     assert chained["problem_events"] and chained["notifications"] and chained["problems"]
