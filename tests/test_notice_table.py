@@ -4,18 +4,21 @@ service, and the exact set of people told (and as which kind). Nobody hears of t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from service_app.auth.models import User
+from service_app.common import transactions
 from service_app.common.time import utcnow
 from service_app.extensions import db
 from service_app.notifications.messages import render
 from service_app.notifications.models import Notification
 from service_app.problems import jobs, service, workflow
-from service_app.problems.models import Problem
+from service_app.problems.models import Problem, ProblemEvent
+from tests.conftest import count_queries
 from tests.factories import DepartmentUserFactory, EnterpriseUserFactory, LinkFactory, UserFactory
 from tests.factories_problems import World, file, make_world, problem_in
 
@@ -131,22 +134,30 @@ def _body(people: People, problem_id: int, body: dict) -> dict:
 
 def _perform(people: People, state: str | None, action: str, actor: str, body: dict) -> int:
     """Do the row's action as its actor; returns the last notice id before it."""
+    problem_id = _problem_in(people, state)
+    last_id = _last_id()
+    _act(people, problem_id, action, actor, body)
+    return last_id
+
+
+def _problem_in(people: People, state: str | None) -> int | None:
+    """A problem in the row's starting state (None: the row files one)."""
     if state is None:
-        last_id = _last_id()
-        file(people.world, by=people.who(actor))
-        return last_id
+        return None
     if state == "extension_requested":  # in progress, with the handler's request pending
         problem_id = problem_in(people.world, "in_progress")
         service.perform(people.world.staff, problem_id, "request_extension", days=3, reason="需协调")
+        return problem_id
+    return problem_in(people.world, state)
+
+
+def _act(people: People, problem_id: int | None, action: str, actor: str, body: dict) -> None:
+    if problem_id is None:
+        file(people.world, by=people.who(actor))
+    elif action == "rate":
+        service.rate(people.who(actor), problem_id, **_body(people, problem_id, body))
     else:
-        problem_id = problem_in(people.world, state)
-    body = _body(people, problem_id, body)
-    last_id = _last_id()
-    if action == "rate":
-        service.rate(people.who(actor), problem_id, **body)
-    else:
-        service.perform(people.who(actor), problem_id, action, **body)
-    return last_id
+        service.perform(people.who(actor), problem_id, action, **_body(people, problem_id, body))
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row[0] for row in ROWS])
@@ -185,3 +196,86 @@ def test_every_action_has_a_row():
     # `reopen` is walked as the rating ≤ 2 row; `close` tells nobody: a satisfied rating is told by
     # `rate`, and the §9 table has no row for a close because nobody rated.
     assert set(workflow.ACTIONS) - {row[2] for row in ROWS} == {"reopen", "close"}
+
+
+# --- the chain: one statement on PostgreSQL, the same rows as one statement per step -----------------
+
+WRITTEN = (Problem.__table__, ProblemEvent.__table__, Notification.__table__)
+
+
+def _rows() -> dict[str, dict[int, dict]]:
+    return {
+        table.name: {row["id"]: dict(row) for row in db.session.execute(select(table).order_by(table.c.id)).mappings()}
+        for table in WRITTEN
+    }
+
+
+def _written(before: dict[str, dict[int, dict]]) -> dict[str, list[dict]]:
+    """The rows new or changed since `before`, in id order, without what differs between two runs of
+    one action on two problems: ids, codes and times."""
+    after = _rows()
+
+    def plain(row: dict) -> dict:
+        row = {key: "<time>" if isinstance(value, datetime) else value for key, value in row.items()}
+        row = {key: value for key, value in row.items() if key not in ("id", "code", "problem_id")}
+        if isinstance(row.get("params"), dict):
+            row["params"] = {key: value for key, value in row["params"].items() if key not in ("code", "due_at")}
+        return row
+
+    return {
+        name: [plain(row) for row_id, row in rows.items() if before[name].get(row_id) != row]
+        for name, rows in after.items()
+    }
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row[0] for row in ROWS])
+def test_the_chain_writes_what_its_steps_write(app, people, row, backend_name, monkeypatch):
+    """`transactions.chain` on PostgreSQL (the new problem or the timeline row, and the notices, as one
+    data-modifying WITH) writes the same rows, in the same order, as its steps one statement each (the
+    SQLite path, switched on here for PostgreSQL)."""
+    if backend_name != "postgresql":
+        pytest.skip("one statement per step is the only path here")
+    _name, state, action, actor, body, _expected = row
+    written, sent = [], []
+    for one_statement in (True, False):
+        monkeypatch.setattr(transactions, "_one_statement", lambda one=one_statement: one)
+        problem_id = _problem_in(people, state)
+        before = _rows()
+        with count_queries(app) as seen:
+            _act(people, problem_id, action, actor, body)
+        # (a transition that tells nobody, like a rating's close, has one step: no WITH)
+        assert any(statement.startswith("WITH ") for statement in seen) == one_statement, seen
+        chained_tables = ("WITH ", "INSERT INTO problems ", "INSERT INTO problem_events", "INSERT INTO notifications")
+        sent.append([statement for statement in seen if statement.startswith(chained_tables)])
+        written.append(_written(before))
+    chained, stepwise = written
+    assert chained == stepwise
+    # On PostgreSQL no notice is a statement of its own: the chain's writes are fewer statements (the
+    # rest of the request is the same; the first run may also warm a process cache, so not compared).
+    assert not any(statement.startswith("INSERT INTO notifications") for statement in sent[0]), sent[0]
+    assert len(sent[0]) < len(sent[1]), sent
+    assert chained["problem_events"] and chained["notifications"] and chained["problems"]
+
+
+def test_a_failing_step_leaves_nothing_of_the_chain(people):
+    """A later step refused by a constraint (a timeline row of a filing with a department: the CHECK
+    `department_only_on_dispatch`) undoes the new problem too: nothing of the chain is left."""
+    world = people.world
+    filed = db.session.get(Problem, file(world))
+    copied = {
+        attr.key: getattr(filed, attr.key)
+        for attr in inspect(Problem).column_attrs
+        if attr.key not in ("id", "code", "status", "version", "updated_at")
+    }
+    problem = Problem(code="CHAIN-FAILS", **copied)
+    counts = (
+        select(func.count()).select_from(Problem).where(Problem.code == "CHAIN-FAILS"),
+        select(func.count()).select_from(Notification).where(Notification.id > _last_id()),
+    )
+    with pytest.raises(IntegrityError):
+        with db.session.begin_nested():
+            workflow.transition(
+                problem, "submit", actor=None, now=utcnow(), params=workflow.Params(department_id=world.department.id)
+            )
+    assert [db.session.scalar(count) for count in counts] == [0, 0]
+    db.session.rollback()

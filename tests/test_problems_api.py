@@ -347,7 +347,7 @@ def test_a_page_costs_the_same_statements_for_5_or_50_problems(client, world, he
     assert small == large <= 3  # the session check, a cadre's linked enterprises, the page
 
 
-def test_an_idempotent_filing_costs_two_statements_more_and_its_replay_three(client, world, headers, app):
+def test_an_idempotent_filing_costs_two_statements_more_and_its_replay_three(client, world, headers, app, backend_name):
     """The key is taken in the filing's transaction by one statement (no read before it) and the answer
     recorded by one UPDATE in that same transaction, before its one COMMIT; a retry is the session
     check, the key's claim and its read."""
@@ -359,9 +359,11 @@ def test_an_idempotent_filing_costs_two_statements_more_and_its_replay_three(cli
     assert created.status_code == 201, created.get_json()
     seen = [statement for statement in seen if "FROM calendar_days" not in statement]
     # BEGIN, session check, the key, the filing's read, the code, the problem, its timeline row, the
-    # notices, the recorded answer, COMMIT: 10 round trips. It was 12 while the answer was recorded
-    # after the filing's COMMIT, in a second transaction (BEGIN, the UPDATE, COMMIT again).
-    assert len(seen) == 10 and (seen[0], seen[-1]) == ("BEGIN", "COMMIT"), "\n".join(s[:90] for s in seen)
+    # notices, the recorded answer, COMMIT: 10 round trips; on PostgreSQL the problem, its timeline row
+    # and its notices are one statement (`transactions.chain`): 8. It was 2 more while the answer was
+    # recorded after the filing's COMMIT, in a second transaction (BEGIN, the UPDATE, COMMIT again).
+    expected = 8 if backend_name == "postgresql" else 10
+    assert len(seen) == expected and (seen[0], seen[-1]) == ("BEGIN", "COMMIT"), "\n".join(s[:90] for s in seen)
     assert seen.count("BEGIN") == seen.count("COMMIT") == 1
     with count_queries(app) as seen:
         again = client.post(API, json=body, headers=user)
@@ -370,7 +372,7 @@ def test_an_idempotent_filing_costs_two_statements_more_and_its_replay_three(cli
 
 
 @pytest.mark.parametrize("who", ["owner", "cadre"])
-def test_filing_answers_what_a_get_reads_afterwards_in_few_statements(client, world, headers, app, who):
+def test_filing_answers_what_a_get_reads_afterwards_in_few_statements(client, world, headers, app, who, backend_name):
     """The 201 is built from what the filing wrote (no re-read after the commit): it must equal the
     detail read back, attachments, names and allowed actions included."""
     user = headers(getattr(world, who))
@@ -393,6 +395,7 @@ def test_filing_answers_what_a_get_reads_afterwards_in_few_statements(client, wo
     # category and the calendar's revision, the code, the problem (INSERT … RETURNING id), its
     # timeline row, the notices with their recipients (one INSERT … SELECT), the attachments claimed
     # (read, updated); nothing after the commit. The calendar's days are read once per revision and
-    # process, so not counted.
+    # process, so not counted. On PostgreSQL the problem, its timeline row and the notices are one
+    # statement (`transactions.chain`: a data-modifying WITH).
     seen = [statement for statement in seen if "FROM calendar_days" not in statement]
-    assert len(seen) == 8, "\n".join(s[:90] for s in seen)
+    assert len(seen) == (6 if backend_name == "postgresql" else 8), "\n".join(s[:90] for s in seen)

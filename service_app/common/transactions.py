@@ -1,4 +1,6 @@
-"""Ending a unit of work.
+"""Write statements and the end of a unit of work: Core INSERTs past the session (`insert_row`,
+`insert_object`), dependent writes as one statement on PostgreSQL (`chain`), rows attached as loaded
+(`attach_row`), commits.
 
 A service ends its unit of work with `commit`, `commit_and_keep` or `commit_or_conflict`. Inside
 `one_commit` (an `Idempotency-Key` request: the key, the creation and the recorded answer are one
@@ -10,14 +12,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import Column, CursorResult, Executable, Table, TextClause, bindparam, inspect, text
+from sqlalchemy import (
+    BindParameter,
+    Column,
+    CursorResult,
+    Executable,
+    Insert,
+    Select,
+    Table,
+    TextClause,
+    bindparam,
+    func,
+    insert,
+    inspect,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from service_app.errors import AppError
 from service_app.extensions import db
@@ -142,7 +161,7 @@ def insert_row(table: Table, values: Mapping[str, Any], *, unique: tuple[str, ..
 
     One statement per table and `unique`, with every column bound (SQLAlchemy caches it; its
     `ON CONFLICT` construct is compiled anew at every execution)."""
-    row = {column.key: values[column.key] if column.key in values else _default(column) for column in _columns(table)}
+    row = _row(table, values)
     found = execute(_insert_statement(table, unique), row).first()
     if found is None:
         return None
@@ -154,17 +173,122 @@ def insert_object(instance: Any, *, unique: tuple[str, ...] = ()) -> bool:
     """`insert_row` for a new ORM object: it gets its id and the defaults of the columns it left
     unset, and stays outside the session (a write that answers with it changes it no more; a
     rollback leaves nothing behind). False: `unique` found the row there already, nothing inserted."""
-    columns = _attributes(type(instance))
-    state = instance.__dict__
-    row = insert_row(
-        type(instance).__table__, {column: state[key] for key, column in columns if key in state}, unique=unique
-    )
+    row = insert_row(type(instance).__table__, _values(instance), unique=unique)
     if row is None:
         return False
-    for key, column in columns:
+    _keep(instance, row)
+    return True
+
+
+Step = tuple[Executable, Mapping[str, Any]]  # a write statement and its parameters
+
+
+def chain(steps: Sequence[Step], *, head: Any | None = None, feeds: str | None = None) -> list[int]:
+    """Run dependent writes in the caller's transaction and return how many rows each step wrote:
+    `head`, a new ORM object, is inserted first (as `insert_object` does: it gets its id and its
+    defaults) and its id is the bound parameter `feeds` of every step; then `steps` in order, INSERTs
+    written as `INSERT … SELECT` so that a parameter can become a value read from another statement
+    (a statement and its parameters: `insert_step`, `notifications.service.notice_rows`).
+
+    On PostgreSQL it is one statement, `WITH s0 AS (INSERT … RETURNING id), s1 AS (INSERT … SELECT
+    …, (SELECT s0.id FROM s0) … RETURNING 1), … SELECT s0.id, (SELECT count(*) FROM s1), … FROM s0`:
+    each step is the statement its own caller runs, its bound parameters renamed (`p0`, `p1`…) and
+    `feeds` replaced by the head's returned id. Elsewhere (SQLite) one statement per step, the id
+    passed as a parameter. The final SELECT reads the steps in order, which runs them in order (ids
+    are given as they are step by step); its counts cost a few rows of RETURNING. The sub-statements
+    share one snapshot, so no step may read what another writes (only the head's id passes, by
+    RETURNING); constraints are checked at the end of the statement, and a step refused undoes the
+    whole. Each shape is built once (`_chained`): nothing is compiled per call."""
+    if head is None and len(steps) < 2 or not _one_statement():
+        if head is not None:
+            insert_object(head)
+        fed = {feeds: head.id} if head is not None else {}
+        return [execute(statement, {**parameters, **fed}).rowcount for statement, parameters in steps]
+    table = type(head).__table__ if head is not None else None
+    row = _row(table, _values(head)) if head is not None else {}
+    # The head's NULLs are left out of its INSERT (NULL is what they get without it): one shape per
+    # set of columns written, and a statement short enough for psycopg to cache its parsing (at most
+    # 50 parameters and 4096 bytes; above that it parses the text again at every execution).
+    written = tuple(key for key, value in row.items() if value is not None or table.c[key].server_default is not None)
+    statement, names = _chained(table, written, tuple(step[0] for step in steps), feeds)
+    given = (row, *(step[1] for step in steps))
+    parameters = {short: given[index][name] for (index, name), short in names.items() if name in given[index]}
+    if head is None:
+        return list(execute(statement, parameters).one())
+    row["id"], *counts = execute(statement, parameters).one()
+    _keep(head, row)
+    return counts
+
+
+def insert_step(table: Table, values: Mapping[str, Any]) -> Step:
+    """One row of `table` as a step of `chain` (or for `execute`): `INSERT … SELECT` of every column
+    but the id, each bound (the columns not in `values` get their Python-side defaults, as
+    `insert_row` gives them), one statement per table."""
+    return _insert_select(table), _row(table, values)
+
+
+@cache
+def _insert_select(table: Table) -> Insert:
+    columns = _columns(table)
+    selected = select(*(bindparam(column.key, type_=column.type) for column in columns))
+    return insert(table).from_select([column.key for column in columns], selected, include_defaults=False)
+
+
+def _one_statement() -> bool:
+    """Whether `chain` sends its steps as one statement here: PostgreSQL's data-modifying `WITH`
+    (tests switch it off to compare both paths on PostgreSQL)."""
+    return db.session.connection().dialect.name == "postgresql"
+
+
+@lru_cache(maxsize=256)
+def _chained(
+    table: Table | None, written: tuple[str, ...], statements: tuple[Executable, ...], feeds: str | None
+) -> tuple[Select, dict[tuple[int, str], str]]:
+    """`chain`'s one statement for a head row of `table` (or none) with the columns `written`, and
+    these steps; and the names of its bound parameters: (step, name in the step's own statement) ->
+    `p{n}`, step 0 being the head (short names keep the text short)."""
+    names: dict[tuple[int, str], str] = {}
+
+    def short(index: int, key: str) -> str:
+        return names.setdefault((index, key), f"p{len(names)}")
+
+    counts = []
+    head = None
+    if table is not None:
+        values = {key: bindparam(short(0, key), type_=table.c[key].type) for key in written}
+        head = insert(table).values(values).returning(table.c.id).cte("s0")
+        fed = select(head.c.id).scalar_subquery()  # `(SELECT s0.id FROM s0)`: no join for the steps to name
+    for index, statement in enumerate(statements, start=1):
+
+        def renamed(element: Any, index: int = index) -> Any:
+            if not isinstance(element, BindParameter) or element.unique:
+                return None  # a literal's anonymous parameter keeps its value and gets a unique name
+            if head is not None and element.key == feeds:
+                return fed  # the one new row's id
+            return bindparam(short(index, element.key), type_=element.type)
+
+        step = replacement_traverse(statement, {}, renamed).returning(literal_column("1")).cte(f"s{index}")
+        counts.append(select(func.count()).select_from(step).scalar_subquery())
+    return (select(head.c.id, *counts) if head is not None else select(*counts)), names
+
+
+def _row(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Every column of `table` but its id, from `values` or the column's Python-side default."""
+    return {column.key: values[column.key] if column.key in values else _default(column) for column in _columns(table)}
+
+
+def _values(instance: Any) -> dict[str, Any]:
+    """The columns of a new ORM object that are set, by column."""
+    state = instance.__dict__
+    return {column: state[key] for key, column in _attributes(type(instance)) if key in state}
+
+
+def _keep(instance: Any, row: Mapping[str, Any]) -> None:
+    """Give a new ORM object what its INSERT wrote and it did not set: its id and its defaults."""
+    state = instance.__dict__
+    for key, column in _attributes(type(instance)):
         if key not in state:
             set_committed_value(instance, key, row[column])
-    return True
 
 
 def attach_row(model: type, values: Sequence[Any], *, key: Any) -> Any:

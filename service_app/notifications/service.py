@@ -52,15 +52,15 @@ def notify(
     `INSERT … SELECT` over the active users it names, deduplicated by construction and written at
     once, without reading the recipients first. `exclude` (the actor) is never told.
     """
-    if kind not in KINDS:
-        raise ValueError(f"unknown notification kind {kind!r}")
-    created_at = now or utcnow()
     if isinstance(recipients, Audience):
-        values = {
-            **(bound or {}), "kind": kind, "params": dict(params or {}), "problem_id": problem_id,
-            "visit_id": visit_id, "created_at": created_at, "exclude_id": exclude,
-        }
-        return execute(_insert_for(recipients), values).rowcount
+        return execute(
+            *notice_rows(
+                recipients, kind=kind, params=params, problem_id=problem_id, visit_id=visit_id, now=now,
+                bound=bound, exclude=exclude,
+            )
+        ).rowcount
+    _check_kind(kind)
+    created_at = now or utcnow()
     count = 0
     for user_id in dict.fromkeys(uid for uid in recipients if uid is not None and uid != exclude):
         db.session.add(
@@ -71,6 +71,33 @@ def notify(
         )
         count += 1
     return count
+
+
+def notice_rows(
+    audience: Audience,
+    *,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    problem_id: int | None = None,
+    visit_id: int | None = None,
+    now: datetime | None = None,
+    bound: Mapping[str, Any] | None = None,
+    exclude: int | None = None,
+) -> tuple[Insert, dict[str, Any]]:
+    """`notify`'s statement for an `Audience` and its parameters, not run: for a writer that sends it
+    as a step of its own (`common.transactions.chain`, where `problem_id` may come from the step
+    that inserts the problem)."""
+    _check_kind(kind)
+    values = {
+        **(bound or {}), "kind": kind, "params": dict(params or {}), "problem_id": problem_id,
+        "visit_id": visit_id, "created_at": now or utcnow(), "exclude_id": exclude,
+    }
+    return _insert_for(audience), values
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")
 
 
 @lru_cache(maxsize=128)

@@ -35,17 +35,17 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from marshmallow import fields, validate
-from sqlalchemy import BindParameter, ColumnElement, Insert, and_, bindparam, exists, insert, or_, select
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, exists, or_, select
 from sqlalchemy import Integer as SQLInteger
 
 from service_app.auth.models import Role, User
 from service_app.common.i18n import bilingual
 from service_app.common.schemas import MAX_ID, AwareDateTime, Integer, Schema, Text
 from service_app.common.time import SHANGHAI, as_utc
-from service_app.common.transactions import execute, insert_object
+from service_app.common.transactions import Step, chain, execute, insert_step
 from service_app.errors import Conflict, Forbidden, ValidationFailed
 from service_app.extensions import db
-from service_app.notifications.service import Audience, notify
+from service_app.notifications.service import Audience, notice_rows
 from service_app.org.models import CadreLink, Category, Department
 from service_app.org.scoping import is_linked
 from service_app.problems.models import (
@@ -209,10 +209,16 @@ class Notice:
     def send(self, problem: Problem, actor: User | None, params: Params) -> int:
         """Queue this notice of `problem` in the caller's transaction: one statement, which finds the
         recipients itself. Returns how many were told."""
+        step = self.step(problem, actor, params)
+        return 0 if step is None else execute(*step).rowcount
+
+    def step(self, problem: Problem, actor: User | None, params: Params) -> Step | None:
+        """`send`'s statement and parameters, not run (None: `when` says nobody is told), for
+        `transition`'s chain. A new problem's id is None here: the chain feeds it."""
         if not self.when(actor, params):
-            return 0
+            return None
         data = {"code": problem.code, "title": problem.title, **self.extra(problem, params)}
-        return notify(
+        return notice_rows(
             _audience(self.to), kind=self.kind, params=data, problem_id=problem.id,
             bound={name: getattr(problem, name) for name in RECIPIENT_COLUMNS},
             exclude=actor.id if actor is not None else None,
@@ -402,20 +408,18 @@ def transition(
 ) -> None:
     """Apply `action` to `problem`: the one way a problem changes.
 
-    A new problem is inserted at once (its timeline row and notices need its id); a changed one is
-    written by the caller's commit. The timeline row and each notice are one INSERT each, written
-    now, in the caller's transaction: no unit-of-work flush."""
+    A new problem is inserted at once, outside the session (its timeline row and notices need its
+    id); a changed one is written by the caller's commit. The new problem, its timeline row and the
+    notices are written now, in the caller's transaction, as one `chain`: one statement on
+    PostgreSQL (the new problem's id passed by RETURNING), an INSERT each elsewhere; no unit-of-work
+    flush. Nobody reads the counts of those told, so none is returned."""
     columns = apply(problem, action, actor=actor, now=now, params=params, parties=parties)
-    if problem.id is None:  # a new problem, inserted outside the session (`insert_object`)
-        insert_object(problem)
-    execute(_insert_event(), {"problem_id": problem.id, **columns})
-    for notice in ACTIONS[action].notices:
-        notice.send(problem, actor, params)
-
-
-@functools.cache
-def _insert_event() -> Insert:
-    return insert(ProblemEvent.__table__)
+    steps = [insert_step(ProblemEvent.__table__, {"problem_id": problem.id, **columns})]
+    steps += filter(None, (notice.step(problem, actor, params) for notice in ACTIONS[action].notices))
+    if problem.id is None:  # a new problem
+        chain(steps, head=problem, feeds="problem_id")
+    else:
+        chain(steps)
 
 
 def rating_steps(score: int, comment: str | None) -> list[tuple[str, Params]]:
