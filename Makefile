@@ -35,7 +35,7 @@ test: $(DEV_STAMP)
 ## make bench — the service against a reference app under the same gunicorn settings (needs PostgreSQL and wrk)
 bench: $(DEV_STAMP)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run --floors
 
 clean:
 	rm -rf $(VENV) .pytest_cache
