@@ -199,7 +199,7 @@ def chain(steps: Sequence[Step], *, head: Any | None = None, feeds: str | None =
     share one snapshot, so no step may read what another writes (only the head's id passes, by
     RETURNING); constraints are checked at the end of the statement, and a step refused undoes the
     whole. Each shape is built once (`_chained`): nothing is compiled per call."""
-    if head is None and len(steps) < 2 or not _one_statement():
+    if (head is None and len(steps) < 2) or not _one_statement():
         if head is not None:
             insert_object(head)
         fed = {feeds: head.id} if head is not None else {}
